@@ -1,0 +1,242 @@
+"""The HDF5 artefact layer: the only module that touches h5py.
+
+Every stage writes exactly one artefact with :func:`write_artefact` and reads
+its inputs with :func:`read_artefact`.
+
+Bit conventions (never deviate):
+
+* a sample is a row of ``uint8`` bits; bit ``i`` = qubit/wire ``i`` = lattice site ``i``;
+* bit 0 = |0> = Z eigenvalue +1 = spin up;
+* a probability vector over ``n`` bits has length ``2**n`` and is indexed
+  big-endian (wire 0 is the most significant bit), as ``qml.probs`` returns it.
+
+Root attributes of every artefact: ``qgenflow_version``, ``schema_version``,
+``kind``, ``config_json`` (the exact config slice), ``seed``, ``inputs_sha256``,
+``created_utc``, ``git_commit`` and ``package_versions``. Files are written to a
+temporary sibling and renamed into place, so a killed job never leaves a file
+that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import h5py
+import numpy as np
+
+from .errors import ArtefactError
+from .provenance import provenance_attrs
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ARTEFACT_KINDS",
+    "VOLATILE_ATTRS",
+    "Artefact",
+    "write_artefact",
+    "read_artefact",
+    "summarize",
+]
+
+SCHEMA_VERSION = 1
+ARTEFACT_KINDS = ("target", "model", "metrics")
+# Attributes that legitimately differ between two runs of the same study.
+VOLATILE_ATTRS = ("created_utc", "git_commit", "package_versions")
+_REQUIRED_ATTRS = ("qgenflow_version", "schema_version", "kind", "config_json", "seed")
+
+
+@dataclass
+class Artefact:
+    """An artefact read into memory: root attributes and datasets by path."""
+
+    path: Path
+    kind: str
+    attrs: dict[str, Any]
+    datasets: dict[str, np.ndarray] = field(default_factory=dict)
+    dataset_attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The config slice the artefact was made from."""
+        return json.loads(self.attrs["config_json"])
+
+    @property
+    def seed(self) -> int | None:
+        seed = int(self.attrs["seed"])
+        return None if seed < 0 else seed
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        try:
+            return self.datasets[key]
+        except KeyError:
+            raise ArtefactError(
+                f"{self.path}: no dataset '/{key}' in this {self.kind} artefact "
+                f"(has: {', '.join(sorted(self.datasets)) or 'none'})"
+            ) from None
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.datasets
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.datasets.get(key, default)
+
+
+def _to_attr(value: Any) -> Any:
+    if isinstance(value, (dict, list, tuple)) and not (
+        isinstance(value, (list, tuple)) and value and all(isinstance(v, (int, float)) for v in value)
+    ):
+        return json.dumps(value, sort_keys=True)
+    if value is None:
+        return "null"
+    return value
+
+
+def _from_attr(value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def write_artefact(
+    path: str | Path,
+    kind: str,
+    datasets: Mapping[str, Any],
+    *,
+    config: Mapping[str, Any],
+    seed: int | None,
+    inputs: Iterable[str | Path] = (),
+    attrs: Mapping[str, Any] | None = None,
+    dataset_attrs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Path:
+    """Write one artefact atomically.
+
+    Args:
+        path: destination ``.h5`` file; parent folders are created.
+        kind: one of :data:`ARTEFACT_KINDS`.
+        datasets: arrays by path inside the file (``"history/loss"`` makes a group).
+        config: the config slice that produced the artefact (stored as JSON).
+        seed: the seed of the run, or None.
+        inputs: input artefacts; their SHA-256 are recorded.
+        attrs: extra root attributes (scalars, strings or JSON-able values).
+        dataset_attrs: attributes to attach to individual datasets.
+
+    Returns:
+        The final path.
+    """
+    if kind not in ARTEFACT_KINDS:
+        raise ValueError(f"artefact kind must be one of {ARTEFACT_KINDS}, got {kind!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root_attrs = provenance_attrs(kind, dict(config), seed, inputs)
+    root_attrs["schema_version"] = SCHEMA_VERSION
+    for key, value in (attrs or {}).items():
+        root_attrs[key] = value
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w", track_order=True) as fh:
+            for key in sorted(root_attrs):
+                fh.attrs[key] = _to_attr(root_attrs[key])
+            for name in sorted(datasets):
+                data = np.asarray(datasets[name])
+                if data.dtype.kind == "U":
+                    data = data.astype(h5py.string_dtype())
+                dset = fh.create_dataset(name, data=data)
+                for akey, aval in ((dataset_attrs or {}).get(name) or {}).items():
+                    dset.attrs[akey] = _to_attr(aval)
+            fh.flush()
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_artefact(path: str | Path, kind: str | None = None) -> Artefact:
+    """Read an artefact, checking it is a complete qgenflow file of the expected kind.
+
+    Raises:
+        ArtefactError: the file is missing, truncated or not HDF5, not written by
+            qgenflow, of another kind, or of an unsupported schema version.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ArtefactError(f"{path}: artefact not found")
+    try:
+        fh = h5py.File(path, "r")
+    except OSError as exc:
+        raise ArtefactError(
+            f"{path}: cannot be read as HDF5 (truncated, still being written, or not an HDF5 file): {exc}"
+        ) from None
+    with fh:
+        attrs = {k: _from_attr(v) for k, v in fh.attrs.items()}
+        missing = [k for k in _REQUIRED_ATTRS if k not in attrs]
+        if missing:
+            raise ArtefactError(
+                f"{path}: not a qgenflow artefact (missing root attributes: {', '.join(missing)})"
+            )
+        if attrs["schema_version"] != SCHEMA_VERSION:
+            raise ArtefactError(
+                f"{path}: schema_version {attrs['schema_version']} is not supported by this qgenflow "
+                f"(expects {SCHEMA_VERSION}); regenerate it with the current version"
+            )
+        if kind is not None and attrs["kind"] != kind:
+            raise ArtefactError(f"{path}: expected a {kind} artefact, found kind '{attrs['kind']}'")
+        datasets: dict[str, np.ndarray] = {}
+        dattrs: dict[str, dict[str, Any]] = {}
+
+        def visit(name: str, obj: Any) -> None:
+            if isinstance(obj, h5py.Dataset):
+                data = obj[()]
+                if obj.dtype.kind == "O" or h5py.check_string_dtype(obj.dtype):
+                    data = obj.asstr()[()]
+                datasets[name] = np.asarray(data) if not isinstance(data, str) else data
+                if obj.attrs:
+                    dattrs[name] = {k: _from_attr(v) for k, v in obj.attrs.items()}
+
+        try:
+            fh.visititems(visit)
+        except (OSError, KeyError, RuntimeError) as exc:
+            raise ArtefactError(f"{path}: corrupted dataset ({exc})") from None
+    return Artefact(path=path, kind=attrs["kind"], attrs=attrs, datasets=datasets, dataset_attrs=dattrs)
+
+
+def summarize(path: str | Path) -> str:
+    """A readable multi-line summary of an artefact (used by ``qgenflow inspect``)."""
+    art = read_artefact(path)
+    lines = [f"{art.path}  ({art.kind} artefact, schema {art.attrs['schema_version']})"]
+    lines.append("attributes:")
+    for key in sorted(art.attrs):
+        value = art.attrs[key]
+        text = str(value)
+        if key in ("config_json", "inputs_sha256", "package_versions"):
+            try:
+                text = json.dumps(json.loads(value), sort_keys=True)
+            except (TypeError, ValueError):
+                pass
+        if len(text) > 200:
+            text = text[:197] + "..."
+        lines.append(f"  {key}: {text}")
+    lines.append("datasets:")
+    for name in sorted(art.datasets):
+        data = art.datasets[name]
+        if isinstance(data, str):
+            lines.append(f"  /{name}: str ({len(data)} chars)")
+            continue
+        desc = f"  /{name}: {data.dtype} {list(data.shape)}"
+        if data.size == 1 and data.dtype.kind in "fiub":
+            desc += f" = {data.item():.6g}"
+        elif data.size and data.dtype.kind in "fiu":
+            desc += f"  min {data.min():.4g}  max {data.max():.4g}"
+        lines.append(desc)
+    return "\n".join(lines)
