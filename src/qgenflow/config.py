@@ -1,0 +1,87 @@
+"""Study configuration: checks beyond the JSON schema, and what each rule needs from it.
+
+The JSON schema (``workflow/schemas/config.schema.yaml``) fixes types, bounds,
+defaults and allowed keys; :func:`check_config` adds the checks a schema cannot
+express (cross-references, qubit budgets). Both run before any job starts.
+This module is imported when Snakemake parses the workflow, so it imports
+nothing heavy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import InvalidConfigError
+
+__all__ = [
+    "MAX_EXACT_QUBITS",
+    "STAGE_SOURCES",
+    "check_config",
+    "study_pairs",
+    "models_for_target",
+    "stage_sources",
+    "target_qubits",
+]
+
+MAX_EXACT_QUBITS = 24
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+# Source files whose edits change a stage's results: files, or folders meaning their *.py.
+_SHARED = ("__init__.py", "bits.py", "errors.py", "io.py", "provenance.py", "rng.py")
+STAGE_SOURCES: dict[str, tuple[str, ...]] = {
+    "targets": _SHARED + ("targets",),
+    "train": _SHARED + ("kernels.py", "devices.py", "models", "train"),
+    "evaluate": _SHARED + ("kernels.py", "metrics"),
+    "figures": _SHARED + ("plots", "plots/qgenflow.mplstyle"),
+}
+
+
+def stage_sources(stage: str) -> list[str]:
+    """Absolute paths of the package files a stage's results depend on."""
+    paths: list[Path] = []
+    for entry in STAGE_SOURCES[stage]:
+        path = PACKAGE_DIR / entry
+        paths.extend(sorted(path.glob("*.py")) if path.is_dir() else [path])
+    return [str(p) for p in paths]
+
+
+def target_qubits(spec: Mapping[str, Any]) -> int:
+    """Number of qubits (bits) of a target config entry."""
+    kind = spec["kind"]
+    if kind == "uniform":
+        return int(spec["n_bits"])
+    if kind == "bars_and_stripes":
+        return int(spec["rows"]) * int(spec["cols"])
+    raise InvalidConfigError("kind", f"unknown target kind {kind!r}")
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Cross-checks of a schema-valid config; raises :class:`InvalidConfigError` naming the key."""
+    targets = config.get("targets", {})
+    models = config.get("models", {})
+    for i, study in enumerate(config.get("studies", [])):
+        for field, defined in (("targets", targets), ("models", models)):
+            for name in study.get(field, []):
+                if name not in defined:
+                    raise InvalidConfigError(
+                        f"studies[{i}].{field}",
+                        f"unknown {field[:-1]} {name!r}; defined: {', '.join(sorted(defined)) or 'none'}",
+                    )
+    for name, spec in targets.items():
+        n = target_qubits(spec)
+        if n > MAX_EXACT_QUBITS:
+            raise InvalidConfigError(
+                f"targets.{name}", f"{n} qubits exceeds the exact-simulation limit of {MAX_EXACT_QUBITS}"
+            )
+
+
+def study_pairs(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Distinct (target, model) pairs of all studies, in a stable order."""
+    pairs = {(t, m) for study in config["studies"] for t in study["targets"] for m in study["models"]}
+    return sorted(pairs)
+
+
+def models_for_target(config: Mapping[str, Any], target: str) -> list[str]:
+    """Models trained on ``target`` in any study."""
+    return [m for t, m in study_pairs(config) if t == target]

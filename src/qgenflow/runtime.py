@@ -1,0 +1,38 @@
+"""Job set-up for workflow scripts: thread limits and logging, before heavy imports."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+__all__ = ["configure_threads", "setup_job"]
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def configure_threads(threads: int) -> None:
+    """Limit OpenMP (lightning), BLAS and XLA to ``threads``; call before importing them."""
+    threads = max(1, int(threads))
+    for var in _THREAD_VARS:
+        os.environ[var] = str(threads)
+    xla = [f for f in os.environ.get("XLA_FLAGS", "").split() if "multi_thread_eigen" not in f and "intra_op" not in f]
+    xla += ["--xla_cpu_multi_thread_eigen=false", f"intra_op_parallelism_threads={threads}"]
+    os.environ["XLA_FLAGS"] = " ".join(xla)
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+
+def setup_job(log_path: str | None, threads: int = 1, level: int = logging.INFO) -> None:
+    """Send stderr and logging to ``log_path`` and pin thread counts."""
+    configure_threads(threads)
+    if log_path:
+        stream = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the job
+        sys.stderr = stream
+    else:
+        stream = sys.stderr
+    logging.basicConfig(
+        level=level,
+        stream=stream,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )

@@ -1,0 +1,84 @@
+# Small helpers that turn the validated config into rule inputs and params.
+# Heavy packages are never imported here: parsing stays fast.
+from qgenflow.config import check_config, models_for_target, stage_sources, study_pairs
+
+
+check_config(config)
+
+
+wildcard_constraints:
+    target=r"[A-Za-z][A-Za-z0-9_-]*",
+    model=r"[A-Za-z][A-Za-z0-9_-]*",
+    seed=r"\d+",
+
+
+def get_target_params(wildcards):
+    return config["targets"][wildcards.target]
+
+
+def get_model_params(wildcards):
+    return config["models"][wildcards.model]
+
+
+def get_evaluation_params(wildcards):
+    return config["evaluation"]
+
+
+def get_figure_params(wildcards):
+    return {"max_bitstrings": config["figures"]["max_bitstrings"]}
+
+
+def get_sources(stage):
+    return stage_sources(stage)
+
+
+def get_target_file(wildcards):
+    return f"results/targets/{wildcards.target}/seed{wildcards.seed}/target.h5"
+
+
+def get_model_files(wildcards):
+    return [
+        f"results/models/{wildcards.target}/{model}/seed{seed}/model.h5"
+        for model in models_for_target(config, wildcards.target)
+        for seed in config["seeds"]
+    ]
+
+
+def get_model_labels(wildcards):
+    return [
+        model
+        for model in models_for_target(config, wildcards.target)
+        for seed in config["seeds"]
+    ]
+
+
+def get_metrics_files(wildcards):
+    return [
+        f"results/eval/{wildcards.target}/{model}/seed{seed}/metrics.h5"
+        for model in models_for_target(config, wildcards.target)
+        for seed in config["seeds"]
+    ]
+
+
+def get_first_seed_target(wildcards):
+    return f"results/targets/{wildcards.target}/seed{config['seeds'][0]}/target.h5"
+
+
+def get_figure_outputs(figure):
+    outputs = []
+    for fmt in config["figures"]["formats"]:
+        path = f"results/figures/{{target}}_{figure}.{fmt}"
+        labels = {"target": "{target}", "figure": figure, "format": fmt}
+        caption = f"../report/{figure}.rst"
+        outputs.append(report(path, caption=caption, category="Figures", labels=labels))
+    return outputs
+
+
+def get_final_outputs():
+    targets = sorted({target for target, _ in study_pairs(config)})
+    return [f"results/tables/{t}.csv" for t in targets] + [
+        f"results/figures/{t}_{figure}.{fmt}"
+        for t in targets
+        for figure in ("training", "distribution")
+        for fmt in config["figures"]["formats"]
+    ]

@@ -1,0 +1,38 @@
+rule evaluate_model:
+    input:
+        target="results/targets/{target}/seed{seed}/target.h5",
+        model="results/models/{target}/{model}/seed{seed}/model.h5",
+        sources=get_sources("evaluate"),
+    output:
+        "results/eval/{target}/{model}/seed{seed}/metrics.h5",
+    params:
+        spec=get_evaluation_params,
+    log:
+        "logs/eval/{target}/{model}/seed{seed}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/evaluate_model.py"
+
+
+rule make_table:
+    input:
+        metrics=get_metrics_files,
+        sources=get_sources("evaluate"),
+    output:
+        report(
+            "results/tables/{target}.csv",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"target": "{target}"},
+        ),
+    log:
+        "logs/tables/{target}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/make_table.py"

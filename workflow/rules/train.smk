@@ -1,0 +1,18 @@
+rule train_model:
+    input:
+        target="results/targets/{target}/seed{seed}/target.h5",
+        sources=get_sources("train"),
+    output:
+        "results/models/{target}/{model}/seed{seed}/model.h5",
+    params:
+        spec=get_model_params,
+    log:
+        "logs/models/{target}/{model}/seed{seed}.log",
+    benchmark:
+        "benchmarks/workflow/train_model/{target}/{model}/seed{seed}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../scripts/train_model.py"

@@ -1,0 +1,9 @@
+"""Snakemake adapter: one CSV table of metrics per target."""
+
+from qgenflow.runtime import setup_job
+
+setup_job(snakemake.log[0], snakemake.threads)
+
+from qgenflow.metrics import write_table  # noqa: E402
+
+write_table(list(snakemake.input.metrics), snakemake.output[0])

@@ -1,0 +1,9 @@
+"""Snakemake adapter: make one target artefact."""
+
+from qgenflow.runtime import setup_job
+
+setup_job(snakemake.log[0], snakemake.threads)
+
+from qgenflow.targets import run_target  # noqa: E402
+
+run_target(snakemake.params.spec, int(snakemake.wildcards.seed), snakemake.output[0])

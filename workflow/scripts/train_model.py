@@ -1,0 +1,9 @@
+"""Snakemake adapter: train one model on one target."""
+
+from qgenflow.runtime import setup_job
+
+setup_job(snakemake.log[0], snakemake.threads)
+
+from qgenflow.train import run_training  # noqa: E402
+
+run_training(snakemake.params.spec, snakemake.input.target, int(snakemake.wildcards.seed), snakemake.output[0])
