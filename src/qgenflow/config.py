@@ -17,6 +17,7 @@ from .errors import InvalidConfigError
 __all__ = [
     "MAX_EXACT_QUBITS",
     "STAGE_SOURCES",
+    "canonical",
     "check_config",
     "study_pairs",
     "models_for_target",
@@ -35,6 +36,19 @@ STAGE_SOURCES: dict[str, tuple[str, ...]] = {
     "evaluate": _SHARED + ("kernels.py", "metrics"),
     "figures": _SHARED + ("plots", "plots/qgenflow.mplstyle"),
 }
+
+
+def canonical(value: Any) -> Any:
+    """``value`` with every mapping's keys sorted, recursively.
+
+    Snakemake compares ``params`` by their text, so a config slice must not
+    depend on the order keys were written in the YAML file.
+    """
+    if isinstance(value, Mapping):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    return value
 
 
 def stage_sources(stage: str) -> list[str]:

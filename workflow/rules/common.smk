@@ -1,7 +1,12 @@
 # Small helpers that turn the validated config into rule inputs and params.
 # Heavy packages are never imported here: parsing stays fast.
-from qgenflow.config import check_config, models_for_target, stage_sources, study_pairs
-
+from qgenflow.config import (
+    canonical,
+    check_config,
+    models_for_target,
+    stage_sources,
+    study_pairs,
+)
 
 check_config(config)
 
@@ -13,15 +18,15 @@ wildcard_constraints:
 
 
 def get_target_params(wildcards):
-    return config["targets"][wildcards.target]
+    return canonical(config["targets"][wildcards.target])
 
 
 def get_model_params(wildcards):
-    return config["models"][wildcards.model]
+    return canonical(config["models"][wildcards.model])
 
 
 def get_evaluation_params(wildcards):
-    return config["evaluation"]
+    return canonical(config["evaluation"])
 
 
 def get_figure_params(wildcards):

@@ -5,14 +5,16 @@ rule evaluate_model:
         sources=get_sources("evaluate"),
     output:
         "results/eval/{target}/{model}/seed{seed}/metrics.h5",
-    params:
-        spec=get_evaluation_params,
     log:
         "logs/eval/{target}/{model}/seed{seed}.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
+    params:
+        spec=get_evaluation_params,
     script:
         "../scripts/evaluate_model.py"
 
@@ -30,6 +32,8 @@ rule make_table:
         ),
     log:
         "logs/tables/{target}.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,

@@ -4,14 +4,16 @@ rule plot_training:
         sources=get_sources("figures"),
     output:
         get_figure_outputs("training"),
-    params:
-        labels=get_model_labels,
     log:
         "logs/figures/{target}_training.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        labels=get_model_labels,
     script:
         "../scripts/plot_training.py"
 
@@ -23,14 +25,16 @@ rule plot_distribution:
         sources=get_sources("figures"),
     output:
         get_figure_outputs("distribution"),
-    params:
-        labels=get_model_labels,
-        spec=get_figure_params,
     log:
         "logs/figures/{target}_distribution.log",
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        labels=get_model_labels,
+        spec=get_figure_params,
     script:
         "../scripts/plot_distribution.py"

@@ -3,15 +3,17 @@ rule make_target:
         sources=get_sources("targets"),
     output:
         "results/targets/{target}/seed{seed}/target.h5",
-    params:
-        spec=get_target_params,
     log:
         "logs/targets/{target}/seed{seed}.log",
     benchmark:
         "benchmarks/workflow/make_target/{target}/seed{seed}.tsv"
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        spec=get_target_params,
     script:
         "../scripts/make_target.py"

@@ -4,15 +4,17 @@ rule train_model:
         sources=get_sources("train"),
     output:
         "results/models/{target}/{model}/seed{seed}/model.h5",
-    params:
-        spec=get_model_params,
     log:
         "logs/models/{target}/{model}/seed{seed}.log",
     benchmark:
         "benchmarks/workflow/train_model/{target}/{model}/seed{seed}.tsv"
+    conda:
+        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
+    params:
+        spec=get_model_params,
     script:
         "../scripts/train_model.py"

@@ -1,4 +1,4 @@
-"""The paper style and atomic figure output shared by every qgenflow figure.
+"""The paper style, argument checks and atomic output shared by every qgenflow figure.
 
 Figures are built as :class:`matplotlib.figure.Figure` objects (never through
 pyplot, so no global figure state and no GUI backend) inside :func:`paper_style`,
@@ -26,6 +26,7 @@ __all__ = [
     "HEIGHT_IN",
     "paper_style",
     "new_figure",
+    "check_labels",
     "check_outputs",
     "save_figure",
 ]
@@ -55,6 +56,15 @@ def new_figure(width_in: float = SINGLE_COLUMN_IN, height_in: float = HEIGHT_IN)
     return Figure(figsize=(width_in, height_in), layout="constrained")
 
 
+def check_labels(model_paths: Sequence[str | Path], labels: Sequence[str]) -> None:
+    """Require one legend label per model path (seeds of one model repeat its label)."""
+    if len(labels) != len(model_paths):
+        raise ValueError(
+            f"got {len(labels)} labels for {len(model_paths)} model artefacts; "
+            "give one label per model path (repeat a label for the seeds of one model)"
+        )
+
+
 def check_outputs(outputs: Sequence[str | Path]) -> list[Path]:
     """Validate figure paths before any work: at least one, each with a known suffix."""
     paths = [Path(p) for p in outputs]
@@ -77,13 +87,21 @@ def save_figure(fig: Figure, outputs: Sequence[str | Path]) -> None:
     sibling (keeping the suffix) and renamed into place, so an interrupted job never
     leaves a truncated figure.
     """
-    for path in check_outputs(outputs):
+    paths = check_outputs(outputs)
+    # fontTools logs every glyph of PDF font subsetting at INFO; keep workflow logs readable
+    # unless the user configured that logger explicitly.
+    font_logger = logging.getLogger("fontTools")
+    if font_logger.level == logging.NOTSET:
+        font_logger.setLevel(logging.WARNING)
+    for path in paths:
         fmt = path.suffix.lower().lstrip(".")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
         os.close(fd)
         try:
-            fig.savefig(tmp, format=fmt, metadata=_METADATA[fmt])
+            # Save-time settings (dpi, font embedding, svg ids) come from the style too.
+            with paper_style():
+                fig.savefig(tmp, format=fmt, metadata=_METADATA[fmt])
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

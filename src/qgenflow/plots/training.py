@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 
 from ..io import read_artefact
-from .style import check_outputs, new_figure, paper_style, save_figure
+from .style import check_labels, check_outputs, new_figure, paper_style, save_figure
 
 __all__ = ["TrainingCurve", "read_training_curves", "median_curve", "plot_training"]
 
@@ -31,16 +32,6 @@ class TrainingCurve:
     loss: np.ndarray
 
 
-def _check_labels(model_paths: Sequence[str | Path], labels: Sequence[str]) -> None:
-    if not model_paths:
-        raise ValueError("no model artefacts given to plot")
-    if len(labels) != len(model_paths):
-        raise ValueError(
-            f"got {len(labels)} labels for {len(model_paths)} model artefacts; "
-            "give one label per model path (repeat a label for the seeds of one model)"
-        )
-
-
 def read_training_curves(
     model_paths: Sequence[str | Path], labels: Sequence[str]
 ) -> dict[str, list[TrainingCurve]]:
@@ -49,7 +40,9 @@ def read_training_curves(
     Returns:
         Curves by label, labels in order of first appearance.
     """
-    _check_labels(model_paths, labels)
+    if not model_paths:
+        raise ValueError("no model artefacts given to plot")
+    check_labels(model_paths, labels)
     groups: dict[str, list[TrainingCurve]] = {}
     for path, label in zip(model_paths, labels):
         art = read_artefact(path, kind="model")
@@ -57,15 +50,13 @@ def read_training_curves(
         step = art.get("history/step")
         step = np.arange(loss.size) if step is None else np.asarray(step).ravel()
         if step.size != loss.size:
-            raise ValueError(
-                f"{path}: history/step has {step.size} entries but history/loss has {loss.size}"
-            )
+            raise ValueError(f"{path}: history/step has {step.size} entries but history/loss has {loss.size}")
         groups.setdefault(label, []).append(TrainingCurve(label, art.seed, step, loss))
     return groups
 
 
 def median_curve(curves: Sequence[TrainingCurve]) -> tuple[np.ndarray, np.ndarray]:
-    """Median loss over seeds at the steps every seed recorded.
+    """Median loss over seeds at the steps every seed recorded (steps increase within a curve).
 
     Returns:
         ``(step, median_loss)``; empty arrays when the seeds share no step.
@@ -75,13 +66,7 @@ def median_curve(curves: Sequence[TrainingCurve]) -> tuple[np.ndarray, np.ndarra
         common = np.intersect1d(common, curve.step)
     if common.size == 0:
         return common, np.empty(0)
-    stacked = []
-    for curve in curves:
-        # Keep the last record of a step that appears twice (e.g. after a resume).
-        _, last = np.unique(curve.step[::-1], return_index=True)
-        steps = curve.step[::-1][last]
-        values = curve.loss[::-1][last]
-        stacked.append(values[np.searchsorted(steps, common)])
+    stacked = [curve.loss[np.isin(curve.step, common)] for curve in curves]
     return common, np.median(np.vstack(stacked), axis=0)
 
 
@@ -117,9 +102,6 @@ def plot_training(
     with paper_style():
         fig = new_figure()
         ax = fig.add_subplot()
-        colours = fig.get_figure().get_default_bbox_extra_artists and None  # placeholder
-        import matplotlib as mpl  # local: only the colour cycle of the active style
-
         cycle = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
         handles = []
         for i, (label, curves) in enumerate(groups.items()):
@@ -139,7 +121,7 @@ def plot_training(
                     (line,) = ax.plot(step, _positive(med), color=colour, lw=_MEDIAN_LINEWIDTH)
                 else:
                     logger.warning("seeds of '%s' share no step; no median drawn", label)
-            line.set_label(f"{label} (median of {len(curves)})" if several else label)
+            line.set_label(label)
             handles.append(line)
         ax.set_yscale("log")
         ax.set_xlabel("training step")
@@ -147,6 +129,5 @@ def plot_training(
         ax.set_xlim(left=0)
         if title:
             ax.set_title(title)
-        ax.legend(handles=handles, loc="upper right")
-        del colours
+        ax.legend(handles=handles, loc="best")
         save_figure(fig, outputs)

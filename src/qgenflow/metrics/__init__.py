@@ -1,0 +1,51 @@
+"""Evaluation: distances between target and model distributions, bootstrap errors, tables.
+
+Exact metrics work on probability vectors, sample-based ones on sample sets or
+their counts over distinct rows; :func:`evaluate` applies them to a target and a
+model artefact and :func:`run_evaluation` writes the result as ``metrics.h5``;
+:func:`write_table` aggregates seeds into one CSV per target.
+"""
+
+from .bootstrap import BootstrapResult, bootstrap, resample_counts
+from .distances import (
+    DENSE_MAX_BITS,
+    classical_fidelity,
+    kl_divergence,
+    kl_smoothed_from_counts,
+    kl_smoothed_samples,
+    mmd2_from_counts,
+    mmd2_probs,
+    mmd2_samples,
+    pool_rows,
+    total_variation,
+    total_variation_samples,
+    tv_from_counts,
+)
+from .evaluate import DEFAULT_N_BOOTSTRAP, KL_PSEUDO_COUNT, evaluate, run_evaluation
+from .tables import MetricsRecord, aggregate_metrics, read_metrics, write_table
+
+__all__ = [
+    "DENSE_MAX_BITS",
+    "DEFAULT_N_BOOTSTRAP",
+    "KL_PSEUDO_COUNT",
+    "BootstrapResult",
+    "MetricsRecord",
+    "aggregate_metrics",
+    "bootstrap",
+    "classical_fidelity",
+    "evaluate",
+    "kl_divergence",
+    "kl_smoothed_from_counts",
+    "kl_smoothed_samples",
+    "mmd2_from_counts",
+    "mmd2_probs",
+    "mmd2_samples",
+    "pool_rows",
+    "read_metrics",
+    "resample_counts",
+    "run_evaluation",
+    "total_variation",
+    "total_variation_samples",
+    "tv_from_counts",
+    "write_table",
+]

@@ -1,0 +1,262 @@
+"""Evaluate a trained model against its target: exact metrics and sample-based estimates.
+
+Every metric is a dict ``{"value": float, "stderr": float, "source": "exact" | "samples"}``;
+``stderr`` is NaN for exact metrics. Metric names:
+
+* both artefacts hold ``/probs``: ``mmd2_exact`` (mixture over all ``sigmas``),
+  ``mmd2_exact_sigma{s:g}`` per bandwidth, ``kl_exact`` (KL(target || model), model
+  floored at 1e-12), ``tv_exact``, ``fidelity_exact``;
+* always (model samples vs target samples): ``mmd2_samples``,
+  ``mmd2_samples_sigma{s:g}`` (unbiased U-statistics) and ``tv_samples``, each with a
+  bootstrap error that resamples both sides;
+* the target holds ``/probs``: ``valid_rate`` (share of model samples the target gives
+  non-zero probability, binomial error) and ``kl_samples``: KL(target || model
+  histogram with a pseudo-count of 0.5 added to each of the ``2^n`` bitstrings),
+  bootstrap error over model samples. The smoothing keeps it finite; it is biased
+  upwards when ``2^n`` is not small against the number of model samples, so compare
+  ``kl_samples`` only between runs with the same ``n_samples``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..bits import bits_to_index, unique_counts
+from ..errors import ArtefactError, InvalidConfigError
+from ..io import Artefact, read_artefact, write_artefact
+from .bootstrap import bootstrap
+from .distances import (
+    classical_fidelity,
+    kl_divergence,
+    kl_smoothed_from_counts,
+    mmd2_from_counts,
+    mmd2_probs,
+    pool_rows,
+    total_variation,
+    tv_from_counts,
+)
+
+__all__ = ["KL_PSEUDO_COUNT", "DEFAULT_N_BOOTSTRAP", "evaluate", "run_evaluation"]
+
+log = logging.getLogger(__name__)
+
+#: Pseudo-count added to every bitstring of the model histogram in ``kl_samples``.
+KL_PSEUDO_COUNT = 0.5
+#: Bootstrap replicates when the spec gives no ``n_bootstrap``.
+DEFAULT_N_BOOTSTRAP = 200
+# Root attributes copied from the model / target artefact into metrics.h5 when present.
+_MODEL_ATTRS = ("model_kind", "n_params", "train_seconds", "seconds_per_step")
+_TARGET_ATTRS = ("target_kind",)
+
+
+def _metric(value: float, stderr: float = math.nan, source: str = "samples") -> dict[str, Any]:
+    return {"value": float(value), "stderr": float(stderr), "source": source}
+
+
+def _n_qubits(art: Artefact) -> int:
+    if "n_qubits" not in art.attrs:
+        raise ArtefactError(f"{art.path}: {art.kind} artefact has no 'n_qubits' attribute")
+    return int(art.attrs["n_qubits"])
+
+
+def _check_pair(target: Artefact, model: Artefact) -> int:
+    """The common bit count of target and model, after checking their datasets agree with it."""
+    n_t, n_m = _n_qubits(target), _n_qubits(model)
+    if n_t != n_m:
+        raise ArtefactError(
+            f"target {target.path} has n_qubits={n_t} but model {model.path} has n_qubits={n_m}: "
+            "evaluate a model against the target it was trained on"
+        )
+    for art in (target, model):
+        samples = np.asarray(art["samples"])
+        if samples.ndim != 2 or samples.shape[1] != n_t:
+            raise ArtefactError(f"{art.path}: /samples has shape {samples.shape}, expected [N, {n_t}]")
+        if "probs" in art and np.size(art["probs"]) != 2**n_t:
+            raise ArtefactError(
+                f"{art.path}: /probs has length {np.size(art['probs'])}, expected 2^{n_t} = {2**n_t}"
+            )
+    return n_t
+
+
+def _spec_values(spec: Mapping[str, Any]) -> tuple[list[float], int | None, int]:
+    sigmas = spec.get("sigmas")
+    if not sigmas:
+        raise InvalidConfigError("evaluation.sigmas", "give at least one kernel bandwidth")
+    sigmas = [float(s) for s in sigmas]
+    if any(s <= 0 for s in sigmas):
+        raise InvalidConfigError("evaluation.sigmas", f"bandwidths must be > 0, got {sigmas}")
+    n_samples = spec.get("n_samples")
+    if n_samples is not None and int(n_samples) < 2:
+        raise InvalidConfigError("evaluation.n_samples", f"must be >= 2, got {n_samples}")
+    n_boot = int(spec.get("n_bootstrap", DEFAULT_N_BOOTSTRAP))
+    if n_boot == 1 or n_boot < 0:
+        raise InvalidConfigError("evaluation.n_bootstrap", f"must be 0 (no errors) or >= 2, got {n_boot}")
+    return sigmas, None if n_samples is None else int(n_samples), n_boot
+
+
+def _samples(art: Artefact, n_samples: int | None) -> np.ndarray:
+    samples = np.asarray(art["samples"], dtype=np.uint8)
+    if n_samples is not None:
+        samples = samples[:n_samples]
+    if samples.shape[0] < 2:
+        raise ArtefactError(f"{art.path}: needs at least 2 samples for evaluation, has {samples.shape[0]}")
+    return samples
+
+
+def _exact_metrics(p_t: np.ndarray, p_m: np.ndarray, sigmas: list[float]) -> dict[str, dict[str, Any]]:
+    out = {"mmd2_exact": _metric(mmd2_probs(p_t, p_m, sigmas), source="exact")}
+    for sigma in sigmas:
+        out[f"mmd2_exact_sigma{sigma:g}"] = _metric(mmd2_probs(p_t, p_m, [sigma]), source="exact")
+    out["kl_exact"] = _metric(kl_divergence(p_t, p_m), source="exact")
+    out["tv_exact"] = _metric(total_variation(p_t, p_m), source="exact")
+    out["fidelity_exact"] = _metric(classical_fidelity(p_t, p_m), source="exact")
+    return out
+
+
+def evaluate(
+    target: Artefact, model: Artefact, spec: Mapping[str, Any], seed: int
+) -> dict[str, dict[str, Any]]:
+    """All metrics of ``model`` against ``target`` (see the module docstring for names).
+
+    Args:
+        target: a target artefact (``/samples``, optionally ``/probs``).
+        model: a model artefact (``/samples``, optionally ``/probs``).
+        spec: ``sigmas`` (kernel bandwidths), ``n_samples`` (use the first
+            ``min(n_samples, available)`` samples of each side; all if absent) and
+            ``n_bootstrap`` (replicates; 0 leaves sample errors NaN).
+        seed: seeds the bootstrap through ``np.random.default_rng([seed, 3])``.
+
+    Returns:
+        ``{name: {"value", "stderr", "source"}}``; identical for identical inputs and seed.
+
+    Raises:
+        ArtefactError: the two artefacts do not describe the same number of qubits,
+            or a dataset has the wrong shape.
+    """
+    n = _check_pair(target, model)
+    sigmas, n_samples, n_boot = _spec_values(spec)
+    rng = np.random.default_rng([seed, 3])
+    p_t, p_m = target.get("probs"), model.get("probs")
+    for art, p in ((target, p_t), (model, p_m)):
+        if p is not None and abs(float(np.sum(p)) - 1.0) > 1e-6:
+            log.warning("%s: /probs sums to %.9g, not 1", art.path, float(np.sum(p)))
+
+    metrics: dict[str, dict[str, Any]] = {}
+    if p_t is not None and p_m is not None:
+        metrics.update(_exact_metrics(p_t, p_m, sigmas))
+
+    x = _samples(model, n_samples)
+    y = _samples(target, n_samples)
+    x_rows, x_counts = unique_counts(x)
+    y_rows, y_counts = unique_counts(y)
+    log.info(
+        "evaluating %d model vs %d target samples of %d bits (%d / %d distinct), %d bootstrap replicates",
+        x.shape[0],
+        y.shape[0],
+        n,
+        x_rows.shape[0],
+        y_rows.shape[0],
+        n_boot,
+    )
+
+    # Squared MMD: per-bandwidth U-statistics, then their mean (the mixture kernel).
+    def mmd_stats(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+        per_sigma = np.atleast_2d(mmd2_from_counts(x_rows, cx, y_rows, cy, sigmas, per_sigma=True))
+        return np.concatenate([per_sigma.mean(axis=1, keepdims=True), per_sigma], axis=1)
+
+    mmd_values = mmd_stats(x_counts, y_counts)[0]
+    mmd_err = np.full(mmd_values.shape, math.nan)
+    if n_boot:
+        mmd_err = bootstrap(mmd_stats, [x_counts, y_counts], n_boot, rng).stderr
+    metrics["mmd2_samples"] = _metric(mmd_values[0], mmd_err[0])
+    for i, sigma in enumerate(sigmas, start=1):
+        metrics[f"mmd2_samples_sigma{sigma:g}"] = _metric(mmd_values[i], mmd_err[i])
+
+    # Total variation between the empirical histograms, over the rows either side drew.
+    rows, ix, iy = pool_rows(x_rows, y_rows)
+
+    def tv_stat(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+        px = np.zeros((cx.shape[0], rows.shape[0]))
+        py = np.zeros((cy.shape[0], rows.shape[0]))
+        px[:, ix] = cx
+        py[:, iy] = cy
+        return tv_from_counts(px, py)
+
+    tv_value = float(tv_stat(x_counts[None], y_counts[None])[0])
+    tv_err = bootstrap(tv_stat, [x_counts, y_counts], n_boot, rng).stderr if n_boot else math.nan
+    metrics["tv_samples"] = _metric(tv_value, tv_err)
+
+    if p_t is not None:
+        p_t = np.asarray(p_t, dtype=np.float64)
+        x_index = bits_to_index(x_rows)
+        valid = p_t[x_index] > 0
+        rate = float(x_counts[valid].sum() / x_counts.sum())
+        metrics["valid_rate"] = _metric(rate, math.sqrt(rate * (1.0 - rate) / x_counts.sum()))
+
+        def kl_stat(cx: np.ndarray) -> np.ndarray:
+            return kl_smoothed_from_counts(p_t, x_index, cx, KL_PSEUDO_COUNT)
+
+        kl_value = kl_smoothed_from_counts(p_t, x_index, x_counts, KL_PSEUDO_COUNT)
+        kl_err = bootstrap(kl_stat, [x_counts], n_boot, rng).stderr if n_boot else math.nan
+        metrics["kl_samples"] = _metric(kl_value, kl_err)
+    return metrics
+
+
+def run_evaluation(
+    target_path: str | Path,
+    model_path: str | Path,
+    spec: Mapping[str, Any],
+    seed: int,
+    output: str | Path,
+    *,
+    model_name: str | None = None,
+    target_name: str | None = None,
+) -> Path:
+    """Read a target and a model artefact, evaluate, and write ``metrics.h5``.
+
+    Each metric is a scalar float64 dataset with ``stderr`` and ``source`` attributes.
+    Root attributes: ``n_qubits``, ``model_name``, ``target_name`` (default: the
+    artefacts' own name attributes, else their kinds), the number of samples used
+    per side, and the model's ``model_kind``, ``n_params``, ``train_seconds``,
+    ``seconds_per_step`` and the target's ``target_kind`` when present.
+
+    Returns:
+        The path written.
+    """
+    target = read_artefact(target_path, kind="target")
+    model = read_artefact(model_path, kind="model")
+    metrics = evaluate(target, model, spec, seed)
+    attrs: dict[str, Any] = {"n_qubits": int(target.attrs["n_qubits"])}
+    for key in _MODEL_ATTRS:
+        if key in model.attrs:
+            attrs[key] = model.attrs[key]
+    for key in _TARGET_ATTRS:
+        if key in target.attrs:
+            attrs[key] = target.attrs[key]
+    attrs["model_name"] = str(
+        model_name or model.attrs.get("model_name") or model.attrs.get("model_kind", "model")
+    )
+    attrs["target_name"] = str(
+        target_name or target.attrs.get("target_name") or target.attrs.get("target_kind", "target")
+    )
+    n_samples = spec.get("n_samples")
+    for side, art in (("model", model), ("target", target)):
+        available = int(np.shape(art["samples"])[0])
+        attrs[f"n_samples_{side}"] = available if n_samples is None else min(int(n_samples), available)
+    path = write_artefact(
+        output,
+        "metrics",
+        datasets={name: np.float64(m["value"]) for name, m in metrics.items()},
+        dataset_attrs={name: {"stderr": m["stderr"], "source": m["source"]} for name, m in metrics.items()},
+        config=dict(spec),
+        seed=seed,
+        inputs=[target_path, model_path],
+        attrs=attrs,
+    )
+    log.info("wrote %d metrics to %s", len(metrics), path)
+    return path

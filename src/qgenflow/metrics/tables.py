@@ -1,0 +1,172 @@
+"""Summary tables: one CSV per target, one row per model, seeds aggregated.
+
+Columns: ``model``, ``n_seeds``, ``n_params``, ``train_seconds_mean``, then for each
+metric ``<metric>_mean``, ``<metric>_std`` (sample standard deviation across seeds,
+ddof=1; 0 for a single seed) and ``<metric>_stderr`` (mean bootstrap error across
+seeds; empty for exact metrics). Missing values are empty cells.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..io import read_artefact
+
+__all__ = ["MetricsRecord", "read_metrics", "aggregate_metrics", "write_table"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MetricsRecord:
+    """The metrics of one (target, model, seed) evaluation."""
+
+    path: Path
+    target: str
+    model: str
+    seed: int | None
+    n_params: float
+    train_seconds: float
+    values: dict[str, float]
+    stderrs: dict[str, float]
+    sources: dict[str, str]
+
+
+def read_metrics(path: str | Path, label: tuple[str, int] | None = None) -> MetricsRecord:
+    """Read one ``metrics.h5``; ``label = (model, seed)`` overrides the names stored in it."""
+    art = read_artefact(path, kind="metrics")
+    values, stderrs, sources = {}, {}, {}
+    for name, data in art.datasets.items():
+        values[name] = float(np.asarray(data))
+        attrs = art.dataset_attrs.get(name, {})
+        stderrs[name] = float(attrs.get("stderr", math.nan))
+        sources[name] = str(attrs.get("source", "samples"))
+    model = str(art.attrs.get("model_name", art.attrs.get("model_kind", "model")))
+    seed = art.seed
+    if label is not None:
+        model, seed = str(label[0]), int(label[1])
+    return MetricsRecord(
+        path=art.path,
+        target=str(art.attrs.get("target_name", art.attrs.get("target_kind", "target"))),
+        model=model,
+        seed=seed,
+        n_params=float(art.attrs.get("n_params", math.nan)),
+        train_seconds=float(art.attrs.get("train_seconds", math.nan)),
+        values=values,
+        stderrs=stderrs,
+        sources=sources,
+    )
+
+
+def _mean(values: list[float]) -> float:
+    values = [v for v in values if not math.isnan(v)]
+    return float(np.mean(values)) if values else math.nan
+
+
+def _std(values: list[float]) -> float:
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return math.nan
+    return 0.0 if len(values) == 1 else float(np.std(values, ddof=1))
+
+
+def aggregate_metrics(records: Sequence[MetricsRecord]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Aggregate records over seeds, one row per model in order of first appearance.
+
+    Returns:
+        ``(columns, rows)``; each row maps a column to a value (NaN for missing).
+
+    Raises:
+        ValueError: the records span several targets, or repeat a (model, seed) pair.
+    """
+    targets = sorted({r.target for r in records})
+    if len(targets) > 1:
+        raise ValueError(f"a table covers one target; these metrics span {', '.join(targets)}")
+    by_model: dict[str, list[MetricsRecord]] = {}
+    metric_names: list[str] = []
+    for record in records:
+        group = by_model.setdefault(record.model, [])
+        if any(r.seed == record.seed for r in group):
+            raise ValueError(f"{record.path}: model '{record.model}' seed {record.seed} appears twice")
+        group.append(record)
+        metric_names.extend(m for m in record.values if m not in metric_names)
+    columns = ["model", "n_seeds", "n_params", "train_seconds_mean"]
+    for metric in metric_names:
+        columns += [f"{metric}_mean", f"{metric}_std", f"{metric}_stderr"]
+    rows = []
+    for model, group in by_model.items():
+        n_params = {r.n_params for r in group if not math.isnan(r.n_params)}
+        if len(n_params) > 1:
+            log.warning("model '%s' has different n_params across seeds: %s", model, sorted(n_params))
+        row: dict[str, Any] = {
+            "model": model,
+            "n_seeds": len(group),
+            "n_params": _mean([r.n_params for r in group]),
+            "train_seconds_mean": _mean([r.train_seconds for r in group]),
+        }
+        for metric in metric_names:
+            present = [r for r in group if metric in r.values]
+            values = [r.values[metric] for r in present]
+            row[f"{metric}_mean"] = _mean(values)
+            row[f"{metric}_std"] = _std(values)
+            sample_based = [r.stderrs[metric] for r in present if r.sources[metric] != "exact"]
+            row[f"{metric}_stderr"] = _mean(sample_based)
+        rows.append(row)
+    return columns, rows
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    return str(value)
+
+
+def write_table(
+    metrics_paths: Sequence[str | Path],
+    output_csv: str | Path,
+    *,
+    labels: Sequence[tuple[str, int]] | None = None,
+) -> Path:
+    """Write the seed-aggregated table of one target's ``metrics.h5`` files as CSV, atomically.
+
+    Args:
+        metrics_paths: ``metrics.h5`` files of one target (any models and seeds).
+        output_csv: destination; parent folders are created.
+        labels: optional ``(model, seed)`` per path, overriding the ``model_name``
+            attribute and seed stored in each file.
+
+    Returns:
+        The path written.
+    """
+    if labels is not None and len(labels) != len(metrics_paths):
+        raise ValueError(f"{len(labels)} labels given for {len(metrics_paths)} metrics files")
+    records = [
+        read_metrics(path, None if labels is None else labels[i]) for i, path in enumerate(metrics_paths)
+    ]
+    columns, rows = aggregate_metrics(records)
+    output = Path(output_csv)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([_cell(row[c]) for c in columns])
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    log.info("wrote %d models x %d columns to %s", len(rows), len(columns), output)
+    return output

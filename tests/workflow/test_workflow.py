@@ -1,0 +1,105 @@
+"""End-to-end runs of the workflow on the tiny test study."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from qgenflow.io import VOLATILE_ATTRS
+
+from .conftest import REPO, TEST_CONFIG, planned_jobs, snakemake
+
+TIMING_ATTRS = ("seconds", "train_seconds", "seconds_per_step")
+
+
+def test_outputs_complete(study_run):
+    """Targets, models, metrics, tables and figures all exist after a run."""
+    results = study_run / "results"
+    assert (results / "targets/bas2x2/seed0/target.h5").exists()
+    assert (results / "models/bas2x2/qcbm_sgd/seed0/model.h5").exists()
+    assert (results / "eval/uniform2/qcbm/seed0/metrics.h5").exists()
+    for target in ("uniform2", "bas2x2"):
+        assert (results / f"tables/{target}.csv").stat().st_size > 0
+        for fig in ("training", "distribution"):
+            assert (results / f"figures/{target}_{fig}.png").stat().st_size > 0
+    table = (results / "tables/bas2x2.csv").read_text().splitlines()
+    assert table[0].startswith("model,") and {row.split(",")[0] for row in table[1:]} == {"qcbm", "qcbm_sgd"}
+
+
+def test_second_run_is_a_noop(study_run):
+    """Nothing reruns when nothing changed."""
+    proc = snakemake(study_run, "-n")
+    assert planned_jobs(proc.stdout) == []
+
+
+def test_report(study_run):
+    """snakemake --report writes a self-contained HTML report."""
+    snakemake(study_run, "--report", "results/report.html")
+    assert (study_run / "results/report.html").stat().st_size > 10_000
+
+
+def test_changing_one_learning_rate_reruns_only_that_model(study_run, tmp_path):
+    """Only the changed model's train/evaluate jobs and their dependants are planned."""
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    config["models"]["qcbm_sgd"]["optimizer"]["lr"] = 0.25
+    changed = tmp_path / "config.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(snakemake(study_run, "-n", configfile=changed).stdout)
+    rules = sorted(rule for rule, _ in jobs)
+    assert rules == sorted(
+        ["train_model", "evaluate_model", "make_table", "plot_training", "plot_distribution", "default"]
+    ), jobs
+    for rule, wildcards in jobs:
+        if rule in ("train_model", "evaluate_model"):
+            assert "model=qcbm_sgd" in wildcards and "target=bas2x2" in wildcards
+        if rule in ("make_table", "plot_training", "plot_distribution"):
+            assert "target=bas2x2" in wildcards
+
+
+def test_editing_training_code_reruns_training_not_targets(study_run):
+    """An edited training source file reruns train and downstream, never make_target."""
+    source = REPO / "src/qgenflow/train/loop.py"
+    original, stat = source.read_bytes(), source.stat()
+    try:
+        source.write_bytes(original + b"# edited by the rerun test\n")
+        jobs = planned_jobs(snakemake(study_run, "-n").stdout)
+    finally:
+        source.write_bytes(original)
+        os.utime(source, (stat.st_atime, stat.st_mtime))
+    rules = {rule for rule, _ in jobs}
+    assert {"train_model", "evaluate_model", "make_table"} <= rules and "make_target" not in rules, jobs
+
+
+def _datasets(path: Path) -> dict:
+    out = {}
+    with h5py.File(path, "r") as fh:
+        fh.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+        attrs = {k: v for k, v in fh.attrs.items() if k not in VOLATILE_ATTRS + TIMING_ATTRS}
+    return out, attrs
+
+
+def test_two_clean_runs_give_identical_datasets(study_run, tmp_path):
+    """Every dataset of every artefact is bit-identical across two clean runs."""
+    other = tmp_path / "study_b"
+    other.mkdir()
+    snakemake(other, "--cores", "2")
+    files = sorted(p.relative_to(study_run) for p in (study_run / "results").rglob("*.h5"))
+    assert len(files) == 2 + 3 + 3
+    for rel in files:
+        (da, aa), (db, ab) = _datasets(study_run / rel), _datasets(other / rel)
+        assert sorted(da) == sorted(db), rel
+        for key in da:
+            assert np.array_equal(da[key], db[key]), f"{rel}:/{key}"
+        assert aa.keys() == ab.keys(), rel
+        for key in aa:
+            if key == "inputs_sha256":
+                continue  # input files embed creation times, so their hashes differ
+            assert np.array_equal(np.asarray(aa[key]), np.asarray(ab[key])), f"{rel} attr {key}"
+    assert (study_run / "results/tables/bas2x2.csv").read_text().count("\n") == 3
+    shutil.rmtree(other)
