@@ -43,7 +43,10 @@ def _check_config(args: argparse.Namespace) -> int:
 
     config = yaml.safe_load(Path(args.config).read_text())
     schema = yaml.safe_load(Path(args.schema).read_text())
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    # A failed kind-specific branch also flags its keys as "unevaluated": report the real cause.
+    specific = [e for e in errors if e.validator != "unevaluatedProperties"]
+    error = jsonschema.exceptions.best_match(specific or errors)
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "<root>"
         print(f"error: {args.config}: {where}: {error.message}", file=sys.stderr)

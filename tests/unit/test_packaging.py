@@ -1,0 +1,49 @@
+"""Packaging and documentation stay consistent with the code."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+from qgenflow.config import STAGE_SOURCES, PACKAGE_DIR, stage_sources
+from qgenflow.configdocs import render_config_docs
+
+REPO = Path(__file__).resolve().parents[2]
+NOT_IN_A_STAGE = {"cli.py", "config.py", "configdocs.py", "runtime.py"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_names_the_pyproject_dependencies():
+    """environment.yml and pyproject.toml list the same runtime packages."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    deps = {_name(r) for r in pyproject["project"]["dependencies"]}
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
+    assert conda == deps
+
+
+def test_config_reference_is_up_to_date():
+    """config/README.md is what `qgenflow config-docs` generates from the schema."""
+    expected = render_config_docs(REPO / "workflow/schemas/config.schema.yaml")
+    assert (REPO / "config/README.md").read_text() == expected, "run: qgenflow config-docs -o config/README.md"
+
+
+def test_every_module_belongs_to_a_stage():
+    """Each package source file is an input of some stage, so edits rerun what they affect."""
+    tracked = {Path(p).relative_to(PACKAGE_DIR).as_posix() for stage in STAGE_SOURCES for p in stage_sources(stage)}
+    files = {p.relative_to(PACKAGE_DIR).as_posix() for p in PACKAGE_DIR.rglob("*.py")}
+    assert files - tracked == NOT_IN_A_STAGE
+    assert all((PACKAGE_DIR / rel).exists() for rel in tracked)
+
+
+def test_default_config_is_valid():
+    """The shipped default study passes the schema and the cross-checks."""
+    from qgenflow.cli import main
+
+    assert main(["check-config", str(REPO / "config/config.yaml"), "--schema", str(REPO / "workflow/schemas/config.schema.yaml")]) == 0
