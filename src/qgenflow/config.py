@@ -9,6 +9,7 @@ nothing heavy.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -20,12 +21,14 @@ __all__ = [
     "canonical",
     "check_config",
     "study_pairs",
+    "target_has_probs",
     "models_for_target",
     "stage_sources",
     "target_qubits",
 ]
 
 MAX_EXACT_QUBITS = 24
+EXACT_LOSS_MODELS = ("qcbm",)
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 # Source files whose edits change a stage's results: files, or folders meaning their *.py.
@@ -67,7 +70,14 @@ def target_qubits(spec: Mapping[str, Any]) -> int:
         return int(spec["n_bits"])
     if kind == "bars_and_stripes":
         return int(spec["rows"]) * int(spec["cols"])
+    if kind in ("heisenberg", "tfim"):
+        return int(math.prod(int(x) for x in spec["lattice"]))
     raise InvalidConfigError("kind", f"unknown target kind {kind!r}")
+
+
+def target_has_probs(spec: Mapping[str, Any]) -> bool:
+    """Whether the target artefact will hold exact probabilities."""
+    return spec.get("method", "exact") == "exact"
 
 
 def check_config(config: Mapping[str, Any]) -> None:
@@ -82,12 +92,29 @@ def check_config(config: Mapping[str, Any]) -> None:
                         f"studies[{i}].{field}",
                         f"unknown {field[:-1]} {name!r}; defined: {', '.join(sorted(defined)) or 'none'}",
                     )
+        for t in study["targets"]:
+            for m in study["models"]:
+                if models[m]["kind"] in EXACT_LOSS_MODELS and not target_has_probs(targets[t]):
+                    raise InvalidConfigError(
+                        f"studies[{i}]",
+                        f"model {m!r} ({models[m]['kind']}) trains on exact probabilities, which target {t!r} "
+                        "does not have (method: vmc); use an exact target",
+                    )
+                if target_qubits(targets[t]) > MAX_EXACT_QUBITS and models[m]["kind"] in EXACT_LOSS_MODELS:
+                    raise InvalidConfigError(
+                        f"studies[{i}]",
+                        f"model {m!r} simulates {target_qubits(targets[t])} qubits for target {t!r}; "
+                        f"the statevector limit is {MAX_EXACT_QUBITS}",
+                    )
     for name, spec in targets.items():
         n = target_qubits(spec)
-        if n > MAX_EXACT_QUBITS:
+        if target_has_probs(spec) and n > MAX_EXACT_QUBITS:
             raise InvalidConfigError(
-                f"targets.{name}", f"{n} qubits exceeds the exact-simulation limit of {MAX_EXACT_QUBITS}"
+                f"targets.{name}",
+                f"{n} qubits exceeds the exact-simulation limit of {MAX_EXACT_QUBITS}; use method: vmc",
             )
+        if spec["kind"] == "heisenberg" and n % 2:
+            raise InvalidConfigError(f"targets.{name}.lattice", f"Heisenberg targets need an even site count, got {n}")
 
 
 def study_pairs(config: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -5,10 +5,9 @@ rule make_target:
         "results/targets/{target}/seed{seed}/target.h5",
     log:
         "logs/targets/{target}/seed{seed}.log",
-    benchmark:
-        "benchmarks/workflow/make_target/{target}/seed{seed}.tsv"
     conda:
         "../../environment.yml"
+    cache: True
     threads: 1
     resources:
         mem_mb=1000,

@@ -13,6 +13,7 @@ from ..errors import InvalidConfigError
 from ..rng import make_rng
 from .bars_and_stripes import bas_patterns, make_bars_and_stripes
 from .base import Target
+from .spin import make_heisenberg, make_tfim
 from .uniform import make_uniform
 
 __all__ = ["REGISTRY", "Target", "bas_patterns", "make_target", "run_target"]
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 REGISTRY: dict[str, Callable[[Mapping[str, Any], np.random.Generator], Target]] = {
     "uniform": make_uniform,
     "bars_and_stripes": make_bars_and_stripes,
+    "heisenberg": make_heisenberg,
+    "tfim": make_tfim,
 }
 
 

@@ -1,0 +1,233 @@
+"""Ground states of lattice spin models (Heisenberg, transverse-field Ising) with NetKet.
+
+Energies are in Pauli units, NetKet's convention (``energy_units = "pauli"``):
+the Heisenberg bond is ``J (X X + Y Y + Z Z)``, four times the spin-1/2 ``S.S``.
+The stored ground state is that of the physical Hamiltonian (no Marshall sign
+rotation), real, normalised, with its largest component positive. Site ``i`` of
+the lattice (NetKet's node order, positions in ``/site_positions``) is bit ``i``;
+bit 0 = spin up = sigma^z eigenvalue +1.
+
+``method: exact`` diagonalises with Lanczos (in the Sz = 0 sector for Heisenberg
+models) and stores exact probabilities over all ``2^n`` bitstrings;
+``method: vmc`` runs variational Monte Carlo (:mod:`qgenflow.targets.vmc`) and
+stores samples from the converged state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..bits import bits_to_index, sample_from_probs
+from ..errors import InvalidConfigError
+from .base import Target
+
+__all__ = [
+    "HEISENBERG_REFERENCE_ENERGY_PER_SITE",
+    "build_graph",
+    "build_hamiltonian",
+    "exact_ground_state",
+    "spin_observables",
+    "make_heisenberg",
+    "make_tfim",
+    "reference_energy",
+    "tfim_chain_energy",
+]
+
+log = logging.getLogger(__name__)
+
+# Sandvik, PRB 56, 11678 (1997): E/N in S.S units for the periodic L x L square lattice.
+HEISENBERG_REFERENCE_ENERGY_PER_SITE = {4: -0.701780, 6: -0.678872, 8: -0.673487, 10: -0.671549}
+
+
+def _lattice(spec: Mapping[str, Any]) -> list[int]:
+    lattice = [int(x) for x in spec["lattice"]]
+    if not 1 <= len(lattice) <= 2 or min(lattice) < 1:
+        raise InvalidConfigError("lattice", f"must be [L] or [Lx, Ly] with positive sizes, got {spec['lattice']}")
+    return lattice
+
+
+def build_graph(spec: Mapping[str, Any], max_neighbor_order: int = 1):
+    """NetKet graph of the target's lattice: a chain for ``[L]`` or ``[L, 1]``, else a grid."""
+    import netket as nk
+
+    lattice = [x for x in _lattice(spec) if x > 1] or [1]
+    return nk.graph.Grid(extent=lattice, pbc=bool(spec.get("pbc", True)), max_neighbor_order=max_neighbor_order)
+
+
+def build_hamiltonian(spec: Mapping[str, Any], *, sign_rule: bool = False):
+    """(Hilbert space, Hamiltonian, graph) for a ``heisenberg`` or ``tfim`` config entry.
+
+    Heisenberg: ``H = J1 sum_<ij> sigma_i.sigma_j + J2 sum_<<ij>> sigma_i.sigma_j`` on the
+    Sz = 0 sector. TFIM: ``H = -s J sum_<ij> Z_i Z_j - h sum_i X_i`` with ``s = +1`` for
+    ``coupling: ferromagnetic`` and ``-1`` for antiferromagnetic, on the full space.
+    ``sign_rule`` applies the Marshall sign to nearest-neighbour Heisenberg bonds (same
+    spectrum and |psi|^2; makes the ground state positive on bipartite lattices).
+    """
+    import netket as nk
+
+    kind = spec["kind"]
+    if kind == "heisenberg":
+        j1, j2 = float(spec.get("J1", 1.0)), float(spec.get("J2", 0.0))
+        graph = build_graph(spec, max_neighbor_order=2 if j2 != 0.0 else 1)
+        n = graph.n_nodes
+        if n % 2:
+            raise InvalidConfigError("lattice", f"the Sz = 0 sector needs an even number of sites, got {n}")
+        hilbert = nk.hilbert.Spin(0.5, n, total_sz=0)
+        if j2 != 0.0:
+            ham = nk.operator.Heisenberg(hilbert, graph, J=[j1, j2], sign_rule=[sign_rule, False])
+        else:
+            ham = nk.operator.Heisenberg(hilbert, graph, J=j1, sign_rule=sign_rule)
+        return hilbert, ham, graph
+    if kind == "tfim":
+        graph = build_graph(spec)
+        hilbert = nk.hilbert.Spin(0.5, graph.n_nodes)
+        coupling = spec.get("coupling", "ferromagnetic")
+        if coupling not in ("ferromagnetic", "antiferromagnetic"):
+            raise InvalidConfigError("coupling", f"must be ferromagnetic or antiferromagnetic, got {coupling!r}")
+        j = float(spec.get("J", 1.0))
+        # NetKet: H = -h sum X + J_nk sum ZZ, so a ferromagnet has J_nk = -J.
+        j_nk = -j if coupling == "ferromagnetic" else j
+        ham = nk.operator.Ising(hilbert, graph, h=float(spec.get("h", 1.0)), J=j_nk)
+        return hilbert, ham, graph
+    raise InvalidConfigError("kind", f"not a spin model: {kind!r}")
+
+
+def _states_to_bits(states: np.ndarray) -> np.ndarray:
+    """NetKet spin configurations (+1 = up) to qgenflow bits (0 = up)."""
+    return (np.asarray(states) < 0).astype(np.uint8)
+
+
+def exact_ground_state(hilbert, hamiltonian) -> tuple[float, np.ndarray]:
+    """Lanczos ground energy and the ground state as a real vector over all 2^n bitstrings."""
+    import netket as nk
+
+    energies, vectors = nk.exact.lanczos_ed(
+        hamiltonian, k=1, compute_eigenvectors=True, scipy_args={"tol": 1e-14, "ncv": 40}
+    )
+    psi = np.asarray(vectors[:, 0])
+    if np.iscomplexobj(psi):
+        phase = psi[np.argmax(np.abs(psi))]
+        psi = (psi * np.conj(phase) / abs(phase)).real
+    psi = psi / np.linalg.norm(psi)
+    if psi[np.argmax(np.abs(psi))] < 0:
+        psi = -psi
+    index = bits_to_index(_states_to_bits(hilbert.all_states()))
+    full = np.zeros(2**hilbert.size)
+    full[index] = psi
+    return float(energies[0]), full
+
+
+def spin_observables(probs_or_samples: np.ndarray, positions: np.ndarray, from_samples: bool) -> dict[str, Any]:
+    """ZZ correlation matrix and the staggered structure factor (Pauli units).
+
+    ``S(pi, pi) = (1/N) sum_ij (-1)^(r_i + r_j) <Z_i Z_j>`` with ``r`` the sum of
+    integer lattice coordinates.
+    """
+    if from_samples:
+        z = 1.0 - 2.0 * np.asarray(probs_or_samples, dtype=np.float64)
+        zz = z.T @ z / len(z)
+    else:
+        probs = np.asarray(probs_or_samples)
+        n = int(round(np.log2(probs.size)))
+        support = np.flatnonzero(probs)
+        from ..bits import index_to_bits
+
+        z = 1.0 - 2.0 * index_to_bits(support, n).astype(np.float64)
+        zz = (z * probs[support, None]).T @ z
+    parity = (-1.0) ** np.rint(np.asarray(positions).sum(axis=1))
+    n = len(parity)
+    s_pi = float(parity @ zz @ parity / n)
+    return {"zz_correlations": zz, "staggered_structure_factor": s_pi}
+
+
+def reference_energy(spec: Mapping[str, Any]) -> float | None:
+    """Published ground energy (Pauli units) when one is known for this lattice."""
+    lattice = _lattice(spec)
+    if spec["kind"] == "heisenberg" and float(spec.get("J2", 0.0)) == 0.0 and spec.get("pbc", True):
+        if len(lattice) == 2 and lattice[0] == lattice[1] and lattice[0] in HEISENBERG_REFERENCE_ENERGY_PER_SITE:
+            n = lattice[0] * lattice[1]
+            return 4.0 * HEISENBERG_REFERENCE_ENERGY_PER_SITE[lattice[0]] * n * float(spec.get("J1", 1.0))
+    if spec["kind"] == "tfim" and spec.get("pbc", True) and len([x for x in lattice if x > 1]) == 1:
+        if float(spec.get("h", 1.0)) == float(spec.get("J", 1.0)) == 1.0:
+            return tfim_chain_energy(max(lattice))
+    return None
+
+
+def tfim_chain_energy(length: int) -> float:
+    """Closed-form critical (h = J = 1) periodic TFIM chain ground energy, -2 / sin(pi / (2L))."""
+    return -2.0 / np.sin(np.pi / (2 * length))
+
+
+def _hamiltonian_text(spec: Mapping[str, Any]) -> str:
+    lattice = "x".join(str(x) for x in _lattice(spec))
+    bc = "periodic" if spec.get("pbc", True) else "open"
+    if spec["kind"] == "heisenberg":
+        text = f"H = {float(spec.get('J1', 1.0))} sum_<ij> (XX + YY + ZZ)"
+        if float(spec.get("J2", 0.0)):
+            text += f" + {float(spec['J2'])} sum_<<ij>> (XX + YY + ZZ)"
+    else:
+        sign = "-" if spec.get("coupling", "ferromagnetic") == "ferromagnetic" else "+"
+        text = f"H = {sign}{float(spec.get('J', 1.0))} sum_<ij> ZZ - {float(spec.get('h', 1.0))} sum_i X"
+    return f"{text}; {lattice} lattice, {bc} boundaries; Pauli operators"
+
+
+def _make_spin_target(spec: Mapping[str, Any], rng: np.random.Generator) -> Target:
+    method = spec.get("method", "exact")
+    n_samples = int(spec["n_samples"])
+    start = time.perf_counter()
+    ref = reference_energy(spec)
+    attrs: dict[str, Any] = {"hamiltonian": _hamiltonian_text(spec), "energy_units": "pauli", "method": method}
+    if method == "exact":
+        hilbert, ham, graph = build_hamiltonian(spec, sign_rule=False)
+        energy, state = exact_ground_state(hilbert, ham)
+        probs = state**2
+        probs /= probs.sum()
+        samples = sample_from_probs(probs, n_samples, rng)
+        obs = spin_observables(probs, graph.positions, from_samples=False)
+        extra = {"state": state, "zz_correlations": obs["zz_correlations"]}
+        attrs.update(energy=energy, energy_exact=energy, state_sign_convention=(
+            "ground state of the physical Hamiltonian (no Marshall rotation), real, "
+            "normalised, largest component positive"
+        ))
+    elif method == "vmc":
+        from .vmc import run_vmc
+
+        hilbert, ham, graph = build_hamiltonian(spec, sign_rule=spec["kind"] == "heisenberg")
+        result = run_vmc(ham, spec.get("vmc", {}), int(rng.integers(2**31)), n_samples, graph=graph, reference_energy=ref)
+        probs, samples = None, result.samples
+        obs = spin_observables(samples, graph.positions, from_samples=True)
+        extra = {"zz_correlations": obs["zz_correlations"], **{f"history/{k}": v for k, v in result.history.items()}}
+        attrs.update(
+            energy=result.energy, energy_error=result.energy_error, energy_variance=result.energy_variance,
+            vmc_model=result.model_description, vmc_n_params=result.n_params,
+        )
+        energy = result.energy
+    else:
+        raise InvalidConfigError("method", f"must be exact or vmc, got {method!r}")
+    n = graph.n_nodes
+    attrs.update(
+        n_sites=n,
+        energy_per_site=energy / n,
+        staggered_structure_factor=obs["staggered_structure_factor"],
+        ground_state_seconds=time.perf_counter() - start,
+    )
+    if ref is not None:
+        attrs.update(energy_reference=ref, relative_error=abs((energy - ref) / ref))
+    extra["site_positions"] = np.asarray(graph.positions, dtype=np.float64)
+    log.info("%s ground state (%s): E = %.8f (%.8f per site)%s", spec["kind"], method, energy, energy / n,
+             "" if ref is None else f", relative error {abs((energy - ref) / ref):.2e}")
+    return Target(n_qubits=n, samples=samples, probs=probs, extra=extra, attrs=attrs)
+
+
+def make_heisenberg(spec: Mapping[str, Any], rng: np.random.Generator) -> Target:
+    """Z-basis ground-state distribution of the spin-1/2 Heisenberg model (J1, optional J2)."""
+    return _make_spin_target(spec, rng)
+
+
+def make_tfim(spec: Mapping[str, Any], rng: np.random.Generator) -> Target:
+    """Z-basis ground-state distribution of the transverse-field Ising model."""
+    return _make_spin_target(spec, rng)
