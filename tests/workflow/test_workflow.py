@@ -103,3 +103,20 @@ def test_two_clean_runs_give_identical_datasets(study_run, tmp_path):
             assert np.array_equal(np.asarray(aa[key]), np.asarray(ab[key])), f"{rel} attr {key}"
     assert (study_run / "results/tables/bas2x2.csv").read_text().count("\n") == 3
     shutil.rmtree(other)
+
+
+def test_between_workflow_cache_shares_targets(tmp_path, monkeypatch):
+    """With --cache, a second study takes an identical target from the shared cache."""
+    monkeypatch.setenv("SNAKEMAKE_OUTPUT_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    target = "results/targets/uniform2/seed0/target.h5"
+    first, second = tmp_path / "one", tmp_path / "two"
+    for workdir in (first, second):
+        workdir.mkdir()
+    snakemake(first, "--cores", "1", "--cache=make_target", target)
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    proc = snakemake(second, "--cores", "1", "--cache=make_target", target)
+    log = second / "logs/targets/uniform2/seed0.log"
+    assert not log.exists() or log.stat().st_size == 0  # the job itself did not run
+    assert (second / target).read_bytes() == (first / target).read_bytes()
+    assert "cache" in (proc.stdout + proc.stderr).lower()
