@@ -63,9 +63,13 @@ def stage_sources(stage: str) -> list[str]:
     return [str(p) for p in paths]
 
 
-def target_qubits(spec: Mapping[str, Any]) -> int:
-    """Number of qubits (bits) of a target config entry."""
+def target_qubits(spec: Mapping[str, Any]) -> int | None:
+    """Number of qubits (bits) of a target config entry; None when only the data file knows."""
     kind = spec["kind"]
+    if kind in ("uniform", "gaussian_mixture"):
+        return int(spec["n_bits"])
+    if kind == "file":
+        return None if spec.get("n_bits") is None else int(spec["n_bits"])
     if kind == "uniform":
         return int(spec["n_bits"])
     if kind == "bars_and_stripes":
@@ -77,7 +81,12 @@ def target_qubits(spec: Mapping[str, Any]) -> int:
 
 def target_has_probs(spec: Mapping[str, Any]) -> bool:
     """Whether the target artefact will hold exact probabilities."""
-    return spec.get("method", "exact") == "exact"
+    return spec["kind"] != "file" and spec.get("method", "exact") == "exact"
+
+
+def target_has_distribution(spec: Mapping[str, Any]) -> bool:
+    """Whether a dense distribution exists to train on: exact probabilities or a data file's histogram."""
+    return target_has_probs(spec) or spec["kind"] == "file"
 
 
 def check_config(config: Mapping[str, Any]) -> None:
@@ -94,20 +103,20 @@ def check_config(config: Mapping[str, Any]) -> None:
                     )
         for t in study["targets"]:
             for m in study["models"]:
-                if models[m]["kind"] in EXACT_LOSS_MODELS and not target_has_probs(targets[t]):
+                if models[m]["kind"] in EXACT_LOSS_MODELS and not target_has_distribution(targets[t]):
                     raise InvalidConfigError(
                         f"studies[{i}]",
                         f"model {m!r} ({models[m]['kind']}) trains on exact probabilities, which target {t!r} "
                         "does not have (method: vmc); use an exact target",
                     )
-                if target_qubits(targets[t]) > MAX_EXACT_QUBITS and models[m]["kind"] in EXACT_LOSS_MODELS:
+                if (target_qubits(targets[t]) or 0) > MAX_EXACT_QUBITS and models[m]["kind"] in EXACT_LOSS_MODELS:
                     raise InvalidConfigError(
                         f"studies[{i}]",
                         f"model {m!r} simulates {target_qubits(targets[t])} qubits for target {t!r}; "
                         f"the statevector limit is {MAX_EXACT_QUBITS}",
                     )
     for name, spec in targets.items():
-        n = target_qubits(spec)
+        n = target_qubits(spec) or 0
         if target_has_probs(spec) and n > MAX_EXACT_QUBITS:
             raise InvalidConfigError(
                 f"targets.{name}",

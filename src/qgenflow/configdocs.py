@@ -25,6 +25,8 @@ def _type_text(node: dict[str, Any]) -> str:
     if "const" in node:
         return f"`{node['const']}`"
     typ = node.get("type", "object" if "properties" in node else "")
+    if isinstance(typ, list):
+        typ = " or ".join(typ)
     if typ == "array":
         return f"list of {_type_text(node.get('items', {})) or 'values'}"
     return str(typ)

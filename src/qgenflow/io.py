@@ -240,3 +240,44 @@ def summarize(path: str | Path) -> str:
             desc += f"  min {data.min():.4g}  max {data.max():.4g}"
         lines.append(desc)
     return "\n".join(lines)
+
+
+# --- User-supplied sample files (not artefacts) -------------------------------
+# Kept here because this is the only module that imports h5py.
+
+__all__.append("read_user_samples_h5")
+
+
+def read_user_samples_h5(path: str | Path, dataset: str = "samples") -> np.ndarray:
+    """Read one dataset of a user's HDF5 file as an array, without checking its content.
+
+    Args:
+        path: the HDF5 file.
+        dataset: path of the dataset inside the file (``"samples"``, ``"group/x"``).
+
+    Raises:
+        InputDataError: the file is missing or not HDF5, or has no such dataset.
+    """
+    from .errors import InputDataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputDataError(f"{path}: sample file not found")
+    try:
+        fh = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputDataError(f"{path}: cannot be read as HDF5 (truncated or not an HDF5 file): {exc}") from None
+    with fh:
+        obj = fh.get(dataset)
+        if not isinstance(obj, h5py.Dataset):
+            found: list[str] = []
+            fh.visititems(lambda name, o: found.append(name) if isinstance(o, h5py.Dataset) else None)
+            what = "is a group, not a dataset" if obj is not None else "not found"
+            raise InputDataError(
+                f"{path}: dataset '{dataset}' {what}; datasets in the file: {', '.join(found) or 'none'} "
+                f"(set the target's `dataset` key)"
+            )
+        try:
+            return np.asarray(obj[()])
+        except (OSError, KeyError, RuntimeError, TypeError) as exc:
+            raise InputDataError(f"{path}: dataset '{dataset}' cannot be read ({exc})") from None

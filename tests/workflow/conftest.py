@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +38,16 @@ def planned_jobs(dry_run_output: str) -> list[tuple[str, str]]:
     return jobs
 
 
+def new_workdir(path: Path) -> Path:
+    """A working directory holding the test study's user data under data/."""
+    path.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(Path(__file__).resolve().parent / "data", path / "data", dirs_exist_ok=True)
+    return path
+
+
 @pytest.fixture(scope="session")
 def study_run(tmp_path_factory) -> Path:
     """A completed run of the tiny test study."""
-    workdir = tmp_path_factory.mktemp("study_a")
+    workdir = new_workdir(tmp_path_factory.mktemp("study_a"))
     snakemake(workdir, "--cores", "2")
     return workdir

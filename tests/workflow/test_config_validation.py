@@ -33,7 +33,7 @@ CASES = {
     ),
     "unknown study target": (
         lambda c: c["studies"][0]["targets"].append("nope"),
-        ["studies[0].targets", "nope", "defined: bas2x2, uniform2"],
+        ["studies[0].targets", "nope", "defined: bas2x2, chain4, gauss3, uniform2, user3"],
     ),
     "misspelled top-level key": (
         lambda c: c.__setitem__("evalution", {}),

@@ -13,9 +13,11 @@ import yaml
 
 from qgenflow.io import VOLATILE_ATTRS
 
-from .conftest import REPO, TEST_CONFIG, planned_jobs, snakemake
+from .conftest import REPO, TEST_CONFIG, new_workdir, planned_jobs, snakemake
 
-TIMING_ATTRS = ("seconds", "train_seconds", "seconds_per_step")
+def _is_timing(attr: str) -> bool:
+    """Wall-clock attributes (``*seconds``, ``seconds_per_step``) legitimately differ between runs."""
+    return attr.endswith("seconds") or attr.startswith("seconds")
 
 
 def test_outputs_complete(study_run):
@@ -24,7 +26,7 @@ def test_outputs_complete(study_run):
     assert (results / "targets/bas2x2/seed0/target.h5").exists()
     assert (results / "models/bas2x2/qcbm_sgd/seed0/model.h5").exists()
     assert (results / "eval/uniform2/qcbm/seed0/metrics.h5").exists()
-    for target in ("uniform2", "bas2x2"):
+    for target in ("uniform2", "bas2x2", "gauss3", "user3", "chain4"):
         assert (results / f"tables/{target}.csv").stat().st_size > 0
         for fig in ("training", "distribution"):
             assert (results / f"figures/{target}_{fig}.png").stat().st_size > 0
@@ -80,17 +82,16 @@ def _datasets(path: Path) -> dict:
     out = {}
     with h5py.File(path, "r") as fh:
         fh.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
-        attrs = {k: v for k, v in fh.attrs.items() if k not in VOLATILE_ATTRS + TIMING_ATTRS}
+        attrs = {k: v for k, v in fh.attrs.items() if k not in VOLATILE_ATTRS and not _is_timing(k)}
     return out, attrs
 
 
 def test_two_clean_runs_give_identical_datasets(study_run, tmp_path):
     """Every dataset of every artefact is bit-identical across two clean runs."""
-    other = tmp_path / "study_b"
-    other.mkdir()
+    other = new_workdir(tmp_path / "study_b")
     snakemake(other, "--cores", "2")
     files = sorted(p.relative_to(study_run) for p in (study_run / "results").rglob("*.h5"))
-    assert len(files) == 2 + 3 + 3
+    assert len(files) == 5 + 6 + 6
     for rel in files:
         (da, aa), (db, ab) = _datasets(study_run / rel), _datasets(other / rel)
         assert sorted(da) == sorted(db), rel
@@ -120,3 +121,14 @@ def test_between_workflow_cache_shares_targets(tmp_path, monkeypatch):
     assert not log.exists() or log.stat().st_size == 0  # the job itself did not run
     assert (second / target).read_bytes() == (first / target).read_bytes()
     assert "cache" in (proc.stdout + proc.stderr).lower()
+
+
+def test_malformed_user_file_fails_the_job_naming_file_and_problem(tmp_path):
+    """A ragged sample file stops make_target with the file name and the offending line."""
+    workdir = new_workdir(tmp_path / "bad")
+    (workdir / "data/ghz3_samples.csv").write_text("000\n111\n01\n")
+    target = "results/targets/user3/seed0/target.h5"
+    proc = snakemake(workdir, "--cores", "1", target, check=False)
+    assert proc.returncode != 0 and not (workdir / target).exists()
+    log = (workdir / "logs/targets/user3/seed0.log").read_text()
+    assert "ghz3_samples.csv" in log and "line 3" in log and "ragged" in log

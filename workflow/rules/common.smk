@@ -33,6 +33,11 @@ def get_figure_params(wildcards):
     return {"max_bitstrings": config["figures"]["max_bitstrings"]}
 
 
+def get_target_data(wildcards):
+    spec = config["targets"][wildcards.target]
+    return [spec["path"]] if spec["kind"] == "file" else []
+
+
 def get_sources(stage):
     return stage_sources(stage)
 

@@ -1,13 +1,14 @@
 rule make_target:
     input:
+        data=get_target_data,
         sources=get_sources("targets"),
     output:
         "results/targets/{target}/seed{seed}/target.h5",
     log:
         "logs/targets/{target}/seed{seed}.log",
+    cache: True
     conda:
         "../../environment.yml"
-    cache: True
     threads: 1
     resources:
         mem_mb=1000,

@@ -13,6 +13,8 @@ from ..errors import InvalidConfigError
 from ..rng import make_rng
 from .bars_and_stripes import bas_patterns, make_bars_and_stripes
 from .base import Target
+from .gaussian_mixture import make_gaussian_mixture
+from .samples_file import make_samples_file
 from .spin import make_heisenberg, make_tfim
 from .uniform import make_uniform
 
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 REGISTRY: dict[str, Callable[[Mapping[str, Any], np.random.Generator], Target]] = {
     "uniform": make_uniform,
     "bars_and_stripes": make_bars_and_stripes,
+    "gaussian_mixture": make_gaussian_mixture,
+    "file": make_samples_file,
     "heisenberg": make_heisenberg,
     "tfim": make_tfim,
 }
@@ -37,7 +41,7 @@ def make_target(spec: Mapping[str, Any], seed: int) -> Target:
 
 
 def run_target(spec: Mapping[str, Any], seed: int, output: str | Path) -> Path:
-    """Make a target and write it to ``output`` as a target artefact."""
+    """Make a target and write it to ``output`` as a target artefact (user files recorded as inputs)."""
     from ..io import write_artefact
 
     start = time.perf_counter()
@@ -48,4 +52,5 @@ def run_target(spec: Mapping[str, Any], seed: int, output: str | Path) -> Path:
         datasets["probs"] = np.asarray(target.probs, dtype=np.float64)
     attrs = {"n_qubits": target.n_qubits, "target_kind": spec["kind"], "seconds": seconds, **target.attrs}
     log.info("target %s: %d qubits, %d samples in %.2f s", spec["kind"], target.n_qubits, len(target.samples), seconds)
-    return write_artefact(output, "target", datasets, config=dict(spec), seed=seed, attrs=attrs)
+    inputs = [spec["path"]] if spec["kind"] == "file" else []
+    return write_artefact(output, "target", datasets, config=dict(spec), seed=seed, inputs=inputs, attrs=attrs)

@@ -50,7 +50,7 @@ def train_qcbm(spec: Mapping[str, Any], target_probs: np.ndarray, n_qubits: int,
 
 def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, output: str | Path) -> Path:
     """Train the model of config entry ``spec`` on the target artefact and write model.h5."""
-    from ..bits import sample_from_probs
+    from ..bits import empirical_probs, sample_from_probs
     from ..io import read_artefact, write_artefact
     from ..rng import make_rng
 
@@ -59,7 +59,12 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
         raise InvalidConfigError("kind", f"unknown model kind {kind!r}; allowed: qcbm")
     target = read_artefact(target_path, kind="target")
     n_qubits = int(target.attrs["n_qubits"])
-    model, result, probs = train_qcbm(spec, target.get("probs"), n_qubits, seed)
+    target_probs = target.get("probs")
+    if target_probs is None:
+        # Only samples are known (user data): train on their empirical distribution.
+        log.info("target has no exact probabilities: training on the empirical distribution of its samples")
+        target_probs = empirical_probs(target["samples"], n_qubits)
+    model, result, probs = train_qcbm(spec, target_probs, n_qubits, seed)
     samples = sample_from_probs(probs, int(spec.get("n_samples", 20000)), make_rng(seed, "model_sample"))
     datasets = {
         "params/theta": result.params,
