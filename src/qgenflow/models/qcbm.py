@@ -6,31 +6,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ansatz import build_ops, param_shape
+from .ansatz import Ansatz
 
 __all__ = ["QCBM"]
 
 
-@dataclass(frozen=True)
+@dataclass
 class QCBM:
-    """A Born machine on ``n_qubits`` wires with ``layers`` layers of ``ansatz``."""
+    """A Born machine: an ansatz on ``n_qubits`` wires, sampled in the computational basis."""
 
-    n_qubits: int
-    ansatz: str = "hardware_efficient"
-    layers: int = 4
+    ansatz: Ansatz
+
+    @property
+    def n_qubits(self) -> int:
+        return self.ansatz.n_qubits
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return param_shape(self.ansatz, self.n_qubits, self.layers)
+        return self.ansatz.shape
 
     @property
     def n_params(self) -> int:
-        return int(np.prod(self.shape))
+        return self.ansatz.n_params
 
     def init_params(self, rng: np.random.Generator, scale: float) -> np.ndarray:
-        """Angles drawn uniformly from [-scale, scale]."""
-        return rng.uniform(-scale, scale, size=self.shape)
+        return self.ansatz.init_params(rng, scale)
 
     def ops(self, params: np.ndarray) -> list:
         """PennyLane operations of U(params)."""
-        return build_ops(self.ansatz, params, self.n_qubits)
+        return self.ansatz.ops(np.reshape(params, self.shape))

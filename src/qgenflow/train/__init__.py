@@ -17,19 +17,29 @@ __all__ = ["MMDLoss", "make_loss", "make_optimizer", "train_qcbm", "run_training
 log = logging.getLogger(__name__)
 
 
-def train_qcbm(spec: Mapping[str, Any], target_probs: np.ndarray, n_qubits: int, seed: int):
+def train_qcbm(spec: Mapping[str, Any], target_probs: np.ndarray, n_qubits: int, seed: int, target=None):
     """Train a QCBM described by ``spec`` on exact target probabilities.
+
+    Args:
+        target: the target Artefact, for ansätze that adapt to the data (optional).
 
     Returns:
         (model, TrainResult, final probability vector)
     """
     from ..devices import make_device
-    from ..models import QCBM
+    from ..models import QCBM, make_ansatz
     from ..rng import make_rng
     from .gradients import CircuitRunner
     from .loop import fit
 
-    model = QCBM(n_qubits=n_qubits, ansatz=spec.get("ansatz", "hardware_efficient"), layers=int(spec.get("layers", 4)))
+    ansatz = make_ansatz(
+        spec.get("ansatz", "hardware_efficient"),
+        n_qubits,
+        int(spec.get("layers", 4)),
+        spec.get("ansatz_options", {}),
+        target=target,
+    )
+    model = QCBM(ansatz)
     loss = make_loss(spec.get("loss", {}), target_probs)
     device = make_device(spec.get("device", {}), n_qubits, seed=seed)
     runner = CircuitRunner(device, n_qubits)
@@ -64,18 +74,19 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
         # Only samples are known (user data): train on their empirical distribution.
         log.info("target has no exact probabilities: training on the empirical distribution of its samples")
         target_probs = empirical_probs(target["samples"], n_qubits)
-    model, result, probs = train_qcbm(spec, target_probs, n_qubits, seed)
+    model, result, probs = train_qcbm(spec, target_probs, n_qubits, seed, target=target)
     samples = sample_from_probs(probs, int(spec.get("n_samples", 20000)), make_rng(seed, "model_sample"))
     datasets = {
         "params/theta": result.params,
         "probs": probs,
         "samples": samples,
         **{f"history/{k}": v for k, v in result.history.items()},
+        **{f"ansatz/{k}": v for k, v in model.ansatz.structure.items()},
     }
     attrs = {
         "n_qubits": n_qubits,
         "model_kind": kind,
-        "ansatz": model.ansatz,
+        "ansatz": model.ansatz.name,
         "n_params": model.n_params,
         "train_seconds": result.seconds,
         "seconds_per_step": result.seconds_per_step,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qgenflow.devices import make_device
-from qgenflow.models import QCBM
+from qgenflow.models import QCBM, make_ansatz
 from qgenflow.train.gradients import CircuitRunner
 
 TOL = 1e-8
@@ -13,7 +13,7 @@ TOL = 1e-8
 @pytest.fixture
 def setup(rng):
     """A 4-qubit, 2-layer QCBM with random angles and a random diagonal observable."""
-    model = QCBM(n_qubits=4, layers=2)
+    model = QCBM(make_ansatz("hardware_efficient", 4, 2))
     params = model.init_params(rng, np.pi)
     diag = rng.normal(size=16)
     runner = CircuitRunner(make_device({"name": "lightning.qubit"}, 4), 4)
