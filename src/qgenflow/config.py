@@ -68,6 +68,8 @@ def target_qubits(spec: Mapping[str, Any]) -> int | None:
     kind = spec["kind"]
     if kind in ("uniform", "gaussian_mixture"):
         return int(spec["n_bits"])
+    if kind == "iqp":
+        return int(spec["n_qubits"])
     if kind == "file":
         return None if spec.get("n_bits") is None else int(spec["n_bits"])
     if kind == "uniform":

@@ -14,6 +14,7 @@ from ..rng import make_rng
 from .bars_and_stripes import bas_patterns, make_bars_and_stripes
 from .base import Target
 from .gaussian_mixture import make_gaussian_mixture
+from .iqp import make_iqp
 from .samples_file import make_samples_file
 from .spin import make_heisenberg, make_tfim
 from .uniform import make_uniform
@@ -27,6 +28,7 @@ REGISTRY: dict[str, Callable[[Mapping[str, Any], np.random.Generator], Target]] 
     "bars_and_stripes": make_bars_and_stripes,
     "gaussian_mixture": make_gaussian_mixture,
     "file": make_samples_file,
+    "iqp": make_iqp,
     "heisenberg": make_heisenberg,
     "tfim": make_tfim,
 }
