@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-ARTEFACT_KINDS = ("target", "model", "metrics")
+ARTEFACT_KINDS = ("target", "model", "metrics", "checkpoint")
 # Attributes that legitimately differ between two runs of the same study.
 VOLATILE_ATTRS = ("created_utc", "git_commit", "package_versions")
 _REQUIRED_ATTRS = ("qgenflow_version", "schema_version", "kind", "config_json", "seed")

@@ -17,11 +17,19 @@ __all__ = ["MMDLoss", "make_loss", "make_optimizer", "train_qcbm", "run_training
 log = logging.getLogger(__name__)
 
 
-def train_qcbm(spec: Mapping[str, Any], target_probs: np.ndarray, n_qubits: int, seed: int, target=None):
+def train_qcbm(
+    spec: Mapping[str, Any],
+    target_probs: np.ndarray,
+    n_qubits: int,
+    seed: int,
+    target=None,
+    checkpointer=None,
+):
     """Train a QCBM described by ``spec`` on exact target probabilities.
 
     Args:
         target: the target Artefact, for ansätze that adapt to the data (optional).
+        checkpointer: a :class:`~qgenflow.train.checkpoint.Checkpointer` to save/resume the run.
 
     Returns:
         (model, TrainResult, final probability vector)
@@ -52,8 +60,7 @@ def train_qcbm(spec: Mapping[str, Any], target_probs: np.ndarray, n_qubits: int,
         return loss.value(p), grad.reshape(shape)
 
     init = model.init_params(make_rng(seed, "model_init"), float(spec.get("init_scale", np.pi)))
-    opt_spec = spec.get("optimizer", {})
-    result = fit(value_and_grad, init, make_optimizer(opt_spec), int(opt_spec.get("steps", 300)))
+    result = fit(value_and_grad, init, spec.get("optimizer", {}), checkpointer)
     final_probs = runner.probs(model.ops(result.params))
     return model, result, final_probs
 
@@ -62,7 +69,9 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
     """Train the model of config entry ``spec`` on the target artefact and write model.h5."""
     from ..bits import empirical_probs, sample_from_probs
     from ..io import read_artefact, write_artefact
+    from ..provenance import sha256_file
     from ..rng import make_rng
+    from .checkpoint import Checkpointer
 
     kind = spec.get("kind")
     if kind != "qcbm":
@@ -74,7 +83,12 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
         # Only samples are known (user data): train on their empirical distribution.
         log.info("target has no exact probabilities: training on the empirical distribution of its samples")
         target_probs = empirical_probs(target["samples"], n_qubits)
-    model, result, probs = train_qcbm(spec, target_probs, n_qubits, seed, target=target)
+    checkpointer = Checkpointer(
+        path=Path(f"{output}.checkpoint"),
+        every=int(spec.get("checkpoint_every", 100)),
+        identity={"config": dict(spec), "seed": seed, "target": sha256_file(target_path)},
+    )
+    model, result, probs = train_qcbm(spec, target_probs, n_qubits, seed, target=target, checkpointer=checkpointer)
     samples = sample_from_probs(probs, int(spec.get("n_samples", 20000)), make_rng(seed, "model_sample"))
     datasets = {
         "params/theta": result.params,
@@ -91,5 +105,9 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
         "train_seconds": result.seconds,
         "seconds_per_step": result.seconds_per_step,
         "final_loss": float(result.history["loss"][-1]),
+        "stopped_early": int(result.stopped_early),
+        "steps_done": int(result.history["step"][-1]),
     }
-    return write_artefact(output, "model", datasets, config=dict(spec), seed=seed, inputs=[target_path], attrs=attrs)
+    path = write_artefact(output, "model", datasets, config=dict(spec), seed=seed, inputs=[target_path], attrs=attrs)
+    checkpointer.remove()
+    return path

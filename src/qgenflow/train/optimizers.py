@@ -1,4 +1,4 @@
-"""Optimisers (optax) built from a model's ``optimizer`` config entry."""
+"""Optimisers built from a model's ``optimizer`` config entry: optax for gradient steps."""
 
 from __future__ import annotations
 
@@ -6,16 +6,44 @@ from typing import Any, Mapping
 
 from ..errors import InvalidConfigError
 
-__all__ = ["make_optimizer"]
+__all__ = ["GRADIENT_OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_schedule"]
+
+GRADIENT_OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "cosine", "exponential")
+
+
+def make_schedule(spec: Mapping[str, Any]):
+    """Learning-rate schedule: ``constant``, ``cosine`` or ``exponential`` decay to ``lr_end``, optional warm-up."""
+    import optax
+
+    lr = float(spec.get("lr", 0.05))
+    steps = int(spec.get("steps", 300))
+    kind = spec.get("schedule", "constant")
+    lr_end = spec.get("lr_end")
+    lr_end = lr / 100 if lr_end is None else float(lr_end)
+    warmup = int(spec.get("warmup_steps", 0))
+    decay_steps = max(steps - warmup, 1)
+    if kind == "constant":
+        main = optax.constant_schedule(lr)
+    elif kind == "cosine":
+        main = optax.cosine_decay_schedule(lr, decay_steps, alpha=lr_end / lr)
+    elif kind == "exponential":
+        main = optax.exponential_decay(lr, decay_steps, decay_rate=lr_end / lr)
+    else:
+        raise InvalidConfigError("optimizer.schedule", f"unknown schedule {kind!r}; allowed: {', '.join(SCHEDULES)}")
+    if warmup:
+        return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), main], [warmup])
+    return main
 
 
 def make_optimizer(spec: Mapping[str, Any]):
-    """An ``optax.GradientTransformation`` for ``spec`` (``name``, ``lr``)."""
+    """An ``optax.GradientTransformation`` for ``spec`` (``name``, ``lr``, ``schedule``...)."""
     import optax
 
     name = spec.get("name", "adam")
-    lr = float(spec.get("lr", 0.05))
     builders = {"adam": optax.adam, "sgd": optax.sgd}
     if name not in builders:
-        raise InvalidConfigError("optimizer.name", f"unknown optimiser {name!r}; allowed: {', '.join(builders)}")
-    return builders[name](lr)
+        raise InvalidConfigError(
+            "optimizer.name", f"{name!r} is not a gradient-step optimiser; allowed: {', '.join(builders)}"
+        )
+    return builders[name](make_schedule(spec))
