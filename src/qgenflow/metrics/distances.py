@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from ..bits import bits_to_index, unique_counts
-from ..kernels import apply_kernel, hamming_distances, kernel_from_hamming, mmd2_exact
+from ..kernels import DENSE_MAX_BITS, _as_rows, mmd2_exact, mmd2_from_counts, mmd2_samples
 
 __all__ = [
     "DENSE_MAX_BITS",
@@ -39,10 +39,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Largest number of bits for which the sample MMD may use dense ``2**n`` histograms.
-DENSE_MAX_BITS = 20
-# Entries of one kernel block (rows x columns) in the distinct-row path: ~32 MiB of float64.
-_BLOCK_ENTRIES = 1 << 22
 
 
 # --------------------------------------------------------------------------- exact
@@ -82,140 +78,6 @@ def classical_fidelity(p: np.ndarray, q: np.ndarray) -> float:
     """Classical (Bhattacharyya) fidelity ``(sum sqrt(p q))^2`` (1 = equal distributions)."""
     p, q = _prob_pair(p, q)
     return float(np.sum(np.sqrt(np.clip(p, 0.0, None) * np.clip(q, 0.0, None))) ** 2)
-
-
-# --------------------------------------------------------------------------- sample MMD
-
-
-def _as_rows(rows: np.ndarray, name: str) -> np.ndarray:
-    rows = np.asarray(rows)
-    if rows.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D [rows, n_bits] array, got shape {rows.shape}")
-    return rows.astype(np.uint8, copy=False)
-
-
-def _as_count_batch(counts: np.ndarray, n_rows: int, name: str) -> np.ndarray:
-    counts = np.asarray(counts, dtype=np.float64)
-    counts = counts[None, :] if counts.ndim == 1 else counts
-    if counts.ndim != 2 or counts.shape[1] != n_rows:
-        raise ValueError(f"{name} must have shape [{n_rows}] or [batch, {n_rows}], got {counts.shape}")
-    return counts
-
-
-def _dense_forms(
-    x_rows: np.ndarray, x_w: np.ndarray, y_rows: np.ndarray, y_w: np.ndarray, sigmas: Sequence[float]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``x'Kx``, ``y'Ky``, ``x'Ky`` per batch row and bandwidth, via dense histograms."""
-    size = 2 ** x_rows.shape[1]
-    ix, iy = bits_to_index(x_rows), bits_to_index(y_rows)
-    shape = (x_w.shape[0], len(sigmas))
-    xx, yy, xy = np.empty(shape), np.empty(shape), np.empty(shape)
-    for b in range(x_w.shape[0]):
-        vx = np.bincount(ix, weights=x_w[b], minlength=size)
-        vy = np.bincount(iy, weights=y_w[b], minlength=size)
-        for s, sigma in enumerate(sigmas):
-            kx = apply_kernel(vx, [sigma])
-            ky = apply_kernel(vy, [sigma])
-            xx[b, s] = vx @ kx
-            yy[b, s] = vy @ ky
-            xy[b, s] = vy @ kx
-    return xx, yy, xy
-
-
-def _block_forms(
-    a_rows: np.ndarray, a_w: np.ndarray, b_rows: np.ndarray, b_w: np.ndarray, sigmas: Sequence[float]
-) -> np.ndarray:
-    """``a_w[r]' K b_w[r]`` per batch row ``r`` and bandwidth, from kernel blocks between rows."""
-    n = a_rows.shape[1]
-    # Hamming distances are integers 0..n: one kernel table per bandwidth.
-    tables = [kernel_from_hamming(np.arange(n + 1), [sigma]) for sigma in sigmas]
-    out = np.zeros((a_w.shape[0], len(sigmas)))
-    b_wt = np.ascontiguousarray(b_w.T)
-    chunk = max(1, _BLOCK_ENTRIES // max(b_rows.shape[0], 1))
-    for start in range(0, a_rows.shape[0], chunk):
-        stop = min(start + chunk, a_rows.shape[0])
-        dist = hamming_distances(a_rows[start:stop], b_rows)
-        a_chunk = a_w[:, start:stop]
-        for s, table in enumerate(tables):
-            out[:, s] += np.einsum("rc,cr->r", a_chunk, table[dist] @ b_wt)
-    return out
-
-
-def _choose_method(n: int, kx: int, ky: int) -> str:
-    # Dense costs ~n 2^n per histogram and bandwidth; blocks cost ~(kx + ky)^2.
-    if n <= DENSE_MAX_BITS and n * 2**n <= (kx + ky) ** 2:
-        return "dense"
-    return "distinct"
-
-
-def mmd2_from_counts(
-    x_rows: np.ndarray,
-    x_counts: np.ndarray,
-    y_rows: np.ndarray,
-    y_counts: np.ndarray,
-    sigmas: Sequence[float],
-    *,
-    per_sigma: bool = False,
-    method: str = "auto",
-) -> float | np.ndarray:
-    """Unbiased (U-statistic) squared MMD between two sample sets given as counts.
-
-    With ``N = sum(x_counts)`` and ``k(x, x) = 1``::
-
-        MMD^2_u = (cx'K cx - N) / (N(N-1)) + (cy'K cy - M) / (M(M-1)) - 2 cx'K cy / (N M)
-
-    Args:
-        x_rows, y_rows: bitstrings ``[Kx, n]`` and ``[Ky, n]`` (normally distinct rows).
-        x_counts, y_counts: how often each row occurs, ``[K]`` or a batch ``[B, K]``
-            (e.g. bootstrap replicates); a batch shares one pass over kernel blocks.
-        sigmas: kernel bandwidths; the result is the mixture (mean) over them.
-        per_sigma: return one value per bandwidth (last axis) instead of the mixture.
-        method: ``"dense"`` (histograms of length ``2**n``, product-structure kernel;
-            ``n <= DENSE_MAX_BITS``), ``"distinct"`` (chunked kernel blocks between
-            rows) or ``"auto"`` (dense when ``n <= DENSE_MAX_BITS`` and cheaper).
-
-    Returns:
-        A float, or an array of shape ``[B]``, ``[S]`` or ``[B, S]``. It can be
-        slightly negative, being unbiased.
-    """
-    x_rows, y_rows = _as_rows(x_rows, "x_rows"), _as_rows(y_rows, "y_rows")
-    if x_rows.shape[1] != y_rows.shape[1]:
-        raise ValueError(f"sample sets differ in bit count: {x_rows.shape[1]} vs {y_rows.shape[1]}")
-    if len(sigmas) == 0:
-        raise ValueError("at least one kernel bandwidth is needed")
-    batched = np.ndim(x_counts) == 2 or np.ndim(y_counts) == 2
-    x_w = _as_count_batch(x_counts, x_rows.shape[0], "x_counts")
-    y_w = _as_count_batch(y_counts, y_rows.shape[0], "y_counts")
-    if x_w.shape[0] != y_w.shape[0]:
-        x_w, y_w = np.broadcast_arrays(x_w, y_w)
-    n_x, n_y = x_w.sum(axis=1, keepdims=True), y_w.sum(axis=1, keepdims=True)
-    if np.any(n_x < 2) or np.any(n_y < 2):
-        raise ValueError("the unbiased MMD needs at least 2 samples on each side")
-    n_bits = x_rows.shape[1]
-    if method == "auto":
-        method = _choose_method(n_bits, x_rows.shape[0], y_rows.shape[0])
-    if method == "dense":
-        if n_bits > DENSE_MAX_BITS:
-            raise ValueError(f"dense MMD refuses 2^{n_bits} histograms (max {DENSE_MAX_BITS} bits)")
-        xx, yy, xy = _dense_forms(x_rows, x_w, y_rows, y_w, sigmas)
-    elif method == "distinct":
-        xx = _block_forms(x_rows, x_w, x_rows, x_w, sigmas)
-        yy = _block_forms(y_rows, y_w, y_rows, y_w, sigmas)
-        xy = _block_forms(x_rows, x_w, y_rows, y_w, sigmas)
-    else:
-        raise ValueError(f"method must be 'auto', 'dense' or 'distinct', got {method!r}")
-    mmd = (xx - n_x) / (n_x * (n_x - 1)) + (yy - n_y) / (n_y * (n_y - 1)) - 2.0 * xy / (n_x * n_y)
-    out = mmd if per_sigma else mmd.mean(axis=1)
-    if batched:
-        return out
-    return out[0] if per_sigma else float(out[0])
-
-
-def mmd2_samples(x: np.ndarray, y: np.ndarray, sigmas: Sequence[float], *, method: str = "auto") -> float:
-    """Unbiased estimate of the squared MMD between the distributions of samples ``x`` and ``y``."""
-    x_rows, x_counts = unique_counts(_as_rows(x, "x"))
-    y_rows, y_counts = unique_counts(_as_rows(y, "y"))
-    return mmd2_from_counts(x_rows, x_counts, y_rows, y_counts, sigmas, method=method)
 
 
 # --------------------------------------------------------------------------- sample TV and KL

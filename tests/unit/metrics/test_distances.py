@@ -18,7 +18,7 @@ from qgenflow.metrics import (
     total_variation,
     total_variation_samples,
 )
-from qgenflow.metrics import distances
+from qgenflow import kernels
 
 EXACT_ATOL = 1e-12
 PATH_ATOL = 1e-10
@@ -149,7 +149,7 @@ def test_mmd2_samples_same_distribution_mean_zero(rng, draw):
 
 def test_dense_and_distinct_paths_agree(rng, monkeypatch):
     """Dense histograms and chunked distinct-row blocks give the same values, batched or not."""
-    monkeypatch.setattr(distances, "_BLOCK_ENTRIES", 64)  # force many chunks
+    monkeypatch.setattr(kernels, "_BLOCK_ENTRIES", 64)  # force many chunks
     x = (rng.random((300, 10)) < 0.4).astype(np.uint8)
     y = (rng.random((200, 10)) < 0.6).astype(np.uint8)
     xr, xc = unique_counts(x)
