@@ -10,7 +10,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,hardware]'
 	touch $@
 
 setup: $(VENV)/.installed

@@ -1,27 +1,92 @@
-"""PennyLane device factory: every device is built here from a config entry."""
+"""PennyLane device factory and resilient execution: every device is built here.
+
+``device: {name, shots, seed, options}`` builds any installed PennyLane device
+(``lightning.qubit`` by default; ``qiskit.aer`` and hardware plugins with the
+``hardware`` extra). Shots are set per circuit, not on the device. Executions
+that fail with a device or connection error are retried with exponential
+back-off, then reported with the device name and what was attempted.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import logging
+from typing import Any, Mapping, Sequence
 
-from .errors import InvalidConfigError
+from .errors import InvalidConfigError, QgenflowError
 
-__all__ = ["make_device"]
+__all__ = ["DeviceExecutionError", "make_device", "execute", "RETRYABLE"]
+
+log = logging.getLogger(__name__)
+
+
+class DeviceExecutionError(QgenflowError, RuntimeError):
+    """A device kept failing after every retry."""
+
+
+def _retryable() -> tuple[type[BaseException], ...]:
+    import pennylane as qml
+
+    return (qml.exceptions.DeviceError, ConnectionError, TimeoutError, OSError)
+
+
+RETRYABLE = _retryable
 
 
 def make_device(spec: Mapping[str, Any], n_qubits: int, seed: int | None = None):
-    """Build the PennyLane device named in ``spec`` (``name``, ``shots``) on ``n_qubits`` wires.
+    """Build the PennyLane device named in ``spec`` on ``n_qubits`` wires.
+
+    ``spec["options"]`` are passed to ``qml.device`` as keyword arguments (for
+    example a backend or noise model of a plugin).
 
     Raises:
-        InvalidConfigError: the device is not installed.
+        InvalidConfigError: the device is not installed or refuses the options.
     """
     import pennylane as qml
 
     name = spec.get("name", "lightning.qubit")
-    kwargs: dict[str, Any] = {"wires": n_qubits}
+    kwargs: dict[str, Any] = {"wires": n_qubits, **dict(spec.get("options") or {})}
     if seed is not None:
         kwargs["seed"] = int(seed)
+    installed = sorted(qml.plugin_devices)
+    if name not in installed:
+        raise InvalidConfigError(
+            "device.name",
+            f"PennyLane device {name!r} is not installed; installed: {', '.join(installed)} "
+            "(hardware plugins come with `pip install -e '.[hardware]'`)",
+        )
     try:
         return qml.device(name, **kwargs)
+    except TypeError as exc:
+        if "seed" in kwargs and "seed" in str(exc):
+            log.warning("device %s cannot be seeded; its shot noise is not reproducible", name)
+            kwargs.pop("seed")
+            return qml.device(name, **kwargs)
+        raise InvalidConfigError("device.options", f"device {name!r} refused its options: {exc}") from None
     except qml.exceptions.DeviceError as exc:
-        raise InvalidConfigError("device.name", f"cannot build PennyLane device {name!r}: {exc}") from None
+        raise InvalidConfigError("device", f"cannot build PennyLane device {name!r}: {exc}") from None
+
+
+def execute(device, tapes: Sequence, retries: int = 3, backoff: float = 1.0):
+    """Run tapes on a device, retrying transient failures with exponential back-off."""
+    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+    retrying = Retrying(
+        stop=stop_after_attempt(retries + 1),
+        wait=wait_exponential(multiplier=backoff, max=60),
+        retry=retry_if_exception_type(_retryable()),
+        before_sleep=lambda state: log.warning(
+            "device %s failed (%s); retry %d of %d", getattr(device, "name", device), state.outcome.exception(),
+            state.attempt_number, retries,
+        ),
+        reraise=False,
+    )
+    try:
+        for attempt in retrying:
+            with attempt:
+                return device.execute(list(tapes))
+    except Exception as exc:  # tenacity.RetryError or a non-retryable failure
+        cause = exc.last_attempt.exception() if hasattr(exc, "last_attempt") else exc
+        raise DeviceExecutionError(
+            f"device {getattr(device, 'name', device)!r} failed to run {len(tapes)} circuit(s) "
+            f"after {retries + 1} attempt(s): {cause}"
+        ) from cause

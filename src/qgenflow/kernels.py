@@ -31,6 +31,7 @@ __all__ = [
     "DENSE_MAX_BITS",
     "mmd2_from_counts",
     "mmd2_samples",
+    "mmd2_samples_vs_probs",
 ]
 
 #: Largest number of bits for which the sample MMD may use dense ``2**n`` histograms.
@@ -226,3 +227,18 @@ def mmd2_samples(x: np.ndarray, y: np.ndarray, sigmas: Sequence[float], *, metho
     x_rows, x_counts = unique_counts(_as_rows(x, "x"))
     y_rows, y_counts = unique_counts(_as_rows(y, "y"))
     return mmd2_from_counts(x_rows, x_counts, y_rows, y_counts, sigmas, method=method)
+
+
+def mmd2_samples_vs_probs(samples: np.ndarray, q: np.ndarray, sigmas: Sequence[float]) -> float:
+    """Unbiased squared MMD between samples of p and an exact probability vector ``q`` (dense, n <= 20)."""
+    samples = _as_rows(samples, "samples")
+    n = samples.shape[1]
+    if n > DENSE_MAX_BITS:
+        raise ValueError(f"dense MMD refuses 2^{n} histograms (max {DENSE_MAX_BITS} bits)")
+    big_n = samples.shape[0]
+    if big_n < 2:
+        raise ValueError("the unbiased MMD needs at least 2 samples")
+    c = np.bincount(bits_to_index(samples), minlength=2**n).astype(np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    kc, kq = apply_kernel(c, sigmas), apply_kernel(q, sigmas)
+    return float((c @ kc - big_n) / (big_n * (big_n - 1)) - 2.0 * (c @ kq) / big_n + q @ kq)

@@ -12,9 +12,12 @@ from ..errors import InvalidConfigError
 from .losses import MMDLoss, make_loss
 from .optimizers import make_optimizer
 
-__all__ = ["MMDLoss", "make_loss", "make_optimizer", "train_qcbm", "run_training"]
+__all__ = ["MMDLoss", "gradient_method", "make_loss", "make_optimizer", "train_qcbm", "run_training"]
 
 log = logging.getLogger(__name__)
+
+# Step index whose shot stream draws the trained model's samples (beyond any training step).
+FINAL_SAMPLING_STEP = 2**40
 
 
 def train_qcbm(
@@ -34,10 +37,13 @@ def train_qcbm(
     Returns:
         (model, TrainResult, final probability vector)
     """
+    from ..bits import empirical_probs
+    from ..config import MAX_EXACT_QUBITS
     from ..devices import make_device
+    from ..kernels import mmd2_samples_vs_probs
     from ..models import QCBM, make_ansatz
     from ..rng import make_rng
-    from .gradients import CircuitRunner
+    from .gradients import CircuitRunner, ShotRunner
     from .loop import fit
 
     ansatz = make_ansatz(
@@ -49,20 +55,55 @@ def train_qcbm(
     )
     model = QCBM(ansatz)
     loss = make_loss(spec.get("loss", {}), target_probs)
-    device = make_device(spec.get("device", {}), n_qubits, seed=seed)
-    runner = CircuitRunner(device, n_qubits)
+    device_spec = spec.get("device", {})
+    shots = device_spec.get("shots")
+    method = gradient_method(spec)
     shape = model.shape
 
-    def value_and_grad(params: np.ndarray) -> tuple[float, np.ndarray]:
-        ops = model.ops(params)
-        p = runner.probs(ops)
-        grad = runner.diagonal_grad(ops, loss.grad_probs(p))
-        return loss.value(p), grad.reshape(shape)
+    if method == "adjoint":
+        runner = CircuitRunner(make_device(device_spec, n_qubits, seed=seed), n_qubits)
+
+        def value_and_grad(params: np.ndarray, step: int) -> tuple[float, np.ndarray]:
+            ops = model.ops(params)
+            p = runner.probs(ops)
+            grad = runner.diagonal_grad(ops, loss.grad_probs(p))
+            return loss.value(p), grad.reshape(shape)
+
+    else:  # parameter-shift with finite shots: the path for hardware plugins
+        shot_runner = ShotRunner(device_spec, n_qubits, int(shots), seed)
+        sigmas = loss.sigmas
+
+        def value_and_grad(params: np.ndarray, step: int) -> tuple[float, np.ndarray]:
+            ops = model.ops(params)
+            samples = shot_runner.samples(ops, step)
+            p_hat = empirical_probs(samples, n_qubits)
+            # dL/dp at the shot estimate; independent shifted-circuit shots keep the gradient unbiased.
+            grad = shot_runner.diagonal_grad(ops, loss.grad_probs(p_hat), step)
+            return mmd2_samples_vs_probs(samples, loss.target_probs, sigmas), grad.reshape(shape)
 
     init = model.init_params(make_rng(seed, "model_init"), float(spec.get("init_scale", np.pi)))
     result = fit(value_and_grad, init, spec.get("optimizer", {}), checkpointer)
-    final_probs = runner.probs(model.ops(result.params))
+    if method == "adjoint":
+        final_probs = runner.probs(model.ops(result.params))
+    else:
+        # Exact probabilities of the trained circuit where a simulator can give them (for evaluation).
+        final_probs = CircuitRunner(make_device({"name": "lightning.qubit"}, n_qubits), n_qubits).probs(
+            model.ops(result.params)
+        ) if n_qubits <= MAX_EXACT_QUBITS else None
     return model, result, final_probs
+
+
+def gradient_method(spec: Mapping[str, Any]) -> str:
+    """``adjoint`` for exact simulation, ``parameter_shift`` with finite shots (``gradient: auto``)."""
+    requested = spec.get("gradient", "auto")
+    shots = spec.get("device", {}).get("shots")
+    if requested == "auto":
+        return "adjoint" if shots is None else "parameter_shift"
+    if requested == "adjoint" and shots is not None:
+        raise InvalidConfigError("gradient", "adjoint needs exact simulation (device.shots: null); use parameter_shift")
+    if requested == "parameter_shift" and shots is None:
+        raise InvalidConfigError("device.shots", "parameter_shift needs a shot count (e.g. 2000)")
+    return requested
 
 
 def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, output: str | Path) -> Path:
@@ -72,6 +113,7 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
     from ..provenance import sha256_file
     from ..rng import make_rng
     from .checkpoint import Checkpointer
+    from .gradients import ShotRunner
 
     kind = spec.get("kind")
     if kind != "qcbm":
@@ -89,18 +131,25 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
         identity={"config": dict(spec), "seed": seed, "target": sha256_file(target_path)},
     )
     model, result, probs = train_qcbm(spec, target_probs, n_qubits, seed, target=target, checkpointer=checkpointer)
-    samples = sample_from_probs(probs, int(spec.get("n_samples", 20000)), make_rng(seed, "model_sample"))
+    n_samples = int(spec.get("n_samples", 20000))
+    if gradient_method(spec) == "adjoint":
+        samples = sample_from_probs(probs, n_samples, make_rng(seed, "model_sample"))
+    else:  # samples from the configured device itself (its noise included)
+        samples = ShotRunner(spec.get("device", {}), n_qubits, n_samples, seed).samples(model.ops(result.params), FINAL_SAMPLING_STEP)
     datasets = {
         "params/theta": result.params,
-        "probs": probs,
         "samples": samples,
         **{f"history/{k}": v for k, v in result.history.items()},
         **{f"ansatz/{k}": v for k, v in model.ansatz.structure.items()},
     }
+    if probs is not None:
+        datasets["probs"] = probs
     attrs = {
         "n_qubits": n_qubits,
         "model_kind": kind,
         "ansatz": model.ansatz.name,
+        "gradient": gradient_method(spec),
+        "device": spec.get("device", {}).get("name", "lightning.qubit"),
         "n_params": model.n_params,
         "train_seconds": result.seconds,
         "seconds_per_step": result.seconds_per_step,

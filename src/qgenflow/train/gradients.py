@@ -48,3 +48,48 @@ class CircuitRunner:
         tape = qml.tape.QuantumScript(ops, [qml.expval(obs)], trainable_params=list(range(n_angles)))
         _, jac = self.device.execute_and_compute_derivatives(tape, self._config)
         return np.asarray(jac, dtype=np.float64).reshape(-1)
+
+
+class ShotRunner:
+    """Runs one circuit family with finite shots on any device (the hardware path).
+
+    Samples come from ``qml.sample``; the gradient of ``sum_x g(x) p(x)`` uses
+    PennyLane's parameter-shift rules on ``qml.probs`` estimated from shots, so a
+    gradient costs one batch of shifted circuits (two per angle for Pauli
+    rotations). Each step uses a device seeded from (seed, step), which makes shot
+    noise reproducible and lets a resumed run replay it exactly.
+    """
+
+    def __init__(self, device_spec, n_qubits: int, shots: int, seed: int):
+        self.device_spec, self.n_qubits, self.shots, self.seed = dict(device_spec), n_qubits, int(shots), int(seed)
+
+    def _device(self, step: int, stream: int):
+        from ..devices import make_device
+
+        seed = int(np.random.SeedSequence([self.seed, step, stream]).generate_state(1)[0])
+        return make_device(self.device_spec, self.n_qubits, seed=seed)
+
+    def samples(self, ops: Sequence, step: int, shots: int | None = None) -> np.ndarray:
+        """[shots, n] uint8 samples of the circuit."""
+        import pennylane as qml
+
+        from ..devices import execute
+
+        tape = qml.tape.QuantumScript(list(ops), [qml.sample(wires=range(self.n_qubits))], shots=shots or self.shots)
+        (result,) = execute(self._device(step, 0), [tape])
+        return np.asarray(result, dtype=np.uint8).reshape(-1, self.n_qubits)
+
+    def diagonal_grad(self, ops: Sequence, diag: np.ndarray, step: int) -> np.ndarray:
+        """Parameter-shift estimate of d/dtheta sum_x diag[x] p(x) from shots."""
+        import pennylane as qml
+
+        from ..devices import execute
+
+        ops = list(ops)
+        n_angles = sum(len(op.data) for op in ops)
+        tape = qml.tape.QuantumScript(
+            ops, [qml.probs(wires=range(self.n_qubits))], shots=self.shots, trainable_params=list(range(n_angles))
+        )
+        tapes, postprocess = qml.gradients.param_shift(tape)
+        jac = np.asarray(postprocess(execute(self._device(step, 1), tapes)), dtype=np.float64)
+        return jac.reshape(n_angles, -1) @ np.asarray(diag, dtype=np.float64)

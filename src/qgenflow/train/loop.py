@@ -21,7 +21,8 @@ __all__ = ["TrainResult", "Progress", "fit"]
 
 log = logging.getLogger(__name__)
 
-ValueAndGrad = Callable[[np.ndarray], tuple[float, np.ndarray]]
+# value_and_grad(params, step) -> (loss, gradient); ``step`` seeds shot noise reproducibly.
+ValueAndGrad = Callable[[np.ndarray, int], tuple[float, np.ndarray]]
 
 
 @dataclass
@@ -81,7 +82,7 @@ def _fit_lbfgs(value_and_grad: ValueAndGrad, params: np.ndarray, spec: Mapping[s
     start = time.perf_counter()
 
     def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        loss, grad = value_and_grad(flat.reshape(shape))
+        loss, grad = value_and_grad(flat.reshape(shape), len(losses))
         losses.append(loss)
         progress.update(len(losses) - 1, loss)
         return loss, np.asarray(grad, dtype=np.float64).ravel()
@@ -89,7 +90,7 @@ def _fit_lbfgs(value_and_grad: ValueAndGrad, params: np.ndarray, spec: Mapping[s
     res = minimize(fun, params.ravel(), jac=True, method="L-BFGS-B",
                    options={"maxiter": steps, "maxfun": 2 * steps, "gtol": 0.0, "ftol": float(spec.get("tol", 0.0))})
     seconds = time.perf_counter() - start
-    final, _ = value_and_grad(res.x.reshape(shape))
+    final, _ = value_and_grad(res.x.reshape(shape), len(losses))
     losses.append(final)
     log.info("L-BFGS finished after %d evaluations (%s); final loss %.3e", len(losses) - 1, res.message, final)
     history = {"step": np.arange(len(losses), dtype=np.int64), "loss": np.asarray(losses)}
@@ -105,7 +106,8 @@ def fit(
     """Minimise a loss as the ``optimizer`` config entry ``spec`` says.
 
     Args:
-        value_and_grad: returns the loss and its gradient (same shape as params).
+        value_and_grad: ``(params, step) -> (loss, gradient)``; the step number lets
+            shot-based estimators draw reproducible randomness (and resume exactly).
         params: initial parameters.
         spec: ``name`` (adam, sgd, lbfgs), ``lr``, ``steps``, ``schedule``, ``early_stopping``, ``tol``.
         checkpointer: saves and restores the run state every ``checkpointer.every`` steps.
@@ -140,7 +142,7 @@ def fit(
     stopped = False
     last = start_step
     for step in range(start_step, steps):
-        loss, grad = value_and_grad(params)
+        loss, grad = value_and_grad(params, step)
         losses[step] = loss
         progress.update(step, loss)
         if loss <= tol or plateau.stop(step, loss):
@@ -155,7 +157,7 @@ def fit(
             checkpointer.save(last, params, leaves, {"loss": losses})
     seconds = time.perf_counter() - start
     if not stopped:
-        losses[steps], _ = value_and_grad(params)
+        losses[steps], _ = value_and_grad(params, steps)
         last = steps
     log.info("final loss %.3e after %d steps in %.1fs", losses[last], last, seconds)
     history = {"step": np.arange(last + 1, dtype=np.int64), "loss": losses[: last + 1]}

@@ -24,7 +24,7 @@ TOL = 1e-12
 def quadratic(center):
     """Loss sum (x - c)^2 and its gradient."""
 
-    def value_and_grad(x):
+    def value_and_grad(x, step=None):
         d = x - center
         return float(d @ d), 2 * d
 
@@ -56,7 +56,7 @@ def test_lbfgs_converges_fast():
 
 def test_early_stopping_on_plateau():
     """A flat loss stops after `patience` steps; a tolerance stops at once."""
-    res = fit(lambda x: (1.0, np.zeros_like(x)), np.zeros(2), {"steps": 1000, "early_stopping": {"patience": 20}})
+    res = fit(lambda x, step: (1.0, np.zeros_like(x)), np.zeros(2), {"steps": 1000, "early_stopping": {"patience": 20}})
     assert res.stopped_early and len(res.history["loss"]) == 21
     res = fit(quadratic(np.zeros(2)), np.zeros(2), {"steps": 1000, "tol": 1e-10})
     assert res.stopped_early and len(res.history["loss"]) == 1
