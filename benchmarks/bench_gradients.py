@@ -1,0 +1,135 @@
+"""Exact-gradient cost of a Born-machine training step, as ratios to one forward pass.
+
+For a hardware-efficient QCBM (6 layers) at n qubits, measured in one process:
+
+* forward: one ``qml.probs`` evaluation on lightning.qubit (the unit of cost);
+* adjoint: qgenflow's training step (probabilities, then one adjoint pass with the
+  diagonal observable dL/dp), the method DESIGN.md prescribes;
+* param-shift: the analytic parameter-shift gradient of the same loss (2 circuits
+  per angle, batched on lightning.qubit);
+* jax-backprop: default.qubit with JAX ``jit`` + backprop, the approach of
+  PennyLane's QCBM demo, with its compile time reported separately.
+
+Run:  python benchmarks/bench_gradients.py [--sizes 12 16 20] [--layers 6]
+The goal is an adjoint/forward ratio of 4 or less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def best_of(fn, repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def measure(n: int, layers: int, repeat: int, max_shift: int, max_jax: int) -> dict:
+    import pennylane as qml
+
+    from qgenflow.devices import make_device
+    from qgenflow.kernels import mmd2_exact_grad
+    from qgenflow.models import QCBM, make_ansatz
+    from qgenflow.train.gradients import CircuitRunner
+
+    sigmas = (0.5, 1.0, 2.0, 4.0)
+    model = QCBM(make_ansatz("hardware_efficient", n, layers))
+    params = np.random.default_rng(0).uniform(-np.pi, np.pi, model.shape)
+    target = np.random.default_rng(1).dirichlet(np.ones(2**n))
+    runner = CircuitRunner(make_device({"name": "lightning.qubit"}, n), n)
+    row = {"n": n, "params": model.n_params}
+
+    row["forward_s"] = best_of(lambda: runner.probs(model.ops(params)), repeat)
+
+    def adjoint_step():
+        ops = model.ops(params)
+        p = runner.probs(ops)
+        return runner.diagonal_grad(ops, mmd2_exact_grad(p, target, sigmas))
+
+    row["adjoint_s"] = best_of(adjoint_step, repeat)
+
+    if n <= max_shift:
+        def shift_step():
+            ops = model.ops(params)
+            p = runner.probs(ops)
+            g = mmd2_exact_grad(p, target, sigmas)
+            tape = qml.tape.QuantumScript(ops, [qml.probs(wires=range(n))])
+            tapes, post = qml.gradients.param_shift(tape)
+            jac = np.asarray(post(runner.device.execute(tapes))).reshape(model.n_params, -1)
+            return jac @ g
+
+        row["param_shift_s"] = best_of(shift_step, 1)
+
+    if n <= max_jax:
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        dev = qml.device("default.qubit", wires=n)
+
+        @qml.qnode(dev, interface="jax", diff_method="backprop")
+        def circuit(theta):
+            for layer in range(layers):  # the hardware-efficient ansatz, traced by JAX
+                for wire in range(n):
+                    qml.RY(theta[layer, wire, 0], wires=wire)
+                    qml.RZ(theta[layer, wire, 1], wires=wire)
+                for wire in range(n - 1):
+                    qml.CNOT(wires=[wire, wire + 1])
+            return qml.probs(wires=range(n))
+
+        # Same kernel as qgenflow (mixture over sigmas), written in jnp for autodiff.
+        def loss(theta):
+            d = circuit(theta) - target
+            kd = d
+            out = 0.0
+            for s in sigmas:
+                e = np.exp(-1.0 / (2 * s**2))
+                kd = d
+                for axis in range(n):
+                    kd = kd.reshape(2**axis, 2, 2 ** (n - axis - 1))
+                    kd = kd + e * kd[:, ::-1, :]
+                out = out + d @ kd.reshape(-1)
+            return out / len(sigmas)
+
+        grad = jax.jit(jax.grad(loss))
+        start = time.perf_counter()
+        jax.block_until_ready(grad(jnp.asarray(params)))
+        row["jax_compile_s"] = time.perf_counter() - start
+        row["jax_step_s"] = best_of(lambda: jax.block_until_ready(grad(jnp.asarray(params))), repeat)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[12, 16, 20])
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--max-param-shift-qubits", type=int, default=16)
+    parser.add_argument("--max-jax-qubits", type=int, default=16)
+    parser.add_argument("--out", help="write the rows as JSON")
+    args = parser.parse_args()
+    rows = [measure(n, args.layers, args.repeat, args.max_param_shift_qubits, args.max_jax_qubits) for n in args.sizes]
+    header = f"{'n':>3} {'P':>5} {'forward s':>10} {'adjoint s':>10} {'adj/fwd':>8} {'shift/fwd':>10} {'jax step/fwd':>13} {'jax compile s':>14}"
+    print(header)
+    for r in rows:
+        shift = f"{r['param_shift_s'] / r['forward_s']:10.1f}" if "param_shift_s" in r else f"{'skipped':>10}"
+        jstep = f"{r['jax_step_s'] / r['forward_s']:13.1f}" if "jax_step_s" in r else f"{'skipped':>13}"
+        jcomp = f"{r['jax_compile_s']:14.1f}" if "jax_compile_s" in r else f"{'skipped':>14}"
+        print(f"{r['n']:>3} {r['params']:>5} {r['forward_s']:10.4f} {r['adjoint_s']:10.4f} "
+              f"{r['adjoint_s'] / r['forward_s']:8.2f} {shift} {jstep} {jcomp}")
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(rows, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
