@@ -29,6 +29,7 @@ __all__ = [
 
 MAX_EXACT_QUBITS = 24
 EXACT_LOSS_MODELS = ("qcbm",)
+RESERVED_MODEL_NAMES = ("data", "uniform")
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 # Source files whose edits change a stage's results: files, or folders meaning their *.py.
@@ -95,6 +96,11 @@ def check_config(config: Mapping[str, Any]) -> None:
     """Cross-checks of a schema-valid config; raises :class:`InvalidConfigError` naming the key."""
     targets = config.get("targets", {})
     models = config.get("models", {})
+    for name in models:
+        if name in RESERVED_MODEL_NAMES:
+            raise InvalidConfigError(
+                f"models.{name}", f"{name!r} names a reference row of every table; choose another model name"
+            )
     for i, study in enumerate(config.get("studies", [])):
         for field, defined in (("targets", targets), ("models", models)):
             for name in study.get(field, []):

@@ -11,6 +11,8 @@ STREAMS = {
     "model_init": 1,
     "model_sample": 2,
     "evaluation": 3,
+    "holdout": 4,
+    "reference": 5,
 }
 
 

@@ -8,12 +8,15 @@ from qgenflow.config import (
     study_pairs,
 )
 
+REFERENCES = ("data", "uniform")
+
 check_config(config)
 
 
 wildcard_constraints:
     target=r"[A-Za-z][A-Za-z0-9_-]*",
     model=r"[A-Za-z][A-Za-z0-9_-]*",
+    reference=r"data|uniform",
     seed=r"\d+",
 
 
@@ -63,11 +66,16 @@ def get_model_labels(wildcards):
 
 
 def get_metrics_files(wildcards):
+    models = models_for_target(config, wildcards.target) + [f"_{r}" for r in REFERENCES]
     return [
         f"results/eval/{wildcards.target}/{model}/seed{seed}/metrics.h5"
-        for model in models_for_target(config, wildcards.target)
+        for model in models
         for seed in config["seeds"]
     ]
+
+
+def get_table_params(wildcards):
+    return {"verdict_metric": config["evaluation"]["verdict_metric"]}
 
 
 def get_first_seed_target(wildcards):
@@ -86,9 +94,13 @@ def get_figure_outputs(figure):
 
 def get_final_outputs():
     targets = sorted({target for target, _ in study_pairs(config)})
-    return [f"results/tables/{t}.csv" for t in targets] + [
-        f"results/figures/{t}_{figure}.{fmt}"
-        for t in targets
-        for figure in ("training", "distribution")
-        for fmt in config["figures"]["formats"]
-    ]
+    return (
+        [f"results/tables/{t}.csv" for t in targets]
+        + [f"results/tables/{t}_verdict.txt" for t in targets]
+        + [
+            f"results/figures/{t}_{figure}.{fmt}"
+            for t in targets
+            for figure in ("training", "distribution")
+            for fmt in config["figures"]["formats"]
+        ]
+    )

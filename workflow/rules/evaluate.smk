@@ -19,16 +19,42 @@ rule evaluate_model:
         "../scripts/evaluate_model.py"
 
 
+rule evaluate_reference:
+    input:
+        target="results/targets/{target}/seed{seed}/target.h5",
+        sources=get_sources("evaluate"),
+    output:
+        "results/eval/{target}/_{reference}/seed{seed}/metrics.h5",
+    log:
+        "logs/eval/{target}/_{reference}/seed{seed}.log",
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        spec=get_evaluation_params,
+    script:
+        "../scripts/evaluate_reference.py"
+
+
 rule make_table:
     input:
         metrics=get_metrics_files,
         sources=get_sources("evaluate"),
     output:
-        report(
+        table=report(
             "results/tables/{target}.csv",
             caption="../report/table.rst",
             category="Tables",
-            labels={"target": "{target}"},
+            labels={"target": "{target}", "table": "metrics"},
+        ),
+        verdict=report(
+            "results/tables/{target}_verdict.txt",
+            caption="../report/verdict.rst",
+            category="Tables",
+            labels={"target": "{target}", "table": "verdict"},
         ),
     log:
         "logs/tables/{target}.log",
@@ -38,5 +64,7 @@ rule make_table:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        spec=get_table_params,
     script:
         "../scripts/make_table.py"

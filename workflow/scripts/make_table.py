@@ -1,4 +1,4 @@
-"""Snakemake adapter: one CSV table of metrics per target."""
+"""Snakemake adapter: one CSV table of metrics and the verdict per target."""
 
 from qgenflow.runtime import setup_job
 
@@ -6,4 +6,9 @@ setup_job(snakemake.log[0], snakemake.threads)
 
 from qgenflow.metrics import write_table  # noqa: E402
 
-write_table(list(snakemake.input.metrics), snakemake.output[0])
+write_table(
+    list(snakemake.input.metrics),
+    snakemake.output.table,
+    verdict_path=snakemake.output.verdict,
+    verdict_metric=snakemake.params.spec["verdict_metric"],
+)

@@ -21,13 +21,22 @@ from .distances import (
     total_variation_samples,
     tv_from_counts,
 )
-from .evaluate import DEFAULT_N_BOOTSTRAP, KL_PSEUDO_COUNT, evaluate, run_evaluation
-from .tables import MetricsRecord, aggregate_metrics, read_metrics, write_table
+from .evaluate import (
+    DEFAULT_N_BOOTSTRAP,
+    KL_PSEUDO_COUNT,
+    REFERENCES,
+    evaluate,
+    marshall_energy,
+    reference_model,
+    run_evaluation,
+)
+from .tables import MetricsRecord, aggregate_metrics, model_role, read_metrics, verdict, write_table
 
 __all__ = [
     "DENSE_MAX_BITS",
     "DEFAULT_N_BOOTSTRAP",
     "KL_PSEUDO_COUNT",
+    "REFERENCES",
     "BootstrapResult",
     "MetricsRecord",
     "aggregate_metrics",
@@ -37,6 +46,9 @@ __all__ = [
     "kl_divergence",
     "kl_smoothed_from_counts",
     "kl_smoothed_samples",
+    "marshall_energy",
+    "model_role",
+    "reference_model",
     "mmd2_from_counts",
     "mmd2_probs",
     "mmd2_samples",
@@ -47,5 +59,6 @@ __all__ = [
     "total_variation",
     "total_variation_samples",
     "tv_from_counts",
+    "verdict",
     "write_table",
 ]

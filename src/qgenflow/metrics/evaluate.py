@@ -9,12 +9,19 @@ Every metric is a dict ``{"value": float, "stderr": float, "source": "exact" | "
 * always (model samples vs target samples): ``mmd2_samples``,
   ``mmd2_samples_sigma{s:g}`` (unbiased U-statistics) and ``tv_samples``, each with a
   bootstrap error that resamples both sides;
-* the target holds ``/probs``: ``valid_rate`` (share of model samples the target gives
+* the target holds ``/probs``: ``xeb`` (linear cross-entropy 2^n <q(x)> - 1 over model
+  samples), ``coverage`` (share of the target's support the model samples hit),
+  ``unseen_valid_rate`` (share of model samples that are valid but absent from the
+  target's training samples: generalisation), ``valid_rate`` (share of model samples the target gives
   non-zero probability, binomial error) and ``kl_samples``: KL(target || model
   histogram with a pseudo-count of 0.5 added to each of the ``2^n`` bitstrings),
   bootstrap error over model samples. The smoothing keeps it finite; it is biased
   upwards when ``2^n`` is not small against the number of model samples, so compare
-  ``kl_samples`` only between runs with the same ``n_samples``.
+  ``kl_samples`` only between runs with the same ``n_samples``;
+* spin targets (Heisenberg, TFIM): ``zz_error`` (mean absolute error of the off-diagonal
+  ZZ correlations), ``staggered_structure_factor`` and ``structure_factor_error``, and for
+  Heisenberg targets (J2 = 0) with exact model probabilities ``energy_marshall``, the energy
+  of the Marshall-signed state sign(s) sqrt(p(s)), with ``energy_relative_error``.
 """
 
 from __future__ import annotations
@@ -41,7 +48,15 @@ from .distances import (
     tv_from_counts,
 )
 
-__all__ = ["KL_PSEUDO_COUNT", "DEFAULT_N_BOOTSTRAP", "evaluate", "run_evaluation"]
+__all__ = [
+    "KL_PSEUDO_COUNT",
+    "DEFAULT_N_BOOTSTRAP",
+    "REFERENCES",
+    "evaluate",
+    "marshall_energy",
+    "reference_model",
+    "run_evaluation",
+]
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +219,122 @@ def evaluate(
         kl_value = kl_smoothed_from_counts(p_t, x_index, x_counts, KL_PSEUDO_COUNT)
         kl_err = bootstrap(kl_stat, [x_counts], n_boot, rng).stderr if n_boot else math.nan
         metrics["kl_samples"] = _metric(kl_value, kl_err)
+
+        # Linear cross-entropy benchmark against the exact target: 2^n <q(x)> - 1 over model samples.
+        q_at = p_t[x_index] * 2.0**n
+
+        def xeb_stat(cx: np.ndarray) -> np.ndarray:
+            return (np.atleast_2d(cx) @ q_at) / np.atleast_2d(cx).sum(axis=1) - 1.0
+
+        xeb_err = bootstrap(xeb_stat, [x_counts], n_boot, rng).stderr if n_boot else math.nan
+        metrics["xeb"] = _metric(float(xeb_stat(x_counts)[0]), xeb_err)
+        metrics.update(_validity_metrics(p_t, x_rows, x_counts, y_rows, n_boot, rng))
+    metrics.update(_spin_metrics(target, model, x))
     return metrics
+
+
+def _validity_metrics(
+    p_t: np.ndarray,
+    x_rows: np.ndarray,
+    x_counts: np.ndarray,
+    train_rows: np.ndarray,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> dict[str, dict[str, Any]]:
+    """Coverage of the valid set and generalisation: valid samples the training data never showed."""
+    x_index = bits_to_index(x_rows)
+    valid = p_t[x_index] > 0
+    support = int(np.count_nonzero(p_t))
+    seen = np.isin(x_index, bits_to_index(train_rows))
+    total = float(x_counts.sum())
+    unseen = float(x_counts[valid & ~seen].sum() / total)
+
+    def coverage_stat(cx: np.ndarray) -> np.ndarray:
+        return (np.atleast_2d(cx)[:, valid] > 0).sum(axis=1) / support
+
+    cov_err = bootstrap(coverage_stat, [x_counts], n_boot, rng).stderr if n_boot else math.nan
+    return {
+        "coverage": _metric(float(coverage_stat(x_counts)[0]), cov_err),
+        "unseen_valid_rate": _metric(unseen, math.sqrt(unseen * (1 - unseen) / total)),
+    }
+
+
+def _spin_metrics(target: Artefact, model: Artefact, model_samples: np.ndarray) -> dict[str, dict[str, Any]]:
+    """ZZ-correlation error, staggered structure factor and Marshall-signed energy for spin targets."""
+    if "zz_correlations" not in target or "site_positions" not in target:
+        return {}
+    from ..targets.spin import spin_observables
+
+    positions = target["site_positions"]
+    p_m = model.get("probs")
+    exact = p_m is not None
+    model_obs = spin_observables(p_m if exact else model_samples, positions, from_samples=not exact)
+    source = "exact" if exact else "samples"
+    zz_t = np.asarray(target["zz_correlations"])
+    n = zz_t.shape[0]
+    off = ~np.eye(n, dtype=bool)
+    out = {
+        "zz_error": _metric(np.abs(model_obs["zz_correlations"] - zz_t)[off].mean(), source=source),
+        "staggered_structure_factor": _metric(model_obs["staggered_structure_factor"], source=source),
+        "structure_factor_error": _metric(
+            abs(model_obs["staggered_structure_factor"] - float(target.attrs["staggered_structure_factor"])),
+            source=source,
+        ),
+    }
+    config = target.config
+    if exact and config.get("kind") == "heisenberg" and float(config.get("J2", 0.0)) == 0.0:
+        energy = marshall_energy(config, p_m)
+        out["energy_marshall"] = _metric(energy, source="exact")
+        out["energy_relative_error"] = _metric(
+            abs((energy - float(target.attrs["energy"])) / float(target.attrs["energy"])), source="exact"
+        )
+    return out
+
+
+def marshall_energy(config: Mapping[str, Any], probs: np.ndarray) -> float:
+    """Energy of psi(s) = sign_Marshall(s) sqrt(p(s)) under the target's Heisenberg Hamiltonian.
+
+    With NetKet's ``sign_rule=True`` the Marshall signs are absorbed into the
+    Hamiltonian, so the energy is ``sqrt(p) . H_signed . sqrt(p)`` on the full space.
+    """
+    import netket as nk
+
+    from ..targets.spin import build_graph
+
+    graph = build_graph(config)
+    hilbert = nk.hilbert.Spin(0.5, graph.n_nodes)
+    ham = nk.operator.Heisenberg(hilbert, graph, J=float(config.get("J1", 1.0)), sign_rule=True).to_sparse()
+    amp = np.sqrt(np.clip(np.asarray(probs, dtype=np.float64), 0.0, None))
+    return float(amp @ (ham @ amp) / (amp @ amp))
+
+
+REFERENCES = ("data", "uniform")
+
+
+def reference_model(target: Artefact, reference: str, seed: int) -> Artefact:
+    """A pseudo-model for the reference rows of every table.
+
+    ``data``: the target's held-out samples (the noise floor any model is judged
+    against); ``uniform``: uniformly random bits (exact probabilities when n <= 20).
+    """
+    from ..kernels import DENSE_MAX_BITS
+    from ..rng import make_rng
+
+    n = _n_qubits(target)
+    n_samples = int(np.shape(target["samples"])[0])
+    if reference == "data":
+        if "samples_holdout" not in target:
+            raise ArtefactError(f"{target.path}: no /samples_holdout; regenerate the target with this qgenflow")
+        datasets = {"samples": np.asarray(target["samples_holdout"], dtype=np.uint8)}
+    elif reference == "uniform":
+        rng = make_rng(seed, "reference")
+        datasets = {"samples": rng.integers(0, 2, size=(n_samples, n), dtype=np.uint8)}
+        if n <= DENSE_MAX_BITS:
+            datasets["probs"] = np.full(2**n, 2.0**-n)
+    else:
+        raise ValueError(f"unknown reference {reference!r}; allowed: {', '.join(REFERENCES)}")
+    attrs = {"n_qubits": n, "model_kind": reference, "n_params": 0, "train_seconds": 0.0}
+    return Artefact(path=Path(f"<{reference} reference of {target.path}>"), kind="model", attrs=attrs, datasets=datasets)
 
 
 def run_evaluation(
@@ -219,6 +349,9 @@ def run_evaluation(
 ) -> Path:
     """Read a target and a model artefact, evaluate, and write ``metrics.h5``.
 
+    ``model_path`` may also name a reference row, ``"data"`` or ``"uniform"``
+    (see :func:`reference_model`).
+
     Each metric is a scalar float64 dataset with ``stderr`` and ``source`` attributes.
     Root attributes: ``n_qubits``, ``model_name``, ``target_name`` (default: the
     artefacts' own name attributes, else their kinds), the number of samples used
@@ -229,7 +362,12 @@ def run_evaluation(
         The path written.
     """
     target = read_artefact(target_path, kind="target")
-    model = read_artefact(model_path, kind="model")
+    if str(model_path) in REFERENCES:
+        model = reference_model(target, str(model_path), seed)
+        inputs = [target_path]
+    else:
+        model = read_artefact(model_path, kind="model")
+        inputs = [target_path, model_path]
     metrics = evaluate(target, model, spec, seed)
     attrs: dict[str, Any] = {"n_qubits": int(target.attrs["n_qubits"])}
     for key in _MODEL_ATTRS:
@@ -255,7 +393,7 @@ def run_evaluation(
         dataset_attrs={name: {"stderr": m["stderr"], "source": m["source"]} for name, m in metrics.items()},
         config=dict(spec),
         seed=seed,
-        inputs=[target_path, model_path],
+        inputs=inputs,
         attrs=attrs,
     )
     log.info("wrote %d metrics to %s", len(metrics), path)

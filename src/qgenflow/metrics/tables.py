@@ -21,7 +21,14 @@ import numpy as np
 
 from ..io import read_artefact
 
-__all__ = ["MetricsRecord", "read_metrics", "aggregate_metrics", "write_table"]
+__all__ = [
+    "MetricsRecord",
+    "aggregate_metrics",
+    "model_role",
+    "read_metrics",
+    "verdict",
+    "write_table",
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,25 @@ class MetricsRecord:
     values: dict[str, float]
     stderrs: dict[str, float]
     sources: dict[str, str]
+    model_kind: str = ""
+
+
+QUANTUM_KINDS = ("qcbm", "qgan")
+CLASSICAL_KINDS = ("product", "rbm", "autoregressive")
+REFERENCE_KINDS = ("data", "uniform")
+# Metrics where a larger value is better; for every other metric smaller is better.
+HIGHER_IS_BETTER = ("fidelity_exact", "valid_rate", "coverage", "unseen_valid_rate", "xeb")
+
+
+def model_role(kind: str) -> str:
+    """``quantum``, ``classical`` or ``reference`` for a model kind."""
+    if kind in QUANTUM_KINDS:
+        return "quantum"
+    if kind in CLASSICAL_KINDS:
+        return "classical"
+    if kind in REFERENCE_KINDS:
+        return "reference"
+    return "other"
 
 
 def read_metrics(path: str | Path, label: tuple[str, int] | None = None) -> MetricsRecord:
@@ -64,6 +90,7 @@ def read_metrics(path: str | Path, label: tuple[str, int] | None = None) -> Metr
         values=values,
         stderrs=stderrs,
         sources=sources,
+        model_kind=str(art.attrs.get("model_kind", "")),
     )
 
 
@@ -99,7 +126,7 @@ def aggregate_metrics(records: Sequence[MetricsRecord]) -> tuple[list[str], list
             raise ValueError(f"{record.path}: model '{record.model}' seed {record.seed} appears twice")
         group.append(record)
         metric_names.extend(m for m in record.values if m not in metric_names)
-    columns = ["model", "n_seeds", "n_params", "train_seconds_mean"]
+    columns = ["model", "role", "n_seeds", "n_params", "train_seconds_mean"]
     for metric in metric_names:
         columns += [f"{metric}_mean", f"{metric}_std", f"{metric}_stderr"]
     rows = []
@@ -109,6 +136,7 @@ def aggregate_metrics(records: Sequence[MetricsRecord]) -> tuple[list[str], list
             log.warning("model '%s' has different n_params across seeds: %s", model, sorted(n_params))
         row: dict[str, Any] = {
             "model": model,
+            "role": model_role(group[0].model_kind),
             "n_seeds": len(group),
             "n_params": _mean([r.n_params for r in group]),
             "train_seconds_mean": _mean([r.train_seconds for r in group]),
@@ -132,11 +160,73 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _uncertainty(row: dict[str, Any], metric: str) -> float:
+    """Standard error of a row's mean: seed spread / sqrt(seeds), or the bootstrap error for one seed."""
+    n = int(row["n_seeds"])
+    std, stderr = row.get(f"{metric}_std", math.nan), row.get(f"{metric}_stderr", math.nan)
+    if n > 1 and not math.isnan(std):
+        spread = std / math.sqrt(n)
+        return spread if math.isnan(stderr) else math.hypot(spread, stderr / math.sqrt(n))
+    return 0.0 if math.isnan(stderr) else stderr
+
+
+def verdict(rows: Sequence[dict[str, Any]], metric: str, n_samples: int | None = None) -> str:
+    """The decision rule in words: best quantum vs best classical model on ``metric``.
+
+    The difference counts as real when it exceeds twice the combined standard error
+    (seed spread, and bootstrap error where sample-based); the ``data`` reference row
+    gives the noise floor of the metric at this sample budget.
+    """
+    better_high = metric in HIGHER_IS_BETTER
+    key = f"{metric}_mean"
+
+    def best(role: str) -> dict[str, Any] | None:
+        candidates = [r for r in rows if r["role"] == role and not math.isnan(r.get(key, math.nan))]
+        if not candidates:
+            return None
+        return (max if better_high else min)(candidates, key=lambda r: r[key])
+
+    direction = "higher" if better_high else "lower"
+    budget = f"{n_samples} evaluation samples per side" if n_samples else "the configured sample budget"
+    lines = [f"metric: {metric} ({direction} is better), at {budget}"]
+    floor = next((r for r in rows if r["model"] == "data" and not math.isnan(r.get(key, math.nan))), None)
+    if floor is not None:
+        lines.append(f"noise floor (held-out data): {floor[key]:.4g} +- {_uncertainty(floor, metric):.2g}")
+    q, c = best("quantum"), best("classical")
+    for label, row in (("best quantum", q), ("best classical", c)):
+        if row is not None:
+            lines.append(
+                f"{label}: {row['model']} = {row[key]:.4g} +- {_uncertainty(row, metric):.2g} "
+                f"({int(row['n_params']) if not math.isnan(row['n_params']) else '?'} parameters, {row['n_seeds']} seed(s))"
+            )
+    if q is None or c is None:
+        lines.append("verdict: no comparison (the study needs at least one quantum and one classical model)")
+        return "\n".join(lines) + "\n"
+    diff = q[key] - c[key]
+    err = math.hypot(_uncertainty(q, metric), _uncertainty(c, metric))
+    quantum_better = diff > 0 if better_high else diff < 0
+    winner, loser = (q, c) if quantum_better else (c, q)
+    if abs(diff) > 2 * err:
+        outcome = (
+            f"verdict: {'quantum' if quantum_better else 'classical'} model {winner['model']} beats "
+            f"{loser['model']} by {abs(diff):.3g}, more than twice the combined error ({err:.2g})"
+        )
+    else:
+        outcome = (
+            f"verdict: no significant difference between {q['model']} and {c['model']} "
+            f"(|difference| {abs(diff):.3g} <= 2 x combined error {err:.2g})"
+        )
+    lines.append(outcome)
+    return "\n".join(lines) + "\n"
+
+
 def write_table(
     metrics_paths: Sequence[str | Path],
     output_csv: str | Path,
     *,
     labels: Sequence[tuple[str, int]] | None = None,
+    verdict_path: str | Path | None = None,
+    verdict_metric: str = "mmd2_samples",
 ) -> Path:
     """Write the seed-aggregated table of one target's ``metrics.h5`` files as CSV, atomically.
 
@@ -169,4 +259,13 @@ def write_table(
         Path(tmp).unlink(missing_ok=True)
         raise
     log.info("wrote %d models x %d columns to %s", len(rows), len(columns), output)
+    if verdict_path is not None:
+        n_samples = None
+        try:
+            n_samples = int(read_artefact(metrics_paths[0], kind="metrics").attrs.get("n_samples_model"))
+        except (TypeError, ValueError):
+            pass
+        text = verdict(rows, verdict_metric, n_samples)
+        Path(verdict_path).write_text(text)
+        log.info("verdict for %s:\n%s", records[0].target if records else "?", text)
     return output

@@ -31,7 +31,7 @@ SAMPLE_NAMES = {
     "mmd2_samples_sigma2",
     "tv_samples",
 }
-TARGET_PROB_NAMES = {"valid_rate", "kl_samples"}
+TARGET_PROB_NAMES = {"valid_rate", "kl_samples", "xeb", "coverage", "unseen_valid_rate"}
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def test_write_table_aggregates_two_seeds(write_metrics, tmp_path):
     rows = read_rows(out)
     assert [r["model"] for r in rows] == ["qcbm", "rbm"]
     qcbm, rbm = rows
-    assert list(qcbm)[:4] == ["model", "n_seeds", "n_params", "train_seconds_mean"]
+    assert list(qcbm)[:5] == ["model", "role", "n_seeds", "n_params", "train_seconds_mean"]
     assert qcbm["n_seeds"] == "2" and qcbm["n_params"] == "10"
     assert float(qcbm["train_seconds_mean"]) == pytest.approx(3.0, rel=REL_TOL)
     assert float(qcbm["kl_exact_mean"]) == pytest.approx(0.2, rel=REL_TOL)
