@@ -20,6 +20,7 @@ __all__ = [
     "STAGE_SOURCES",
     "canonical",
     "check_config",
+    "job_resources",
     "study_pairs",
     "target_has_probs",
     "models_for_target",
@@ -132,6 +133,35 @@ def check_config(config: Mapping[str, Any]) -> None:
             )
         if spec["kind"] == "heisenberg" and n % 2:
             raise InvalidConfigError(f"targets.{name}.lattice", f"Heisenberg targets need an even site count, got {n}")
+
+
+def job_resources(stage: str, target: Mapping[str, Any], model: Mapping[str, Any] | None = None) -> dict[str, int]:
+    """Memory (MB) and runtime (minutes) a job needs, from the size of its problem.
+
+    Statevector work grows as 2^n (16 bytes per amplitude, a few vectors alive at
+    once, plus sparse operators for exact ground states); VMC grows with sites x
+    iterations. These feed the rules' ``resources`` so a cluster job of 24 qubits
+    never goes out with a laptop-sized default.
+    """
+    n = target_qubits(target) or 20
+    dense = n <= MAX_EXACT_QUBITS and target_has_probs(target)
+    vector_mb = (16 * 2**n) / 2**20 if dense else 0.0
+    if stage == "targets":
+        if target["kind"] in ("heisenberg", "tfim") and target.get("method", "exact") == "vmc":
+            vmc = target.get("vmc", {})
+            iters = int(vmc.get("n_iter", 600))
+            return {"mem_mb": 4000 + 20 * n, "runtime": int(10 + iters * n / 600)}
+        factor = 60 if target["kind"] in ("heisenberg", "tfim") else 6  # sparse Hamiltonian + Lanczos vectors
+        return {"mem_mb": int(1000 + factor * vector_mb), "runtime": int(10 + vector_mb / 4)}
+    if stage == "train":
+        model = model or {}
+        steps = int(model.get("optimizer", {}).get("steps", 500))
+        layers = int(model.get("layers", 6))
+        seconds = steps * max(layers, 1) * n * (2**n) * 2e-8  # ~ gates x amplitudes
+        return {"mem_mb": int(1500 + 12 * vector_mb), "runtime": int(10 + seconds / 60 * 3)}
+    if stage == "evaluate":
+        return {"mem_mb": int(1500 + 10 * vector_mb / 2), "runtime": int(10 + vector_mb / 8)}
+    return {"mem_mb": 1000, "runtime": 10}
 
 
 def study_pairs(config: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -47,3 +47,17 @@ def test_default_config_is_valid():
     from qgenflow.cli import main
 
     assert main(["check-config", str(REPO / "config/config.yaml"), "--schema", str(REPO / "workflow/schemas/config.schema.yaml")]) == 0
+
+
+def test_job_resources_grow_with_problem_size():
+    """Memory and runtime requests grow with qubits; a 24-qubit job never gets a 1 GB default."""
+    from qgenflow.config import job_resources
+
+    model = {"layers": 6, "optimizer": {"steps": 500}}
+    small = job_resources("train", {"kind": "uniform", "n_bits": 8}, model)
+    big = job_resources("train", {"kind": "uniform", "n_bits": 24}, model)
+    assert big["mem_mb"] > 4000 and big["mem_mb"] > small["mem_mb"] and big["runtime"] > small["runtime"]
+    exact = job_resources("targets", {"kind": "heisenberg", "lattice": [4, 6], "method": "exact"})
+    vmc_small = job_resources("targets", {"kind": "heisenberg", "lattice": [6, 6], "method": "vmc"})
+    vmc_big = job_resources("targets", {"kind": "heisenberg", "lattice": [8, 8], "method": "vmc"})
+    assert exact["mem_mb"] > 8000 and vmc_big["runtime"] > vmc_small["runtime"]

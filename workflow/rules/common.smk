@@ -3,6 +3,7 @@
 from qgenflow.config import (
     canonical,
     check_config,
+    job_resources,
     models_for_target,
     stage_sources,
     study_pairs,
@@ -39,6 +40,28 @@ def get_figure_params(wildcards):
 def get_target_data(wildcards):
     spec = config["targets"][wildcards.target]
     return [spec["path"]] if spec["kind"] == "file" else []
+
+
+def get_target_mem_mb(wildcards):
+    return job_resources("targets", config["targets"][wildcards.target])["mem_mb"]
+
+
+def get_target_runtime(wildcards):
+    return job_resources("targets", config["targets"][wildcards.target])["runtime"]
+
+
+def get_train_mem_mb(wildcards):
+    spec = config["targets"][wildcards.target]
+    return job_resources("train", spec, config["models"][wildcards.model])["mem_mb"]
+
+
+def get_train_runtime(wildcards):
+    spec = config["targets"][wildcards.target]
+    return job_resources("train", spec, config["models"][wildcards.model])["runtime"]
+
+
+def get_eval_mem_mb(wildcards):
+    return job_resources("evaluate", config["targets"][wildcards.target])["mem_mb"]
 
 
 def get_sources(stage):

@@ -11,7 +11,7 @@ rule evaluate_model:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=get_eval_mem_mb,
         runtime=20,
     params:
         spec=get_evaluation_params,
@@ -31,7 +31,7 @@ rule evaluate_reference:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=get_eval_mem_mb,
         runtime=20,
     params:
         spec=get_evaluation_params,

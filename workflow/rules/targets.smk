@@ -11,8 +11,8 @@ rule make_target:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=get_target_mem_mb,
+        runtime=get_target_runtime,
     params:
         spec=get_target_params,
     script:

@@ -12,8 +12,8 @@ rule train_model:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=get_train_mem_mb,
+        runtime=get_train_runtime,
     params:
         spec=get_model_params,
     script:
