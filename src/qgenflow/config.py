@@ -61,7 +61,7 @@ def stage_sources(stage: str) -> list[str]:
     paths: list[Path] = []
     for entry in STAGE_SOURCES[stage]:
         path = PACKAGE_DIR / entry
-        paths.extend(sorted(path.glob("*.py")) if path.is_dir() else [path])
+        paths.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
     return [str(p) for p in paths]
 
 
