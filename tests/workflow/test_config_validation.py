@@ -60,7 +60,10 @@ def test_default_study_dry_run_lists_whole_dag(tmp_path):
     """snakemake -n on the default config plans every stage."""
     proc = snakemake(tmp_path, "-n", configfile=REPO / "config/config.yaml")
     rules = {rule for rule, _ in planned_jobs(proc.stdout)}
-    assert rules == {"make_target", "train_model", "evaluate_model", "make_table", "plot_training", "plot_distribution", "default"}
+    assert rules == {
+        "make_target", "train_model", "evaluate_model", "evaluate_reference", "make_table",
+        "plot_training", "plot_distribution", "default",
+    }
 
 
 def test_lint_is_clean():
