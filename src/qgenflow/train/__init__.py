@@ -115,9 +115,14 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
     from .checkpoint import Checkpointer
     from .gradients import ShotRunner
 
+    from ..models.baselines import BASELINES, run_baseline
+
     kind = spec.get("kind")
+    if kind in BASELINES:
+        return run_baseline(spec, target_path, seed, output)
     if kind != "qcbm":
-        raise InvalidConfigError("kind", f"unknown model kind {kind!r}; allowed: qcbm")
+        allowed = ", ".join(["qcbm", *sorted(BASELINES)])
+        raise InvalidConfigError("kind", f"unknown model kind {kind!r}; allowed: {allowed}")
     target = read_artefact(target_path, kind="target")
     n_qubits = int(target.attrs["n_qubits"])
     target_probs = target.get("probs")

@@ -1,0 +1,346 @@
+"""Binary restricted Boltzmann machine baseline.
+
+Energy E(v, h) = -a.v - b.h - v.W.h over visible bits v in {0,1}^n and hidden bits
+h in {0,1}^m; the hidden units sum out to the free energy
+F(v) = -a.v - sum_j softplus(b_j + (v W)_j), and p(v) = exp(-F(v)) / Z.
+
+Training maximises the likelihood of the training samples:
+
+* ``n <= exact_max_bits``: exactly. log Z is a log-sum-exp over all 2^n visible
+  configurations, enumerated in blocks of 2^12 (memory O(2^n + 2^12 m)); the loss is
+  the average negative log-likelihood (NLL, nats) and its gradient is exact.
+* otherwise: persistent contrastive divergence (PCD-k). ``n_chains`` persistent
+  chains take ``k`` block-Gibbs sweeps per step and stand in for the model term of
+  the gradient. The NLL is not computable, so the reported loss is the average
+  negative log pseudo-likelihood -sum_i log p(v_i | v_-i) of the data batch (nats),
+  which is exact and cheap (n free-energy differences per sample). The chains are
+  checkpointed with the optimiser state, so a resumed run matches an uninterrupted one.
+
+Final samples are exact (drawn from the enumerated probabilities) when
+``n <= PROBS_MAX_BITS``, else block Gibbs (``sampling``: chains from uniform random
+bits, burn-in, thinning). All randomness comes from NumPy streams of
+:func:`qgenflow.rng.make_rng` (uniforms are passed into the jitted sweeps), so a
+seed fixes parameters and samples bit for bit.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Mapping
+
+import numpy as np
+
+from ...bits import all_bitstrings, bits_to_index, sample_from_probs
+from ...errors import InvalidConfigError
+from ...rng import make_rng
+from . import DEFAULT_N_SAMPLES, PROBS_MAX_BITS, BaselineResult, optimizer_spec, positive_int, training_data
+
+__all__ = [
+    "count_params",
+    "free_energy",
+    "gibbs_samples",
+    "log_probs_all",
+    "n_hidden",
+    "neg_log_pseudo_likelihood",
+    "train_rbm",
+]
+
+log = logging.getLogger(__name__)
+
+ENUM_BLOCK_BITS = 12  # visible configurations are enumerated 2^12 at a time
+DEFAULT_EXACT_MAX_BITS = 16
+PARAM_NAMES = ("visible_bias", "hidden_bias", "weights")
+
+
+def n_hidden(spec: Mapping[str, Any], n: int) -> int:
+    """Hidden units: ``n_hidden`` when given, else ``round(alpha * n)`` (alpha defaults to 1)."""
+    if spec.get("n_hidden") is not None:
+        return positive_int(spec, "n_hidden", n)
+    alpha = float(spec.get("alpha", 1.0))
+    if alpha <= 0:
+        raise InvalidConfigError("alpha", f"must be > 0, got {alpha}")
+    return max(1, int(round(alpha * n)))
+
+
+def count_params(spec: Mapping[str, Any], n: int) -> int:
+    """Visible biases, hidden biases and couplings: n + m + n m."""
+    m = n_hidden(spec, n)
+    return n + m + n * m
+
+
+def free_energy(params: Mapping[str, Any], v):
+    """F(v) for visible rows ``v`` (float, [..., n])."""
+    import jax
+    import jax.numpy as jnp
+
+    hidden_field = v @ params["weights"] + params["hidden_bias"]
+    return -(v @ params["visible_bias"]) - jnp.sum(jax.nn.softplus(hidden_field), axis=-1)
+
+
+def _neg_free_energy_all(params: Mapping[str, Any], n: int):
+    """-F(v) for all 2^n visible configurations in big-endian order, built block by block."""
+    import jax
+    import jax.numpy as jnp
+
+    lo_bits = min(n, ENUM_BLOCK_BITS)
+    hi = jnp.asarray(all_bitstrings(n - lo_bits), dtype=jnp.float64)  # leading (most significant) bits
+    lo = jnp.asarray(all_bitstrings(lo_bits), dtype=jnp.float64)
+    a, b, w = params["visible_bias"], params["hidden_bias"], params["weights"]
+    split = n - lo_bits
+    lo_field = lo @ w[split:] + b
+    lo_bias = lo @ a[split:]
+
+    @jax.checkpoint
+    def block(h):
+        return lo_bias + h @ a[:split] + jnp.sum(jax.nn.softplus(lo_field + h @ w[:split]), axis=-1)
+
+    return jax.lax.map(block, hi).reshape(-1)
+
+
+def log_probs_all(params: Mapping[str, Any]) -> np.ndarray:
+    """Exact log p(v) for all 2^n visible configurations (big-endian), by enumeration."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    n, m = np.shape(params["weights"])
+    return np.asarray(_functions(n, m)["log_probs"](_flatten(params)), dtype=np.float64)
+
+
+def neg_log_pseudo_likelihood(params: Mapping[str, Any], v, weights):
+    """-sum_i log p(v_i | v_-i), averaged over rows ``v`` with ``weights`` (summing to 1)."""
+    import jax
+    import jax.numpy as jnp
+
+    pre = v @ params["weights"] + params["hidden_bias"]
+    base = jnp.sum(jax.nn.softplus(pre), axis=-1)
+    flip = 1.0 - 2.0 * v
+
+    def bit(i):  # F(v with bit i flipped) - F(v), one bit at a time to keep memory O(B m)
+        flipped = jnp.sum(jax.nn.softplus(pre + flip[:, i, None] * params["weights"][i]), axis=-1)
+        return -flip[:, i] * params["visible_bias"][i] - (flipped - base)
+
+    gaps = jax.lax.map(bit, jnp.arange(v.shape[1]))  # [n, B]
+    return -jnp.dot(jnp.sum(jax.nn.log_sigmoid(gaps), axis=0), weights)
+
+
+def _gibbs_sweeps(params: Mapping[str, Any], v, u_hidden, u_visible):
+    """Block-Gibbs updates v -> h -> v of the chains ``v`` [C, n], one per leading slice of the
+    uniforms ``u_hidden`` [S, C, m] and ``u_visible`` [S, C, n] (a unit is 1 where u < its probability)."""
+    import jax
+
+    def sweep(v, u):
+        h = (u[0] < jax.nn.sigmoid(v @ params["weights"] + params["hidden_bias"])).astype(v.dtype)
+        return (u[1] < jax.nn.sigmoid(h @ params["weights"].T + params["visible_bias"])).astype(v.dtype), None
+
+    return jax.lax.scan(sweep, v, (u_hidden, u_visible))[0]
+
+
+def _uniforms(rng: np.random.Generator, sweeps: int, chains: int, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    return rng.random((sweeps, chains, m)), rng.random((sweeps, chains, n))
+
+
+def gibbs_samples(
+    params: Mapping[str, Any], n_samples: int, rng: np.random.Generator, n_chains: int, burn_in: int, thin: int
+) -> np.ndarray:
+    """Block-Gibbs samples: ``n_chains`` chains from uniform random bits, a burn-in of
+    ``burn_in`` sweeps (rounded up to a multiple of ``thin``), then one draw per chain
+    every ``thin`` sweeps, interleaved across chains."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    n, m = np.shape(params["weights"])
+    sweeps = _functions(n, m)["sweeps"]
+    flat = jnp.asarray(_flatten(params))
+    v = jnp.asarray(rng.random((n_chains, n)) < 0.5, dtype=jnp.float64)
+    for _ in range(-(-burn_in // thin)):
+        v = sweeps(flat, v, *_uniforms(rng, thin, n_chains, n, m))
+    draws = []
+    for _ in range(-(-n_samples // n_chains)):
+        v = sweeps(flat, v, *_uniforms(rng, thin, n_chains, n, m))
+        draws.append(np.asarray(v, dtype=np.uint8))
+    return np.concatenate(draws)[:n_samples]
+
+
+def _flatten(params: Mapping[str, Any]) -> np.ndarray:
+    """One float64 vector: visible biases, hidden biases, then the couplings row by row."""
+    return np.concatenate([np.ravel(np.asarray(params[k], dtype=np.float64)) for k in PARAM_NAMES])
+
+
+def _unflatten(flat, n: int, m: int) -> dict[str, Any]:
+    return {"visible_bias": flat[:n], "hidden_bias": flat[n : n + m], "weights": flat[n + m :].reshape(n, m)}
+
+
+@functools.lru_cache(maxsize=16)
+def _functions(n: int, m: int) -> dict[str, Any]:
+    """Jitted functions of the flat parameter vector for n visible and m hidden units (cached)."""
+    import jax
+    import jax.numpy as jnp
+
+    def nll(flat, v, w):
+        p = _unflatten(flat, n, m)
+        return jnp.dot(free_energy(p, v), w) + jax.scipy.special.logsumexp(_neg_free_energy_all(p, n))
+
+    def pcd_step(flat, chains, v, w, u_hidden, u_visible):
+        p = _unflatten(flat, n, m)
+        chains = _gibbs_sweeps(p, chains, u_hidden, u_visible)
+
+        def surrogate(flat):  # its gradient is the PCD estimate of the NLL gradient
+            q = _unflatten(flat, n, m)
+            return jnp.dot(free_energy(q, v), w) - jnp.mean(free_energy(q, chains))
+
+        return neg_log_pseudo_likelihood(p, v, w), jax.grad(surrogate)(flat), chains
+
+    return {
+        "nll_and_grad": jax.jit(jax.value_and_grad(nll)),
+        "log_probs": jax.jit(lambda flat: _log_normalise(_neg_free_energy_all(_unflatten(flat, n, m), n))),
+        "pcd_step": jax.jit(pcd_step),
+        "sweeps": jax.jit(lambda flat, v, uh, uv: _gibbs_sweeps(_unflatten(flat, n, m), v, uh, uv)),
+    }
+
+
+def _log_normalise(neg_f):
+    import jax
+
+    return neg_f - jax.scipy.special.logsumexp(neg_f)
+
+
+def _init_params(rng: np.random.Generator, marginals: np.ndarray, m: int, scale: float) -> dict[str, np.ndarray]:
+    """Small Gaussian couplings, zero hidden biases, visible biases at the data's logits (Hinton's guide)."""
+    p = np.clip(marginals, 1e-3, 1 - 1e-3)
+    return {
+        "visible_bias": np.log(p / (1 - p)),
+        "hidden_bias": np.zeros(m),
+        "weights": rng.normal(0.0, scale, size=(marginals.size, m)),
+    }
+
+
+def train_rbm(spec: Mapping[str, Any], samples: np.ndarray, seed: int, checkpointer=None) -> BaselineResult:
+    """Train an RBM on ``samples`` (exact likelihood gradient or PCD-k), then sample it."""
+    import jax
+    import jax.numpy as jnp
+
+    from ...train.loop import fit
+
+    jax.config.update("jax_enable_x64", True)
+    n = samples.shape[1]
+    m = n_hidden(spec, n)
+    exact_max = positive_int(spec, "exact_max_bits", DEFAULT_EXACT_MAX_BITS, minimum=0)
+    if exact_max > PROBS_MAX_BITS:
+        raise InvalidConfigError("exact_max_bits", f"must be <= {PROBS_MAX_BITS}, got {exact_max}")
+    exact = n <= exact_max
+    scale = float(spec.get("init_scale", 0.01))
+    if scale < 0:
+        raise InvalidConfigError("init_scale", f"must be >= 0, got {scale}")
+    init_rng = make_rng(seed, "model_init")
+    flat0 = _flatten(_init_params(init_rng, samples.mean(axis=0), m, scale))
+    rows, weights = training_data(samples)
+    rows_j, weights_j = jnp.asarray(rows, dtype=jnp.float64), jnp.asarray(weights)
+
+    if exact:
+        opt = optimizer_spec(spec, True, "")
+        nll_and_grad = _functions(n, m)["nll_and_grad"]
+
+        def value_and_grad(flat: np.ndarray, step: int) -> tuple[float, np.ndarray]:
+            loss, grad = nll_and_grad(jnp.asarray(flat), rows_j, weights_j)
+            return float(loss), np.asarray(grad, dtype=np.float64)
+
+    else:
+        opt = optimizer_spec(spec, False, "PCD gradients are stochastic")
+        value_and_grad, chain_state = _pcd_value_and_grad(spec, samples, rows, weights, m, init_rng)
+        checkpointer = _ChainCheckpointer(checkpointer, chain_state) if checkpointer is not None else None
+        log.info("RBM on %d bits > exact_max_bits=%d: PCD-k training", n, exact_max)
+
+    result = fit(value_and_grad, flat0, opt, checkpointer)
+    params = _unflatten(np.asarray(result.params, dtype=np.float64), n, m)
+    attrs: dict[str, Any] = {
+        "loss_definition": "nll" if exact else "neg_log_pseudo_likelihood",
+        "training": "exact" if exact else "pcd",
+        "n_hidden": m,
+        "stopped_early": int(result.stopped_early),
+    }
+    n_samples = positive_int(spec, "n_samples", DEFAULT_N_SAMPLES)
+    probs = None
+    if n <= PROBS_MAX_BITS:
+        probs = np.exp(log_probs_all(params))
+        probs /= probs.sum()
+        attrs["train_nll"] = float(-np.dot(np.log(probs[bits_to_index(rows)]), weights))
+        model_samples = sample_from_probs(probs, n_samples, make_rng(seed, "model_sample"))
+        attrs["sampler"] = "exact"
+    else:
+        sampling = spec.get("sampling", {}) or {}
+        chains = positive_int(sampling, "n_chains", 100, prefix="sampling.")
+        burn_in = positive_int(sampling, "burn_in", 1000, minimum=0, prefix="sampling.")
+        thin = positive_int(sampling, "thin", 10, prefix="sampling.")
+        model_samples = gibbs_samples(params, n_samples, make_rng(seed, "model_sample"), chains, burn_in, thin)
+        attrs.update(sampler="gibbs", gibbs_chains=chains, gibbs_burn_in=burn_in, gibbs_thin=thin)
+    return BaselineResult(
+        params={k: np.array(params[k]) for k in PARAM_NAMES},
+        history=result.history,
+        probs=probs,
+        samples=model_samples,
+        n_params=count_params(spec, n),
+        seconds=result.seconds,
+        seconds_per_step=result.seconds_per_step,
+        attrs=attrs,
+    )
+
+
+def _pcd_value_and_grad(spec, samples, rows, weights, m, init_rng):
+    """``(flat, step) -> (loss, grad)`` for PCD-k, and its state (the chains and the last step seen).
+
+    The chains persist between consecutive steps; a fresh or resumed run without saved
+    chains starts them from random training samples."""
+    import jax.numpy as jnp
+
+    n = samples.shape[1]
+    k = positive_int(spec, "k", 5)
+    n_chains = positive_int(spec, "n_chains", 256)
+    batch_size = positive_int(spec, "batch_size", 4096)
+    full_batch = rows.shape[0] <= batch_size
+    base = int(init_rng.integers(0, 2**31 - 1))
+    step_fn = _functions(n, m)["pcd_step"]
+    state: dict[str, Any] = {"chains": None, "last": None}
+
+    def value_and_grad(flat: np.ndarray, step: int) -> tuple[float, np.ndarray]:
+        rng = np.random.default_rng([base, step])
+        if state["last"] is None or step != state["last"] + 1:  # fresh start or resumed run
+            state["chains"] = jnp.asarray(samples[rng.integers(0, samples.shape[0], n_chains)], dtype=jnp.float64)
+        if full_batch:
+            v, w = rows, weights
+        else:
+            v = samples[rng.choice(samples.shape[0], batch_size, replace=False)]
+            w = np.full(batch_size, 1.0 / batch_size)
+        loss, grad, state["chains"] = step_fn(
+            jnp.asarray(flat), state["chains"], jnp.asarray(v, dtype=jnp.float64), jnp.asarray(w),
+            *_uniforms(rng, k, n_chains, n, m),
+        )
+        state["last"] = step
+        return float(loss), np.asarray(grad, dtype=np.float64)
+
+    return value_and_grad, state
+
+
+class _ChainCheckpointer:
+    """A :class:`~qgenflow.train.checkpoint.Checkpointer` that also saves and restores the
+    persistent chains (as one extra optimiser-state leaf), so PCD resumes exactly."""
+
+    def __init__(self, inner, state: dict[str, Any]):
+        self.inner, self.state, self.every = inner, state, inner.every
+
+    def save(self, step: int, params: np.ndarray, opt_leaves: list, history: dict[str, np.ndarray]) -> None:
+        self.inner.save(step, params, [*opt_leaves, np.asarray(self.state["chains"])], history)
+
+    def load(self):
+        import jax.numpy as jnp
+
+        restored = self.inner.load()
+        if restored is None:
+            return None
+        step, params, leaves, history = restored
+        self.state["chains"], self.state["last"] = jnp.asarray(leaves[-1]), step - 1
+        return step, params, leaves[:-1], history
+
+    def remove(self) -> None:
+        self.inner.remove()
