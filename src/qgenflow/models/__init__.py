@@ -1,6 +1,17 @@
 """Generative models: Born machines (and, later, QGANs and classical baselines)."""
 
 from .ansatz import ANSATZE, Ansatz, HardwareEfficient, make_ansatz, register_ansatz
+from .liu_wang import LiuWang
 from .qcbm import QCBM
+from .symmetry import SymmetryPreserving
 
-__all__ = ["ANSATZE", "Ansatz", "HardwareEfficient", "QCBM", "make_ansatz", "register_ansatz"]
+__all__ = [
+    "ANSATZE",
+    "Ansatz",
+    "HardwareEfficient",
+    "LiuWang",
+    "QCBM",
+    "SymmetryPreserving",
+    "make_ansatz",
+    "register_ansatz",
+]
