@@ -93,11 +93,20 @@ def target_has_distribution(spec: Mapping[str, Any]) -> bool:
     return target_has_probs(spec) or spec["kind"] == "file"
 
 
+def uses_estimator(model: Mapping[str, Any]) -> bool:
+    """Whether a model trains with the classical IQP Z-string estimator (no statevector)."""
+    return model.get("kind") == "qcbm" and model.get("training", {}).get("method", "exact") == "estimator"
+
+
 def check_config(config: Mapping[str, Any]) -> None:
     """Cross-checks of a schema-valid config; raises :class:`InvalidConfigError` naming the key."""
     targets = config.get("targets", {})
     models = config.get("models", {})
-    for name in models:
+    for name, model in models.items():
+        if uses_estimator(model) and model.get("ansatz") != "iqp":
+            raise InvalidConfigError(
+                f"models.{name}.training.method", "the estimator trains IQP circuits only; set ansatz: iqp"
+            )
         if name in RESERVED_MODEL_NAMES:
             raise InvalidConfigError(
                 f"models.{name}", f"{name!r} names a reference row of every table; choose another model name"
@@ -112,6 +121,8 @@ def check_config(config: Mapping[str, Any]) -> None:
                     )
         for t in study["targets"]:
             for m in study["models"]:
+                if uses_estimator(models[m]):
+                    continue  # the Z-string estimator needs only target samples, at any size
                 if models[m]["kind"] in EXACT_LOSS_MODELS and not target_has_distribution(targets[t]):
                     raise InvalidConfigError(
                         f"studies[{i}]",

@@ -1,6 +1,7 @@
 """Generative models: Born machines (and, later, QGANs and classical baselines)."""
 
 from .ansatz import ANSATZE, Ansatz, HardwareEfficient, make_ansatz, register_ansatz
+from .iqp import IQPAnsatz
 from .liu_wang import LiuWang
 from .qcbm import QCBM
 from .symmetry import SymmetryPreserving
@@ -9,6 +10,7 @@ __all__ = [
     "ANSATZE",
     "Ansatz",
     "HardwareEfficient",
+    "IQPAnsatz",
     "LiuWang",
     "QCBM",
     "SymmetryPreserving",

@@ -59,6 +59,8 @@ def train_qcbm(
     shots = device_spec.get("shots")
     method = gradient_method(spec)
     shape = model.shape
+    # Gate angles may be a fixed multiple of the parameters (IQP: MultiRZ(2 theta)).
+    angle_scale = float(getattr(model.ansatz, "gate_angle_scale", 1.0))
 
     if method == "adjoint":
         runner = CircuitRunner(make_device(device_spec, n_qubits, seed=seed), n_qubits)
@@ -66,7 +68,7 @@ def train_qcbm(
         def value_and_grad(params: np.ndarray, step: int) -> tuple[float, np.ndarray]:
             ops = model.ops(params)
             p = runner.probs(ops)
-            grad = runner.diagonal_grad(ops, loss.grad_probs(p))
+            grad = runner.diagonal_grad(ops, loss.grad_probs(p)) * angle_scale
             return loss.value(p), grad.reshape(shape)
 
     else:  # parameter-shift with finite shots: the path for hardware plugins
@@ -78,7 +80,7 @@ def train_qcbm(
             samples = shot_runner.samples(ops, step)
             p_hat = empirical_probs(samples, n_qubits)
             # dL/dp at the shot estimate; independent shifted-circuit shots keep the gradient unbiased.
-            grad = shot_runner.diagonal_grad(ops, loss.grad_probs(p_hat), step)
+            grad = shot_runner.diagonal_grad(ops, loss.grad_probs(p_hat), step) * angle_scale
             return mmd2_samples_vs_probs(samples, loss.target_probs, sigmas), grad.reshape(shape)
 
     init = model.init_params(make_rng(seed, "model_init"), float(spec.get("init_scale", np.pi)))
@@ -91,6 +93,61 @@ def train_qcbm(
             model.ops(result.params)
         ) if n_qubits <= MAX_EXACT_QUBITS else None
     return model, result, final_probs
+
+
+def train_iqp_with_estimator(spec: Mapping[str, Any], target, n_qubits: int, seed: int, checkpointer=None):
+    """Train an IQP Born machine with the classical Z-string MMD estimator (any n).
+
+    Returns:
+        (model, TrainResult, exact probabilities or None, samples or None, note)
+    """
+    from ..models import QCBM, make_ansatz
+    from .iqp_estimator import (
+        ClassicalSamplingError,
+        ZStringMMD,
+        data_init,
+        iqp_model_probs,
+        sample_iqp_model,
+        sigmas_for_weights,
+    )
+    from .loop import fit
+
+    ansatz = make_ansatz("iqp", n_qubits, int(spec.get("layers", 1)), spec.get("ansatz_options", {}), target=target)
+    model = QCBM(ansatz)
+    training = spec.get("training", {})
+    loss_spec = spec.get("loss", {})
+    if loss_spec.get("sigma_weights"):
+        sigmas = sigmas_for_weights(n_qubits, loss_spec["sigma_weights"])
+    else:
+        sigmas = [float(s) for s in loss_spec.get("sigmas", (0.5, 1, 2, 4))]
+    generators = ansatz.structure["generators"]
+    symmetric = bool(ansatz.options.get("spin_flip_symmetric", False))
+    samples_t = np.asarray(target["samples"], dtype=np.uint8)
+    estimator = ZStringMMD(
+        generators, n_qubits, samples_t, sigmas,
+        n_ops=int(training.get("n_ops", 1000)), n_z=int(training.get("n_z", 1000)),
+        spin_flip_symmetric=symmetric, dtype=training.get("dtype", "float32"),
+    )
+    rng = np.random.default_rng([seed, 102])
+    noise = float(training.get("init_noise", 0.05))
+    if training.get("init", "data") == "data":
+        init = data_init(generators, samples_t) + rng.normal(0.0, noise, size=model.shape)
+    else:
+        init = rng.uniform(-noise, noise, size=model.shape)
+    result = fit(estimator.step_objective(seed), init, spec.get("optimizer", {}), checkpointer)
+    theta = result.params
+    probs = iqp_model_probs(generators, theta, n_qubits, spin_flip_symmetric=symmetric) if n_qubits <= 20 else None
+    note = ""
+    try:
+        device = spec.get("device") if spec.get("device", {}).get("shots") else None
+        samples = sample_iqp_model(
+            generators, theta, n_qubits, int(spec.get("n_samples", 20000)), seed,
+            spin_flip_symmetric=symmetric, device=device,
+        )
+    except ClassicalSamplingError as exc:
+        samples, note = None, str(exc)
+        log.warning("trained model not sampled: %s", exc)
+    return model, result, probs, samples, note
 
 
 def gradient_method(spec: Mapping[str, Any]) -> str:
@@ -112,6 +169,7 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
     from ..io import read_artefact, write_artefact
     from ..provenance import sha256_file
     from ..rng import make_rng
+    from ..config import MAX_EXACT_QUBITS
     from .checkpoint import Checkpointer
     from .gradients import ShotRunner
 
@@ -126,7 +184,7 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
     target = read_artefact(target_path, kind="target")
     n_qubits = int(target.attrs["n_qubits"])
     target_probs = target.get("probs")
-    if target_probs is None:
+    if target_probs is None and n_qubits <= MAX_EXACT_QUBITS:
         # Only samples are known (user data): train on their empirical distribution.
         log.info("target has no exact probabilities: training on the empirical distribution of its samples")
         target_probs = empirical_probs(target["samples"], n_qubits)
@@ -135,31 +193,41 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
         every=int(spec.get("checkpoint_every", 100)),
         identity={"config": dict(spec), "seed": seed, "target": sha256_file(target_path)},
     )
-    model, result, probs = train_qcbm(spec, target_probs, n_qubits, seed, target=target, checkpointer=checkpointer)
-    n_samples = int(spec.get("n_samples", 20000))
-    if gradient_method(spec) == "adjoint":
-        samples = sample_from_probs(probs, n_samples, make_rng(seed, "model_sample"))
-    else:  # samples from the configured device itself (its noise included)
-        samples = ShotRunner(spec.get("device", {}), n_qubits, n_samples, seed).samples(model.ops(result.params), FINAL_SAMPLING_STEP)
+    note = ""
+    if spec.get("training", {}).get("method", "exact") == "estimator":
+        model, result, probs, samples, note = train_iqp_with_estimator(spec, target, n_qubits, seed, checkpointer)
+    else:
+        model, result, probs = train_qcbm(
+            spec, target_probs, n_qubits, seed, target=target, checkpointer=checkpointer
+        )
+        n_samples = int(spec.get("n_samples", 20000))
+        if gradient_method(spec) == "adjoint":
+            samples = sample_from_probs(probs, n_samples, make_rng(seed, "model_sample"))
+        else:  # samples from the configured device itself (its noise included)
+            runner = ShotRunner(spec.get("device", {}), n_qubits, n_samples, seed)
+            samples = runner.samples(model.ops(result.params), FINAL_SAMPLING_STEP)
     datasets = {
         "params/theta": result.params,
-        "samples": samples,
         **{f"history/{k}": v for k, v in result.history.items()},
         **{f"ansatz/{k}": v for k, v in model.ansatz.structure.items()},
     }
     if probs is not None:
         datasets["probs"] = probs
+    if samples is not None:
+        datasets["samples"] = samples
     attrs = {
         "n_qubits": n_qubits,
         "model_kind": kind,
         "ansatz": model.ansatz.name,
-        "gradient": gradient_method(spec),
+        "gradient": "estimator" if note is not None and spec.get("training", {}).get("method") == "estimator"
+        else gradient_method(spec),
         "device": spec.get("device", {}).get("name", "lightning.qubit"),
         "n_params": model.n_params,
         "train_seconds": result.seconds,
         "seconds_per_step": result.seconds_per_step,
         "final_loss": float(result.history["loss"][-1]),
         "stopped_early": int(result.stopped_early),
+        "sampling_note": note,
         "steps_done": int(result.history["step"][-1]),
     }
     path = write_artefact(output, "model", datasets, config=dict(spec), seed=seed, inputs=[target_path], attrs=attrs)

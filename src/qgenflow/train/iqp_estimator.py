@@ -17,34 +17,43 @@ samples (``<Z_a>_q`` = the sample mean of ``(-1)^(a . x)``), as when a QCBM is t
 samples only; ``unbiased_data=True`` instead estimates the MMD to the population the
 samples came from (this shifts the loss by a constant and leaves its gradient unchanged).
 
-Monte Carlo, per step (:meth:`ZStringMMD.draw_batch`, seeded by a ``numpy`` generator):
+Monte Carlo, per step (:meth:`ZStringMMD.draw_batch` with the numpy generator
+:func:`step_rng` ``(seed, step)``, so draws are reproducible and a resumed run repeats them):
 ``n_ops`` strings, split evenly between the bandwidths (stratified: every bandwidth gets
 ``n_ops // S`` or one more), and ``n_z`` samples ``z`` shared by all strings, all redrawn
 every step. ``(<Z_a>_p)^2`` is estimated without bias by the U-statistic
-``(sum_i c_i)^2 - sum_i c_i^2) / (n_z (n_z - 1))`` of the ``c_i = cos(...)``, so the
+``((sum_i c_i)^2 - sum_i c_i^2) / (n_z (n_z - 1))`` of the ``c_i = cos(...)``, so the
 estimator's expectation is exactly ``mmd2_exact(p_model, q_empirical, sigmas)``.
 
 Sparsity. String ``a`` only touches generators with odd overlap ``g_j . a``. Two paths:
 
-* ``pairwise`` (generators of weight <= 2, the default when it applies): with
-  ``s = (-1)^z`` and ``A`` the positions of the ones of ``a``, the phase is
-  ``2 [sum_{i in A} s_i (h_i + W_i) - sum_{i,k in A} Theta_ik s_i s_k]`` with
-  ``h`` the weight-1 angles, ``Theta`` the symmetric matrix of weight-2 angles and
-  ``W = Theta s`` computed once per step for all strings (one matrix product, or an
-  edge-wise scatter for sparse patterns). Per string it gathers only the ``|A|`` rows
-  at its positions (padded to a per-bandwidth maximum ``k``, so shapes are static):
-  cost ``O(n^2 n_z + n_ops n_z E[k^2])`` instead of ``O(n_ops n_z n)`` for the odd
-  generators or ``O(n_ops n_z G)`` dense.
+* ``pairwise`` (generators of weight <= 2, the default when it applies). With
+  ``s = (-1)^z``, ``A`` the positions of the ones of ``a``, ``h`` the weight-1 angles and
+  ``Theta`` the symmetric matrix of weight-2 angles, the odd generators are ``{i}`` and
+  ``{i, k}`` with ``i in A``, ``k not in A``, so the phase is
+
+      2 [sum_{i in A} s_i (h_i + W_i) - sum_{i, k in A} Theta_ik s_i s_k],    W = Theta s,
+
+  where ``W`` is shared by all strings: one matrix product per step (an edge-wise
+  scatter for sparse patterns such as chains and lattices). The per-string sums run
+  over the sparse incidences (string, position of a one) and (string, weight-2
+  generator inside ``A``), gathered and reduced with ``segment_sum`` (the first as a
+  product with the dense [strings, n] bit matrix while that is small); for bandwidths
+  whose strings are heavy (padded weight > ``block_min_weight``) the second sum uses
+  dense ``[|A|, |A|]`` blocks instead. Cost per step
+  ``O(n^2 n_z + n_z sum_a |a|^2)``, against ``O(n_z sum_a |a| n)`` for a list of the
+  odd generators (about ``2n`` per weight-2 string) and ``O(n_ops n_z G)`` dense.
 * ``incidence`` (any weights): the (string, generator) pairs with odd overlap, found
   per step from the positions of each string's ones through a qubit -> generator
-  index, padded to a maximum count; the phase is a ``segment_sum`` over them of
-  ``2 theta_j prod_{q in g_j} s_q``, chunked over ``z`` to bound memory.
+  index; the phase is a ``segment_sum`` over them of ``2 theta_j prod_{q in g_j} s_q``.
 
-Both are jit-compiled JAX with ``jax.grad`` for the gradient; padded maxima only grow
-(rounded up), so a run compiles once or a few times. Cost grows with ``E|a|^2``, i.e. as
-the bandwidth shrinks: at ``n = 1000``, ``sigma = 1`` gives ``|a| ~ 200`` (and a kernel
-that sees nothing but the diagonal), so bandwidths are best scaled with ``sqrt(n)``
-(:func:`sigmas_for_weights`).
+Both are jit-compiled JAX with ``jax.grad`` for the gradient. Incidence lists are padded
+to lengths that only grow (by a quarter when exceeded), so a run compiles once or a few
+times; ``z`` is processed in chunks (``lax.map`` with rematerialisation) when the
+largest ``[rows, n_z]`` intermediate would exceed 2^24 elements. The cost grows with
+``E|a|^2``, i.e. as the bandwidth shrinks: at ``n = 1000``, ``sigma = 1`` gives
+``|a| ~ 200`` (and a kernel that sees little beyond ``x = y``), so bandwidths are best
+scaled with ``sqrt(n)`` (:func:`sigmas_for_weights`).
 
 Sampling the trained circuit (:func:`sample_iqp_model`) is exact up to
 :data:`~qgenflow.config.MAX_EXACT_QUBITS` qubits, ``lightning.qubit`` shots up to
@@ -58,7 +67,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -69,21 +78,31 @@ __all__ = [
     "ZStringBatch",
     "ZStringMMD",
     "bandwidth_probability",
+    "data_init",
     "iqp_model_probs",
     "sample_iqp_model",
     "sigmas_for_weights",
+    "step_rng",
     "train_iqp_estimator",
 ]
 
 log = logging.getLogger(__name__)
 
 PATHS = ("auto", "pairwise", "incidence")
-# Second seed word of the estimator's generator, so its draws never reuse a run stream.
+# Second seed word of the estimator's generators (strings and z per step; initial angles),
+# so their draws never reuse a run stream.
 _ESTIMATOR_STREAM = 101
+_INIT_STREAM = 102
 # Probability that a step needs a larger padded string weight than the initial guess.
 _PAD_OVERFLOW = 0.01
-# Elements of one [incidences, z-chunk] block in the incidence path.
-_INCIDENCE_BLOCK = 1 << 22
+# Elements of the largest [rows, z-chunk] intermediate; z is processed in chunks beyond it.
+_CHUNK_ELEMENTS = 1 << 24
+# Bandwidths whose padded string weight exceeds this use dense [k, k] blocks for the pair term.
+_BLOCK_MIN_K = 32
+# Mean string weight above which a bandwidth gets a warning (cost ~ weight^2).
+_HEAVY_WEIGHT = 64
+# Strings x qubits up to which the strings' ones are summed by a dense matrix product.
+_DENSE_STRINGS = 1 << 22
 # Weight-2 generators above this fraction of all n^2 / 2 pairs use the dense Theta s product.
 _DENSE_PAIR_FRACTION = 1 / 16
 
@@ -113,10 +132,24 @@ def sigmas_for_weights(n_qubits: int, mean_weights: Sequence[float]) -> list[flo
     return out
 
 
+def step_rng(seed: int, step: int) -> np.random.Generator:
+    """The generator of step ``step``'s Z-strings and ``z`` samples under run seed ``seed``."""
+    return np.random.default_rng([int(seed), _ESTIMATOR_STREAM, int(step)])
+
+
 def _enable_x64() -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
+
+
+def _canonical_generators(gens: np.ndarray, n: int) -> np.ndarray:
+    """Rows sorted ascending with the -1 padding last; raises on repeated qubits or generators."""
+    canonical = np.sort(np.where(gens >= 0, gens, n), axis=1)
+    repeated_qubit = ((canonical[:, 1:] == canonical[:, :-1]) & (canonical[:, 1:] < n)).any()
+    if repeated_qubit or len(np.unique(canonical, axis=0)) != len(canonical):
+        raise ValueError("generators must be distinct sets of distinct qubits")
+    return np.where(canonical < n, canonical, -1)
 
 
 def _round_up(k: int) -> int:
@@ -164,6 +197,24 @@ class ZStringBatch:
     arrays: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
+def _sticky(current: int, needed: int) -> int:
+    """A padded length that only grows: ``current`` if it suffices, else ``needed`` plus a quarter."""
+    if needed <= current:
+        return current
+    return 256 * math.ceil((1.25 * needed + 1) / 256)
+
+
+def _pairs_within_rows(rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(t, u)``, ``t < u``, of every pair of entries in the same row (``rows`` sorted)."""
+    if rows.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    ends = np.searchsorted(rows, rows, side="right")  # one past the last entry of each entry's row
+    later = ends - np.arange(rows.size) - 1
+    first = np.repeat(np.arange(rows.size), later)
+    offsets = np.arange(first.size) - np.repeat(np.cumsum(later) - later, later)
+    return first, first + 1 + offsets
+
+
 class ZStringMMD:
     """Monte Carlo MMD^2 between an IQP model and target samples, with its gradient (see module docstring).
 
@@ -179,6 +230,8 @@ class ZStringMMD:
         dtype: floating type of the computation (``float32`` is ~2x faster; parameters
             and gradients stay float64).
         unbiased_data: estimate the MMD to the samples' population, not their empirical law.
+        block_min_weight: bandwidths whose padded string weight exceeds this compute the
+            pair term as dense [k, k] blocks per string instead of a list of pairs.
     """
 
     def __init__(
@@ -194,20 +247,24 @@ class ZStringMMD:
         path: str = "auto",
         dtype: str = "float32",
         unbiased_data: bool = False,
+        block_min_weight: int = _BLOCK_MIN_K,
     ):
         import jax
+        import jax.numpy as jnp
+        from scipy.stats import binom
 
         _enable_x64()
         self.n_qubits = n = int(n_qubits)
         gens = np.asarray(generators, dtype=np.int64)
         if gens.ndim != 2 or gens.shape[0] == 0 or not (gens[:, 0] >= 0).all() or gens.max() >= n:
             raise ValueError(f"generators must be an int [G, w] array of qubits in 0..{n - 1}, padded with -1")
+        gens = _canonical_generators(gens, n)
         self.generators = gens
         self.n_params = int(gens.shape[0])
         weights = (gens >= 0).sum(axis=1)
         samples = np.asarray(target_samples, dtype=np.uint8)
-        if samples.ndim != 2 or samples.shape[1] != n or samples.shape[0] < 1:
-            raise ValueError(f"target_samples must be [N, {n}] bits, got shape {samples.shape}")
+        if samples.ndim != 2 or samples.shape[1] != n or samples.shape[0] < 2:
+            raise ValueError(f"target_samples must be [N >= 2, {n}] bits, got shape {samples.shape}")
         self.sigmas = [float(s) for s in sigmas]
         if not self.sigmas:
             raise ValueError("need at least one kernel bandwidth")
@@ -215,9 +272,8 @@ class ZStringMMD:
         if n_ops < len(self.sigmas) or n_z < 2:
             raise ValueError(f"need n_ops >= number of bandwidths ({len(self.sigmas)}) and n_z >= 2")
         self.n_ops, self.n_z = int(n_ops), int(n_z)
-        self.group_sizes = [
-            self.n_ops // len(self.sigmas) + (g < self.n_ops % len(self.sigmas)) for g in range(len(self.sigmas))
-        ]
+        n_groups = len(self.sigmas)
+        self.group_sizes = [self.n_ops // n_groups + (g < self.n_ops % n_groups) for g in range(n_groups)]
         self.spin_flip_symmetric = bool(spin_flip_symmetric)
         if path not in PATHS:
             raise ValueError(f"unknown path {path!r}; allowed: {', '.join(PATHS)}")
@@ -229,23 +285,33 @@ class ZStringMMD:
         self.dtype = np.dtype(dtype)
         self.unbiased_data = bool(unbiased_data)
 
-        # Target samples: distinct rows with their counts, both as bits per qubit and packed words.
+        # Target samples: distinct rows with their weights, as bits per qubit and as packed words.
         uniq, counts = np.unique(samples, axis=0, return_counts=True)
         self.n_samples = int(samples.shape[0])
-        self._data_bits_t = jax.numpy.asarray(uniq.T.copy())  # [n, U] uint8
-        self._data_packed = jax.numpy.asarray(_pack_rows(uniq))  # [U, words] uint32
-        self._data_weights = jax.numpy.asarray(counts.astype(np.float64) / self.n_samples)
-        # Parities of the data: gather the k bits of each string up to this k, else AND + popcount of words.
-        self._gather_max_k = max(8, self._data_packed.shape[1])
+        self._data = {
+            "bits_t": jnp.asarray(uniq.T.copy()),  # [n, U] uint8
+            "packed": jnp.asarray(_pack_rows(uniq)),  # [U, words] uint32
+            "weights": jnp.asarray(counts.astype(np.float64) / self.n_samples),
+        }
+        self._words = int(self._data["packed"].shape[1])
 
-        # Sticky padded sizes: string weight per bandwidth, incidences per bandwidth.
-        from scipy.stats import binom
+        # Padded sizes only grow. Per bandwidth: the largest string weight (a high quantile of
+        # Binomial(n, p) to start with); bandwidths with heavy strings use dense [k, k] blocks.
+        self._k = [_round_up(binom.ppf(1.0 - _PAD_OVERFLOW / m, n, p)) for m, p in zip(self.group_sizes, self.probs)]
+        self._block = [self.path == "pairwise" and k > block_min_weight for k in self._k]
+        for sigma, p in zip(self.sigmas, self.probs):
+            if n * p > _HEAVY_WEIGHT:
+                log.warning(
+                    "bandwidth %.3g on %d qubits draws Z-strings of mean weight %.0f: the cost grows as the weight "
+                    "squared and the kernel barely sees beyond x = y; bandwidths scaled with sqrt(n) "
+                    "(sigmas_for_weights) are cheaper and more informative",
+                    sigma,
+                    n,
+                    n * p,
+                )
+        self._sizes = {"singles": 0, "pairs": 0, "odd": 0}
 
-        self._k = [
-            _round_up(binom.ppf(1.0 - _PAD_OVERFLOW / m, n, p)) for m, p in zip(self.group_sizes, self.probs)
-        ]
-        self._t: list[int] = [0] * len(self.sigmas)
-
+        self._struct: dict[str, Any] = {}
         if self.path == "pairwise":
             self._setup_pairwise(gens, weights)
         else:
@@ -253,7 +319,7 @@ class ZStringMMD:
         self._loss_jit = jax.jit(self._loss)
         self._value_and_grad_jit = jax.jit(jax.value_and_grad(self._loss))
         self._expvals_jit = jax.jit(self._model_expvals)
-        self._data_jit = jax.jit(self._data_expvals)
+        self._data_jit = jax.jit(self._data_expvals, static_argnames=("n_ops", "popcount"))
 
     # ------------------------------------------------------------------ structure
     def _setup_pairwise(self, gens: np.ndarray, weights: np.ndarray) -> None:
@@ -262,6 +328,7 @@ class ZStringMMD:
         n = self.n_qubits
         one = np.flatnonzero(weights == 1)
         two = np.flatnonzero(weights == 2)
+        second = gens[:, 1] if gens.shape[1] > 1 else np.full(len(gens), -1)
         self._has_pairs = bool(two.size)
         self._dense_pairs = two.size > _DENSE_PAIR_FRACTION * n * n / 2
         # Index arrays are jit arguments, not constants: XLA would constant-fold checks over them.
@@ -270,15 +337,31 @@ class ZStringMMD:
             "w1_q": jnp.asarray(gens[one, 0].astype(np.int32)),
             "w2_idx": jnp.asarray(two.astype(np.int32)),
             "w2_i": jnp.asarray(gens[two, 0].astype(np.int32)),
-            "w2_k": jnp.asarray(gens[two, 1].astype(np.int32)),
+            "w2_k": jnp.asarray(second[two].astype(np.int32)),
         }
-        if two.size and not self._dense_pairs:
-            # Sorted keys i * n + k (both orders) -> parameter index, for Theta_AA lookups on the host.
-            i, k = gens[two, 0].astype(np.int64), gens[two, 1].astype(np.int64)
-            keys = np.concatenate([i * n + k, k * n + i])
+        # Host lookup (i, k) -> parameter index of the weight-2 generator, -1 if none.
+        i = np.minimum(gens[two, 0], second[two]).astype(np.int64)
+        k = np.maximum(gens[two, 0], second[two]).astype(np.int64)
+        if self._dense_pairs:
+            table = np.full((n, n), -1, dtype=np.int32)
+            table[i, k] = two
+            table[k, i] = two
+            self._pair_table = table
+        else:
+            keys = i * n + k
             order = np.argsort(keys, kind="stable")
-            self._pair_keys = keys[order]
-            self._pair_idx = np.concatenate([two, two])[order].astype(np.int32)
+            self._pair_keys, self._pair_idx = keys[order], two[order].astype(np.int32)
+
+    def _pair_lookup(self, q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
+        """Parameter index of the weight-2 generator on qubits ``(q1, q2)`` (any order), -1 where none."""
+        if not self._has_pairs:
+            return np.full(np.shape(q1), -1, dtype=np.int32)
+        if self._dense_pairs:
+            return self._pair_table[q1, q2]
+        n = self.n_qubits
+        keys = np.minimum(q1, q2).astype(np.int64) * n + np.maximum(q1, q2)
+        at = np.searchsorted(self._pair_keys, keys).clip(max=self._pair_keys.size - 1)
+        return np.where(self._pair_keys[at] == keys, self._pair_idx[at], -1).astype(np.int32)
 
     def _setup_incidence(self, gens: np.ndarray) -> None:
         import jax.numpy as jnp
@@ -313,165 +396,217 @@ class ZStringMMD:
 
         if len(strings) != len(self.sigmas):
             raise ValueError(f"need one string array per bandwidth ({len(self.sigmas)}), got {len(strings)}")
+        strings = [np.asarray(s, dtype=bool).reshape(-1, self.n_qubits) for s in strings]
         z = np.asarray(z, dtype=np.uint8)
-        signs = (1 - 2 * z.T.astype(np.int8)).astype(self.dtype)  # [n, n_z]
-        groups = []
-        for g, bits in enumerate(strings):
-            bits = np.asarray(bits, dtype=bool)
-            self._k[g] = max(self._k[g], _round_up(int(bits.sum(axis=1).max(initial=0))))
-            pos, mask = _positions(bits, self._k[g])
-            weight = int(bits.shape[0]) * len(strings)
-            group: dict[str, Any] = {
-                "pos": pos,
-                "mask": mask.astype(self.dtype),
-                "bits_mask": mask,
-                "packed": _pack_rows(bits),
-                "weight": np.full(bits.shape[0], 1.0 / weight, dtype=np.float64),
-                "even": (bits.sum(axis=1) % 2 == 0).astype(self.dtype),
-            }
-            if self.path == "pairwise" and self._has_pairs and not self._dense_pairs:
-                group["pair_idx"] = self._pair_lookup(pos, mask)
-            if self.path == "incidence":
-                group.update(self._incidences(g, pos, mask))
-            groups.append(group)
+        n_z = z.shape[0]
+        if n_z < 2 or z.shape[1] != self.n_qubits:
+            raise ValueError(f"z must be [n_z >= 2, {self.n_qubits}] bits, got shape {z.shape}")
+        bits = np.concatenate(strings)
+        n_ops = bits.shape[0]
+        sizes = [s.shape[0] for s in strings]
+        group = np.repeat(np.arange(len(strings)), sizes)
+        weight = np.concatenate([np.full(m, 1.0 / (m * len(strings))) for m in sizes])
+        ones = bits.sum(axis=1)
+
+        rows, cols = np.nonzero(bits)
+        self._sizes["singles"] = _sticky(self._sizes["singles"], rows.size)
+        host: dict[str, Any] = {
+            "weight": weight,
+            "even": (ones % 2 == 0).astype(self.dtype),
+            **self._padded({"one_str": rows, "one_q": cols}, self._sizes["singles"]),
+        }
+        blocks = []
+        if self.path == "pairwise" and n_ops * (self.n_qubits + 1) <= _DENSE_STRINGS:
+            # The sum over each string's ones as one matrix product: faster than gather + segment_sum here.
+            host["dense_strings"] = np.concatenate([bits, np.zeros((n_ops, 1), bool)], axis=1).astype(self.dtype)
+        if self.path == "pairwise":
+            listed = ~np.asarray(self._block)[group[rows]]  # ones of strings whose pairs are listed
+            sel_rows, sel_cols = rows[listed], cols[listed]
+            first, second = _pairs_within_rows(sel_rows, sel_cols)
+            idx = self._pair_lookup(sel_cols[first], sel_cols[second])
+            keep = idx >= 0
+            self._sizes["pairs"] = _sticky(self._sizes["pairs"], int(keep.sum()))
+            host.update(
+                self._padded(
+                    {"pair_str": sel_rows[first][keep], "pair_idx": idx[keep]}, self._sizes["pairs"], prefix="pair"
+                )
+            )
+            host["pair_q1"] = self._pad(sel_cols[first][keep], self._sizes["pairs"])
+            host["pair_q2"] = self._pad(sel_cols[second][keep], self._sizes["pairs"])
+            start = 0
+            for g, s in enumerate(strings):
+                if self._block[g]:
+                    self._k[g] = max(self._k[g], _round_up(int(s.sum(axis=1).max(initial=0))))
+                    pos, mask = _positions(s, self._k[g])
+                    block = {"rows": np.arange(start, start + s.shape[0], dtype=np.int32), "pos": pos}
+                    block["mask"] = mask.astype(self.dtype)
+                    if not self._dense_pairs:
+                        block["idx"] = np.where(
+                            mask[:, :, None] & mask[:, None, :], self._pair_lookup(pos[:, :, None], pos[:, None, :]), -1
+                        ).astype(np.int32)
+                    blocks.append(block)
+                start += s.shape[0]
+        else:
+            seg, gid = self._odd_incidences(rows, cols)
+            self._sizes["odd"] = _sticky(self._sizes["odd"], seg.size)
+            host.update(self._padded({"odd_str": seg, "odd_gid": gid}, self._sizes["odd"], prefix="odd"))
+
+        # z chunks: bound the largest [rows, chunk] intermediate.
+        widest = max(self._sizes["singles"], self._sizes["pairs"], self._sizes["odd"], self.n_qubits + 1, n_ops)
+        widest = max([widest] + [b["pos"].size for b in blocks])
+        n_chunks = max(1, math.ceil(widest * n_z / _CHUNK_ELEMENTS))
+        chunk = math.ceil(n_z / n_chunks)
+        signs = np.ones((self.n_qubits + 1, n_chunks * chunk), dtype=self.dtype)  # row n: all +1
+        signs[: self.n_qubits, :n_z] = 1 - 2 * z.T.astype(self.dtype)
+        zmask = np.zeros(n_chunks * chunk, dtype=self.dtype)
+        zmask[:n_z] = 1
         arrays = {
             "struct": self._struct,
-            "signs": jnp.asarray(signs),
-            "groups": [{key: jnp.asarray(v) for key, v in grp.items()} for grp in groups],
+            "signs": jnp.asarray(signs.reshape(-1, n_chunks, chunk).transpose(1, 0, 2)),  # [chunks, n+1, chunk]
+            "zmask": jnp.asarray(zmask.reshape(n_chunks, chunk)),
+            "host": {key: jnp.asarray(v) for key, v in host.items()},
+            "blocks": [{key: jnp.asarray(v) for key, v in b.items()} for b in blocks],
         }
-        data = self._data_jit(arrays["groups"])
-        for grp, d in zip(arrays["groups"], data):
-            grp["data"] = d
-        return ZStringBatch(z=z, strings=[np.asarray(s, dtype=bool) for s in strings], arrays=arrays)
+        popcount = self._sizes["singles"] > n_ops * self._words
+        packed = jnp.asarray(_pack_rows(bits)) if popcount else None
+        arrays["host"]["data"] = self._data_jit(self._data, arrays["host"], packed, n_ops=n_ops, popcount=popcount)
+        return ZStringBatch(z=z, strings=strings, arrays=arrays)
 
-    def _pair_lookup(self, pos: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Parameter index of the weight-2 generator on each pair of positions, -1 where none."""
-        n = self.n_qubits
-        keys = pos[:, :, None].astype(np.int64) * n + pos[:, None, :]
-        at = np.searchsorted(self._pair_keys, keys).clip(max=self._pair_keys.size - 1)
-        found = (self._pair_keys[at] == keys) & mask[:, :, None] & mask[:, None, :]
-        return np.where(found, self._pair_idx[at], -1).astype(np.int32)
+    @staticmethod
+    def _pad(values: np.ndarray, size: int, fill: int = 0) -> np.ndarray:
+        out = np.full(size, fill, dtype=np.int32)
+        out[: values.size] = values
+        return out
 
-    def _incidences(self, g: int, pos: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
-        """Flat (string, generator) pairs with odd overlap, padded to a sticky maximum."""
-        rows, slots = np.nonzero(mask)
-        qubits = pos[rows, slots]
-        starts, stops = self._q_ptr[qubits], self._q_ptr[qubits + 1]
+    def _padded(self, columns: Mapping[str, np.ndarray], size: int, prefix: str = "one") -> dict[str, np.ndarray]:
+        """Integer columns padded to ``size`` (with index 0) and a ``{prefix}_valid`` 0/1 mask."""
+        out = {key: self._pad(np.asarray(v), size) for key, v in columns.items()}
+        valid = np.zeros(size, dtype=self.dtype)
+        valid[: len(next(iter(columns.values())))] = 1
+        out[f"{prefix}_valid"] = valid
+        return out
+
+    def _odd_incidences(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(string, generator) pairs with odd overlap, from the strings' ones via a qubit -> generator index."""
+        starts, stops = self._q_ptr[cols], self._q_ptr[cols + 1]
         lengths = stops - starts
         rep_rows = np.repeat(rows, lengths)
         offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         gens = self._q_gen[np.repeat(starts, lengths) + offsets]
         keys, counts = np.unique(rep_rows.astype(np.int64) * self.n_params + gens, return_counts=True)
         keys = keys[counts % 2 == 1]
-        if keys.size > self._t[g]:
-            self._t[g] = 1024 * math.ceil(1.25 * keys.size / 1024)
-        t = self._t[g]
-        seg = np.zeros(t, dtype=np.int32)
-        gid = np.zeros(t, dtype=np.int32)
-        valid = np.zeros(t, dtype=self.dtype)
-        seg[: keys.size] = keys // self.n_params
-        gid[: keys.size] = keys % self.n_params
-        valid[: keys.size] = 1
-        return {"seg": seg, "gid": gid, "valid": valid}
+        return keys // self.n_params, keys % self.n_params
 
     # ------------------------------------------------------------------ jax kernels
-    def _data_expvals(self, groups):
-        """Empirical ``<Z_a>`` of the target samples for every string of every group."""
+    def _data_expvals(self, data, host, packed, n_ops, *, popcount):
+        """Empirical ``<Z_a>`` of the target samples for every string: gather the ones, or AND + popcount."""
         import jax
         import jax.numpy as jnp
 
-        out = []
-        for grp in groups:
-            k = grp["pos"].shape[1]
-            if k <= self._gather_max_k:
-                bits = jnp.where(grp["bits_mask"][:, :, None], self._data_bits_t[grp["pos"]], 0)  # [m, k, U]
-                parity = bits.sum(axis=1, dtype=jnp.int32) & 1
-            else:
-                both = grp["packed"][:, None, :] & self._data_packed[None, :, :]  # [m, U, words]
-                parity = jax.lax.population_count(both).sum(axis=-1, dtype=jnp.int32) & 1
-            out.append((1 - 2 * parity).astype(jnp.float64) @ self._data_weights)
-        return out
+        if popcount:
+            both = packed[:, None, :] & data["packed"][None, :, :]  # [n_ops, U, words]
+            parity = jax.lax.population_count(both).sum(axis=-1, dtype=jnp.int32) & 1
+        else:
+            picked = data["bits_t"][host["one_q"]] * host["one_valid"].astype(jnp.uint8)[:, None]  # [T, U]
+            # uint8 sums wrap mod 256, which keeps the parity.
+            parity = jax.ops.segment_sum(picked, host["one_str"], num_segments=n_ops) & 1
+        return (1 - 2 * parity.astype(jnp.int32)).astype(jnp.float64) @ data["weights"]
 
-    def _phases_pairwise(self, theta, st, signs, grp):
+    def _theta_parts(self, theta, st, blocks):
+        """What the phases need from theta, computed once for all z chunks."""
         import jax.numpy as jnp
 
         n = self.n_qubits
         th = theta.astype(self.dtype)
-        h = jnp.zeros(n, self.dtype).at[st["w1_q"]].add(th[st["w1_idx"]])
-        pos, mask = grp["pos"], grp["mask"]
-        s_a = signs[pos] * mask[:, :, None]  # [m, k, n_z]
-        if not self._has_pairs:
-            return 2.0 * jnp.einsum("mk,mkz->mz", h[pos], s_a)
-        t2 = th[st["w2_idx"]]
-        if self._dense_pairs:
-            big = jnp.zeros((n, n), self.dtype).at[st["w2_i"], st["w2_k"]].add(t2)
-            big = big + big.T
-            field_ = big @ signs  # W = Theta s, [n, n_z]
-            theta_aa = big[pos[:, :, None], pos[:, None, :]]  # [m, k, k]
-        else:
-            field_ = (
-                jnp.zeros_like(signs)
-                .at[st["w2_i"]]
-                .add(t2[:, None] * signs[st["w2_k"]])
-                .at[st["w2_k"]]
-                .add(t2[:, None] * signs[st["w2_i"]])
-            )
-            idx = grp["pair_idx"]
-            theta_aa = jnp.where(idx >= 0, th[jnp.maximum(idx, 0)], 0.0)
-        linear = jnp.sum(s_a * (h[pos][:, :, None] + field_[pos]), axis=1)
-        inner = jnp.einsum("mkl,mlz->mkz", theta_aa, s_a)
-        quad = jnp.sum(s_a * inner, axis=1)
-        return 2.0 * (linear - quad)
+        if self.path == "incidence":
+            return {"th": th}
+        parts = {"th": th, "h": jnp.zeros(n + 1, self.dtype).at[st["w1_q"]].add(th[st["w1_idx"]]), "blocks": []}
+        if self._has_pairs:
+            t2 = th[st["w2_idx"]]
+            parts["t2"] = t2
+            if self._dense_pairs:
+                big = jnp.zeros((n + 1, n + 1), self.dtype).at[st["w2_i"], st["w2_k"]].add(t2)
+                parts["big"] = big + big.T
+            for blk in blocks:  # Theta restricted to each heavy string's ones, [m, k, k]
+                if self._dense_pairs:
+                    pos = blk["pos"]
+                    parts["blocks"].append(parts["big"][pos[:, :, None], pos[:, None, :]])
+                else:
+                    parts["blocks"].append(jnp.where(blk["idx"] >= 0, th[jnp.maximum(blk["idx"], 0)], 0.0))
+        return parts
 
-    def _phases_incidence(self, theta, st, signs, grp):
+    def _chunk_phases(self, parts, st, host, blocks, signs, n_ops):
+        """Phases [n_ops, chunk] of every string for one chunk of z (signs [n + 1, chunk], row n = 1)."""
         import jax
         import jax.numpy as jnp
 
-        n_z = signs.shape[1]
-        m = grp["pos"].shape[0]
-        t = grp["gid"].shape[0]
-        chunk = max(1, min(n_z, _INCIDENCE_BLOCK // max(t, 1)))
-        n_chunks = math.ceil(n_z / chunk)
-        padded = jnp.concatenate([signs, jnp.ones((signs.shape[0], n_chunks * chunk - n_z), self.dtype)], axis=1)
-        padded = jnp.concatenate([padded, jnp.ones((1, padded.shape[1]), self.dtype)], axis=0)  # row n = 1
-        blocks = padded.reshape(padded.shape[0], n_chunks, chunk).transpose(1, 0, 2)
-        coef = 2.0 * theta.astype(self.dtype)[grp["gid"]] * grp["valid"]
-        qubits = st["gen_qubits"][grp["gid"]]  # [t, w]
+        th = parts["th"]
+        if self.path == "incidence":
+            coef = 2.0 * th[host["odd_gid"]] * host["odd_valid"]
+            prod = jnp.prod(signs[st["gen_qubits"][host["odd_gid"]]], axis=1)  # [T, chunk]
+            return jax.ops.segment_sum(coef[:, None] * prod, host["odd_str"], num_segments=n_ops)
+        field_ = parts["h"][:, None]
+        if self._has_pairs:
+            if self._dense_pairs:
+                field_ = field_ + parts["big"] @ signs  # h + Theta s, [n + 1, chunk]
+            else:
+                t2 = parts["t2"][:, None]
+                field_ = field_ + jnp.zeros_like(signs).at[st["w2_i"]].add(t2 * signs[st["w2_k"]]).at[st["w2_k"]].add(
+                    t2 * signs[st["w2_i"]]
+                )
+        # sum_{i in A} s_i (h_i + W_i) for every string
+        if "dense_strings" in host:
+            phase = host["dense_strings"] @ (signs * field_)
+        else:
+            q = host["one_q"]
+            term = signs[q] * field_[q] * host["one_valid"][:, None]
+            phase = jax.ops.segment_sum(term, host["one_str"], num_segments=n_ops)
+        if not self._has_pairs:
+            return 2.0 * phase
+        coef = 2.0 * jnp.where(host["pair_idx"] >= 0, th[host["pair_idx"]], 0.0) * host["pair_valid"]
+        pair_term = coef[:, None] * signs[host["pair_q1"]] * signs[host["pair_q2"]]
+        # sum over ordered pairs in A of Theta_ik s_i s_k = 2 x the unordered sum.
+        phase = phase - jax.ops.segment_sum(pair_term, host["pair_str"], num_segments=n_ops)
+        for blk, theta_aa in zip(blocks, parts["blocks"]):
+            s_a = signs[blk["pos"]] * blk["mask"][:, :, None]  # [m, k, chunk]
+            quad = jnp.sum(s_a * jnp.einsum("mkl,mlz->mkz", theta_aa, s_a), axis=1)
+            phase = phase.at[blk["rows"]].add(-quad)
+        return 2.0 * phase
 
-        @jax.checkpoint
-        def one(block):
-            prod = jnp.prod(block[qubits], axis=1)  # [t, chunk]
-            return jax.ops.segment_sum(coef[:, None] * prod, grp["seg"], num_segments=m)
-
-        phases = jax.lax.map(one, blocks)  # [chunks, m, chunk]
-        return phases.transpose(1, 0, 2).reshape(m, n_chunks * chunk)[:, :n_z]
-
-    def _cosines(self, theta, arrays, grp):
+    def _cos_sums(self, theta, arrays):
+        """Per string: sum over z of c = cos(phase) and of c^2 (c = 0 for odd strings under spin-flip symmetry)."""
+        import jax
         import jax.numpy as jnp
 
-        phases_of = self._phases_pairwise if self.path == "pairwise" else self._phases_incidence
-        c = jnp.cos(phases_of(theta, arrays["struct"], arrays["signs"], grp))
-        if self.spin_flip_symmetric:
-            c = c * grp["even"][:, None]
-        return c
+        st, host, blocks = arrays["struct"], arrays["host"], arrays["blocks"]
+        n_ops = host["weight"].shape[0]
+        parts = self._theta_parts(theta, st, blocks)
+
+        def one(signs, zmask):
+            c = jnp.cos(self._chunk_phases(parts, st, host, blocks, signs, n_ops)) * zmask[None, :]
+            if self.spin_flip_symmetric:
+                c = c * host["even"][:, None]
+            return c.sum(axis=1, dtype=jnp.float64), jnp.sum(jnp.square(c), axis=1, dtype=jnp.float64)
+
+        if arrays["signs"].shape[0] == 1:
+            return one(arrays["signs"][0], arrays["zmask"][0])
+        sums, squares = jax.lax.map(lambda xs: jax.checkpoint(one)(*xs), (arrays["signs"], arrays["zmask"]))
+        return sums.sum(axis=0), squares.sum(axis=0)
 
     def _model_expvals(self, theta, arrays):
-        return [self._cosines(theta, arrays, grp).astype("float64").mean(axis=1) for grp in arrays["groups"]]
+        sums, _ = self._cos_sums(theta, arrays)
+        return sums / arrays["zmask"].sum(dtype="float64")
 
     def _loss(self, theta, arrays):
         import jax.numpy as jnp
 
-        total = jnp.zeros((), jnp.float64)
-        n_z = arrays["signs"].shape[1]
-        for grp in arrays["groups"]:
-            c = self._cosines(theta, arrays, grp)
-            total_c = c.sum(axis=1, dtype=jnp.float64)
-            sq_c = jnp.sum(jnp.square(c), axis=1, dtype=jnp.float64)
-            model_sq = (total_c**2 - sq_c) / (n_z * (n_z - 1.0))  # unbiased (<Z_a>_p)^2
-            d = grp["data"]
-            data_sq = (self.n_samples * d**2 - 1.0) / (self.n_samples - 1.0) if self.unbiased_data else d**2
-            total = total + jnp.sum(grp["weight"] * (model_sq - 2.0 * (total_c / n_z) * d + data_sq))
-        return total
+        host = arrays["host"]
+        n_z = arrays["zmask"].sum(dtype=jnp.float64)
+        sums, squares = self._cos_sums(theta, arrays)
+        model_sq = (sums**2 - squares) / (n_z * (n_z - 1.0))  # unbiased (<Z_a>_p)^2
+        d = host["data"]
+        data_sq = (self.n_samples * d**2 - 1.0) / (self.n_samples - 1.0) if self.unbiased_data else d**2
+        return jnp.sum(host["weight"] * (model_sq - 2.0 * (sums / n_z) * d + data_sq))
 
     # ------------------------------------------------------------------ public evaluation
     def loss(self, theta: np.ndarray, batch: ZStringBatch) -> float:
@@ -484,17 +619,30 @@ class ZStringMMD:
         return float(value), np.asarray(grad, dtype=np.float64)
 
     def jax_value_and_grad(self, theta, batch: ZStringBatch):
-        """As :meth:`value_and_grad`, but returns device arrays (no host copy), for jitted loops."""
+        """As :meth:`value_and_grad`, but on and to device arrays (no host copies), for training loops."""
         return self._value_and_grad_jit(theta, batch.arrays)
 
+    def step_objective(self, seed: int) -> Callable[[np.ndarray, int], tuple[float, np.ndarray]]:
+        """``(params, step) -> (loss, gradient)`` on the batch drawn from :func:`step_rng` ``(seed, step)``.
+
+        The ``value_and_grad`` that :func:`qgenflow.train.loop.fit` takes: every step's draws
+        depend only on ``(seed, step)``, so a resumed run repeats them exactly.
+        """
+
+        def value_and_grad(params: np.ndarray, step: int) -> tuple[float, np.ndarray]:
+            return self.value_and_grad(params, self.draw_batch(step_rng(seed, step)))
+
+        return value_and_grad
+
     def model_expvals(self, theta: np.ndarray, batch: ZStringBatch) -> list[np.ndarray]:
-        """Estimated ``<Z_a>`` of the model for each string of each group (mean over the batch's ``z``)."""
-        out = self._expvals_jit(np.asarray(theta, dtype=np.float64), batch.arrays)
-        return [np.asarray(v, dtype=np.float64) for v in out]
+        """Estimated model ``<Z_a>`` (mean over the batch's ``z``), one array per bandwidth."""
+        out = np.asarray(self._expvals_jit(np.asarray(theta, dtype=np.float64), batch.arrays), dtype=np.float64)
+        return np.split(out, np.cumsum([s.shape[0] for s in batch.strings])[:-1])
 
     def data_expvals(self, batch: ZStringBatch) -> list[np.ndarray]:
-        """Empirical ``<Z_a>`` of the target samples for each string of each group."""
-        return [np.asarray(grp["data"], dtype=np.float64) for grp in batch.arrays["groups"]]
+        """Empirical ``<Z_a>`` of the target samples, one array per bandwidth."""
+        out = np.asarray(batch.arrays["host"]["data"], dtype=np.float64)
+        return np.split(out, np.cumsum([s.shape[0] for s in batch.strings])[:-1])
 
 
 # ---------------------------------------------------------------------- initialisation and training
@@ -539,7 +687,7 @@ def train_iqp_estimator(
         optimizer: an ``optax.GradientTransformation``.
         steps: number of updates.
         n_ops, n_z: Z-strings and ``z`` samples per step (redrawn every step).
-        seed: seeds the initial angles and every step's draws.
+        seed: seeds the initial angles and every step's draws (:func:`step_rng`).
         n_qubits, spin_flip_symmetric: only with a generator array (defaults: the samples'
             width, false).
         init: ``data`` (weight-1 angles from the marginals, :func:`data_init`, plus
@@ -577,7 +725,7 @@ def train_iqp_estimator(
         path=path,
         dtype=dtype,
     )
-    rng = np.random.default_rng([int(seed), _ESTIMATOR_STREAM])
+    rng = np.random.default_rng([int(seed), _INIT_STREAM])
     if isinstance(init, str):
         if init == "data":
             theta0 = data_init(generators, target_samples) + rng.normal(0.0, init_scale, size=len(generators))
@@ -609,7 +757,7 @@ def train_iqp_estimator(
     )
     start = time.perf_counter()
     for step in range(steps):
-        batch = estimator.draw_batch(rng)
+        batch = estimator.draw_batch(step_rng(seed, step))
         loss, grad = estimator.jax_value_and_grad(params, batch)
         params, state = update(grad, state, params)
         losses[step] = float(loss)
@@ -620,7 +768,7 @@ def train_iqp_estimator(
                 "step %d/%d  loss %.3e  elapsed %.1fs  left ~%.1fs", step + 1, steps, losses[step], seconds[step], eta
             )
     params_np = np.asarray(params, dtype=np.float64)
-    losses[steps] = estimator.loss(params_np, estimator.draw_batch(rng))
+    losses[steps] = estimator.loss(params_np, estimator.draw_batch(step_rng(seed, steps)))
     seconds[steps] = time.perf_counter() - start
     log.info("final loss %.3e after %d steps in %.1fs", losses[steps], steps, seconds[steps])
     history = {"step": np.arange(steps + 1, dtype=np.int64), "loss": losses, "seconds": seconds}

@@ -1,0 +1,145 @@
+"""IQP circuit family for Born machines: ``H^n D(theta) H^n`` on ``|0...0>`` or a spin-flip-symmetric input.
+
+Phase convention (the one of :mod:`qgenflow.targets.iqp`, ``qml.IQP`` and
+``qml.qnn.iqp_expval``)::
+
+    D(theta) = prod_j exp(-i theta_j Z_{g_j}),    one ``MultiRZ(2 theta_j, wires=g_j)`` per generator,
+
+so a model trained on an ``iqp`` target has angles directly comparable with the
+target's ``circuit/angles``. The parameters are the ``theta_j`` (shape ``(G,)``); the
+gate angles PennyLane sees are ``2 theta_j``, so an adjoint-method Jacobian taken
+with respect to the tape parameters must be multiplied by
+:attr:`IQPAnsatz.gate_angle_scale` (= 2) to give ``dL/dtheta``.
+
+``layers`` is ignored: every gate of ``D`` is diagonal, so all layers commute and a
+second parameter set on the same generators would only re-parametrise the sums
+``theta_j + theta_j'``. The depth of the model is set by its generators instead
+(``pattern``, ``max_weight``).
+
+``spin_flip_symmetric: true`` prepares ``(|0...0> + |1...1>) / sqrt(2)`` (a Hadamard
+on wire 0 and a CNOT fan-out 0 -> i) before the IQP circuit, as in
+Recio-Armengol, Ahmed, Bowles (arXiv 2503.02934) and ``qml.qnn.iqp_expval(spin_sym=True)``.
+``H^n D H^n`` commutes with ``X^n`` (``H^n X^n H^n = Z^n`` commutes with the diagonal
+``D``) and the input is ``X^n``-invariant, so ``p(x) = p(~x)`` for every ``theta``;
+Z-strings of odd weight then have expectation 0. (Restricting ``D`` to even-weight
+generators would not do this: it fixes the parity of the output, not its flip symmetry.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidConfigError
+from ..targets.iqp import candidate_generators
+from .ansatz import Ansatz, register_ansatz
+
+__all__ = ["IQP_OPTIONS", "IQPAnsatz", "generator_lists", "pad_generators"]
+
+#: Allowed ``ansatz_options`` of the ``iqp`` family and their defaults.
+IQP_OPTIONS: dict[str, Any] = {
+    "pattern": "all",
+    "max_weight": 2,
+    "lattice": None,
+    "pbc": False,
+    "spin_flip_symmetric": False,
+}
+
+
+def pad_generators(generators: list[tuple[int, ...]] | np.ndarray) -> np.ndarray:
+    """Generators as int64 [G, w] of ascending qubit indices padded with -1 (the targets.iqp layout)."""
+    if isinstance(generators, np.ndarray) and generators.ndim == 2:
+        return np.asarray(generators, dtype=np.int64)
+    rows = [sorted(int(q) for q in g) for g in generators]
+    if not rows:
+        raise ValueError("an IQP circuit needs at least one generator")
+    out = np.full((len(rows), max(len(r) for r in rows)), -1, dtype=np.int64)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def generator_lists(generators: np.ndarray) -> list[list[int]]:
+    """Rows of a padded generator array as lists of qubit indices."""
+    return [[int(q) for q in row if q >= 0] for row in np.asarray(generators)]
+
+
+@register_ansatz("iqp")
+@dataclass
+class IQPAnsatz(Ansatz):
+    """IQP Born machine: Hadamards, one trainable ``exp(-i theta_j Z_{g_j})`` per generator, Hadamards.
+
+    Options (``ansatz_options``): ``pattern`` (``all`` | ``chain`` | ``square``),
+    ``max_weight`` (1 to 3), ``lattice`` ([L0, L1], only for ``square``), ``pbc``,
+    ``spin_flip_symmetric`` (see the module docstring). Generators come from
+    :func:`qgenflow.targets.iqp.candidate_generators` unless ``structure["generators"]``
+    is given (e.g. when a model is rebuilt from its artefact).
+    """
+
+    #: d(gate angle) / d(theta): the gates are ``MultiRZ(2 theta)``.
+    gate_angle_scale = 2.0
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.options) - set(IQP_OPTIONS))
+        if unknown:
+            raise InvalidConfigError(
+                f"ansatz_options.{unknown[0]}", f"unknown option of ansatz iqp; allowed: {', '.join(IQP_OPTIONS)}"
+            )
+        self.options = {**IQP_OPTIONS, **self.options}
+        if "generators" in self.structure:
+            gens = pad_generators(np.asarray(self.structure["generators"]))
+        else:
+            try:
+                found = candidate_generators(
+                    self.n_qubits,
+                    pattern=self.options["pattern"],
+                    max_weight=int(self.options["max_weight"]),
+                    lattice=self.options["lattice"],
+                    pbc=bool(self.options["pbc"]),
+                )
+            except InvalidConfigError as exc:  # re-key: generators.* -> ansatz_options.*
+                raise InvalidConfigError(
+                    exc.key.replace("generators.", "ansatz_options."), str(exc).split(": ", 1)[1]
+                ) from None
+            gens = pad_generators(found)
+        valid = gens >= 0
+        if gens.shape[0] == 0 or not valid[:, 0].all() or gens.max() >= self.n_qubits:
+            raise ValueError(f"generators must be non-empty sets of qubits in 0..{self.n_qubits - 1}")
+        self.structure["generators"] = gens
+
+    @property
+    def generators(self) -> np.ndarray:
+        """int64 [G, w] qubit indices, padded with -1."""
+        return self.structure["generators"]
+
+    @property
+    def spin_flip_symmetric(self) -> bool:
+        return bool(self.options["spin_flip_symmetric"])
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (int(self.generators.shape[0]),)
+
+    def ops(self, params: np.ndarray) -> list:
+        """PennyLane operations; the trainable gate parameters are ``2 * params`` in generator order."""
+        import pennylane as qml
+
+        params = np.reshape(params, self.shape)
+        n = self.n_qubits
+        ops = []
+        if self.spin_flip_symmetric:
+            ops.append(qml.Hadamard(0))
+            ops.extend(qml.CNOT(wires=[0, q]) for q in range(1, n))
+        ops.extend(qml.Hadamard(q) for q in range(n))
+        for g, theta in zip(generator_lists(self.generators), params):
+            angle = self.gate_angle_scale * theta
+            if len(g) == 1:
+                ops.append(qml.RZ(angle, wires=g[0]))
+            elif len(g) == 2:
+                ops.append(qml.IsingZZ(angle, wires=g))
+            else:
+                ops.append(qml.MultiRZ(angle, wires=g))
+        ops.extend(qml.Hadamard(q) for q in range(n))
+        return ops
