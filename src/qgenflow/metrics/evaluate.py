@@ -153,6 +153,12 @@ def evaluate(
         ArtefactError: the two artefacts do not describe the same number of qubits,
             or a dataset has the wrong shape.
     """
+    if "samples" not in model:
+        # A model too large to sample classically (e.g. a 1000-qubit IQP circuit without a
+        # device): only its training estimate of the squared MMD is known.
+        log.warning("%s has no samples (%s): reporting its estimator loss only", model.path,
+                    model.attrs.get("sampling_note", "not sampled"))
+        return {"mmd2_estimator": _metric(float(model.attrs["final_loss"]), source="estimator")}
     n = _check_pair(target, model)
     sigmas, n_samples, n_boot = _spec_values(spec)
     rng = np.random.default_rng([seed, 3])
@@ -384,6 +390,8 @@ def run_evaluation(
     )
     n_samples = spec.get("n_samples")
     for side, art in (("model", model), ("target", target)):
+        if "samples" not in art:
+            continue
         available = int(np.shape(art["samples"])[0])
         attrs[f"n_samples_{side}"] = available if n_samples is None else min(int(n_samples), available)
     path = write_artefact(
