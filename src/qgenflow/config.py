@@ -30,6 +30,8 @@ __all__ = [
 
 MAX_EXACT_QUBITS = 24
 EXACT_LOSS_MODELS = ("qcbm",)
+QGAN_QUANTUM_DATA_MAX_QUBITS = 12
+QGAN_CLASSICAL_MAX_QUBITS = 16
 RESERVED_MODEL_NAMES = ("data", "uniform")
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -37,7 +39,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 _SHARED = ("__init__.py", "bits.py", "errors.py", "io.py", "provenance.py", "rng.py")
 STAGE_SOURCES: dict[str, tuple[str, ...]] = {
     "targets": _SHARED + ("targets",),
-    "train": _SHARED + ("kernels.py", "devices.py", "models", "train"),
+    "train": _SHARED + ("kernels.py", "devices.py", "models", "train", "targets/spin.py", "targets/iqp.py"),
     "evaluate": _SHARED + ("kernels.py", "metrics"),
     "figures": _SHARED + ("plots", "plots/qgenflow.mplstyle"),
 }
@@ -98,6 +100,27 @@ def uses_estimator(model: Mapping[str, Any]) -> bool:
     return model.get("kind") == "qcbm" and model.get("training", {}).get("method", "exact") == "estimator"
 
 
+def _check_qgan(key: str, name: str, model: Mapping[str, Any], tname: str, target: Mapping[str, Any]) -> None:
+    flavor = model.get("flavor", "classical_discriminator")
+    n = target_qubits(target) or 0
+    if flavor == "classical_discriminator":
+        if n > QGAN_CLASSICAL_MAX_QUBITS:
+            raise InvalidConfigError(
+                key, f"QGAN {name!r} evaluates its discriminator on all 2^n bitstrings: at most "
+                f"{QGAN_CLASSICAL_MAX_QUBITS} qubits, target {tname!r} has {n}",
+            )
+        return
+    if target["kind"] not in ("heisenberg", "tfim") or not target_has_probs(target):
+        raise InvalidConfigError(
+            key, f"QGAN {name!r} ({flavor}) needs quantum data: a heisenberg or tfim target with method exact, "
+            f"not {tname!r} ({target['kind']})",
+        )
+    if n > QGAN_QUANTUM_DATA_MAX_QUBITS:
+        raise InvalidConfigError(
+            key, f"QGAN {name!r} ({flavor}) is limited to {QGAN_QUANTUM_DATA_MAX_QUBITS} qubits; {tname!r} has {n}"
+        )
+
+
 def check_config(config: Mapping[str, Any]) -> None:
     """Cross-checks of a schema-valid config; raises :class:`InvalidConfigError` naming the key."""
     targets = config.get("targets", {})
@@ -123,6 +146,9 @@ def check_config(config: Mapping[str, Any]) -> None:
             for m in study["models"]:
                 if uses_estimator(models[m]):
                     continue  # the Z-string estimator needs only target samples, at any size
+                if models[m]["kind"] == "qgan":
+                    _check_qgan(f"studies[{i}]", m, models[m], t, targets[t])
+                    continue
                 if models[m]["kind"] in EXACT_LOSS_MODELS and not target_has_distribution(targets[t]):
                     raise InvalidConfigError(
                         f"studies[{i}]",

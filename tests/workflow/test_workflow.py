@@ -32,7 +32,7 @@ def test_outputs_complete(study_run):
             assert (results / f"figures/{target}_{fig}.png").stat().st_size > 0
     table = (results / "tables/bas2x2.csv").read_text().splitlines()
     assert table[0].startswith("model,role,")
-    assert {row.split(",")[0] for row in table[1:]} == {"qcbm", "qcbm_sgd", "product", "rbm", "made", "data", "uniform"}
+    assert {row.split(",")[0] for row in table[1:]} == {"qcbm", "qcbm_sgd", "product", "rbm", "made", "qgan", "data", "uniform"}
     verdict = (results / "tables/bas2x2_verdict.txt").read_text()
     assert "best quantum: " in verdict and "best classical: " in verdict and "verdict: " in verdict
 
@@ -94,7 +94,7 @@ def test_two_clean_runs_give_identical_datasets(study_run, tmp_path):
     other = new_workdir(tmp_path / "study_b")
     snakemake(other, "--cores", "2")
     files = sorted(p.relative_to(study_run) for p in (study_run / "results").rglob("*.h5"))
-    assert len(files) == 5 + 9 + 9 + 5 * 2  # targets, models, model metrics, reference metrics
+    assert len(files) == 5 + 11 + 11 + 5 * 2  # targets, models, model metrics, reference metrics
     for rel in files:
         (da, aa), (db, ab) = _datasets(study_run / rel), _datasets(other / rel)
         assert sorted(da) == sorted(db), rel
@@ -105,7 +105,7 @@ def test_two_clean_runs_give_identical_datasets(study_run, tmp_path):
             if key == "inputs_sha256":
                 continue  # input files embed creation times, so their hashes differ
             assert np.array_equal(np.asarray(aa[key]), np.asarray(ab[key])), f"{rel} attr {key}"
-    assert (study_run / "results/tables/bas2x2.csv").read_text().count("\n") == 8
+    assert (study_run / "results/tables/bas2x2.csv").read_text().count("\n") == 9
     shutil.rmtree(other)
 
 

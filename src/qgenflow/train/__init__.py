@@ -178,8 +178,8 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
     kind = spec.get("kind")
     if kind in BASELINES:
         return run_baseline(spec, target_path, seed, output)
-    if kind != "qcbm":
-        allowed = ", ".join(["qcbm", *sorted(BASELINES)])
+    if kind not in ("qcbm", "qgan"):
+        allowed = ", ".join(["qcbm", "qgan", *sorted(BASELINES)])
         raise InvalidConfigError("kind", f"unknown model kind {kind!r}; allowed: {allowed}")
     target = read_artefact(target_path, kind="target")
     n_qubits = int(target.attrs["n_qubits"])
@@ -194,6 +194,20 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
         identity={"config": dict(spec), "seed": seed, "target": sha256_file(target_path)},
     )
     note = ""
+    if kind == "qgan":
+        from ..models.qgan import train_qgan
+
+        qres = train_qgan(spec.get("flavor", "classical_discriminator"), spec, target, seed, checkpointer)
+        attrs = {
+            "n_qubits": n_qubits, "model_kind": "qgan", "flavor": spec.get("flavor", "classical_discriminator"),
+            "n_params": qres.n_params, "train_seconds": qres.seconds, "seconds_per_step": qres.seconds_per_step,
+            "final_loss": float(qres.history["loss"][-1]), **qres.attrs,
+        }
+        path = write_artefact(
+            output, "model", qres.datasets(), config=dict(spec), seed=seed, inputs=[target_path], attrs=attrs
+        )
+        checkpointer.remove()
+        return path
     if spec.get("training", {}).get("method", "exact") == "estimator":
         model, result, probs, samples, note = train_iqp_with_estimator(spec, target, n_qubits, seed, checkpointer)
     else:
