@@ -130,6 +130,12 @@ def check_config(config: Mapping[str, Any]) -> None:
             raise InvalidConfigError(
                 f"models.{name}.training.method", "the estimator trains IQP circuits only; set ansatz: iqp"
             )
+        matched = model.get("match_params")
+        if matched is not None and (matched not in models or models[matched]["kind"] != "qcbm"):
+            raise InvalidConfigError(
+                f"models.{name}.match_params",
+                f"must name a qcbm model; qcbm models: {', '.join(sorted(m for m in models if models[m]['kind'] == 'qcbm'))}",
+            )
         if name in RESERVED_MODEL_NAMES:
             raise InvalidConfigError(
                 f"models.{name}", f"{name!r} names a reference row of every table; choose another model name"

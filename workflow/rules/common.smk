@@ -26,7 +26,10 @@ def get_target_params(wildcards):
 
 
 def get_model_params(wildcards):
-    return canonical(config["models"][wildcards.model])
+    spec = dict(config["models"][wildcards.model])
+    if spec.get("match_params"):
+        spec["match_params_spec"] = config["models"][spec["match_params"]]
+    return canonical(spec)
 
 
 def get_evaluation_params(wildcards):

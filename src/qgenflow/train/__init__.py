@@ -150,6 +150,38 @@ def train_iqp_with_estimator(spec: Mapping[str, Any], target, n_qubits: int, see
     return model, result, probs, samples, note
 
 
+def match_parameter_count(spec: Mapping[str, Any], target) -> dict[str, Any]:
+    """Size a classical baseline to the parameter count of the quantum model it is matched to.
+
+    ``spec["match_params"]`` holds the matched model's name and ``spec["match_params_spec"]``
+    its config entry (filled in by the workflow). RBMs get the hidden-unit count and MADEs
+    the hidden width whose parameter count comes closest; a product model has n
+    parameters whatever the budget.
+    """
+    from ..models import make_ansatz
+    from ..models.baselines import count_params
+
+    other = spec.get("match_params_spec")
+    if not other:
+        raise InvalidConfigError("match_params", f"no config entry for model {spec['match_params']!r} was passed")
+    n = int(target.attrs["n_qubits"])
+    if other.get("kind") != "qcbm":
+        raise InvalidConfigError("match_params", f"can only match a qcbm model, {spec['match_params']!r} is {other.get('kind')}")
+    budget = make_ansatz(other.get("ansatz", "hardware_efficient"), n, int(other.get("layers", 6)),
+                         other.get("ansatz_options", {}), target=target).n_params
+    out = {k: v for k, v in spec.items() if k not in ("match_params_spec",)}
+    kind = spec["kind"]
+    if kind == "rbm":
+        out["n_hidden"] = min(range(1, 4097), key=lambda h: abs(count_params("rbm", {**out, "n_hidden": h}, n) - budget))
+    elif kind == "autoregressive":
+        out["hidden"] = min(range(1, 4097), key=lambda h: abs(count_params("autoregressive", {**out, "hidden": h}, n) - budget))
+    else:
+        log.warning("a %s baseline has a fixed size; match_params ignored", kind)
+    log.info("matched %s to %d parameters of %s: %d parameters", kind, budget, spec["match_params"],
+             count_params(kind, out, n))
+    return out
+
+
 def gradient_method(spec: Mapping[str, Any]) -> str:
     """``adjoint`` for exact simulation, ``parameter_shift`` with finite shots (``gradient: auto``)."""
     requested = spec.get("gradient", "auto")
@@ -177,6 +209,8 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
 
     kind = spec.get("kind")
     if kind in BASELINES:
+        if spec.get("match_params"):
+            spec = match_parameter_count(spec, read_artefact(target_path, kind="target"))
         return run_baseline(spec, target_path, seed, output)
     if kind not in ("qcbm", "qgan"):
         allowed = ", ".join(["qcbm", "qgan", *sorted(BASELINES)])

@@ -48,3 +48,13 @@ def test_kl_loss_gradient_and_training():
     spec = {"layers": 3, "loss": {"type": "kl"}, "optimizer": {"lr": 0.05, "steps": 150}}
     _, result, _ = train_qcbm(spec, target.probs, 3, seed=0)
     assert result.history["loss"][-1] < 1e-4
+
+
+def test_baseline_matched_to_a_quantum_models_parameter_count(tmp_path):
+    """match_params sizes an RBM to the parameter count of the named QCBM."""
+    tpath = run_target({"kind": "bars_and_stripes", "rows": 2, "cols": 2, "n_samples": 200}, 0, tmp_path / "t.h5")
+    qcbm = {"kind": "qcbm", "ansatz": "hardware_efficient", "layers": 5}  # 5 * 4 * 2 = 40 parameters
+    spec = {"kind": "rbm", "match_params": "q", "match_params_spec": qcbm, "optimizer": {"steps": 5},
+            "n_samples": 100, "checkpoint_every": 0}
+    model = read_artefact(run_training(spec, tpath, 0, tmp_path / "rbm.h5"))
+    assert abs(model.attrs["n_params"] - 40) <= 5  # n_hidden h: 4h + 4 + h parameters
