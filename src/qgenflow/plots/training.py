@@ -125,7 +125,7 @@ def plot_training(
             handles.append(line)
         ax.set_yscale("log")
         ax.set_xlabel("training step")
-        ax.set_ylabel(r"loss (MMD$^2$)")
+        ax.set_ylabel("training loss (own objective)")  # MMD^2 for Born machines, NLL for baselines
         ax.set_xlim(left=0)
         if title:
             ax.set_title(title)
