@@ -5,6 +5,10 @@ For a hardware-efficient QCBM (6 layers) at n qubits, measured in one process:
 * forward: one ``qml.probs`` evaluation on lightning.qubit (the unit of cost);
 * adjoint: qgenflow's training step (probabilities, then one adjoint pass with the
   diagonal observable dL/dp), the method DESIGN.md prescribes;
+* fast: the same step on :class:`qgenflow.train.fast_adjoint.FastAdjointRunner`
+  (numba kernels, fused forward pass + backward sweep), and its own forward pass;
+  the first call (numba compile, or loading numba's on-disk cache) is reported
+  separately;
 * param-shift: the analytic parameter-shift gradient of the same loss (2 circuits
   per angle, batched on lightning.qubit);
 * jax-backprop: default.qubit with JAX ``jit`` + backprop, the approach of
@@ -56,6 +60,23 @@ def measure(n: int, layers: int, repeat: int, max_shift: int, max_jax: int) -> d
         return runner.diagonal_grad(ops, mmd2_exact_grad(p, target, sigmas))
 
     row["adjoint_s"] = best_of(adjoint_step, repeat)
+
+    from qgenflow.train.fast_adjoint import FastAdjointRunner
+
+    fast = FastAdjointRunner(n)
+    start = time.perf_counter()
+    ops = model.ops(params)
+    fast.diagonal_grad(ops, mmd2_exact_grad(fast.probs(ops), target, sigmas))
+    row["fast_first_call_s"] = time.perf_counter() - start
+    row["fast_forward_s"] = best_of(lambda: fast.probs(model.ops(params)), repeat)
+
+    def fast_step():
+        ops = model.ops(params)
+        p = fast.probs(ops)
+        return fast.diagonal_grad(ops, mmd2_exact_grad(p, target, sigmas))
+
+    row["fast_s"] = best_of(fast_step, repeat)
+    row["fast_max_abs_diff"] = float(np.max(np.abs(fast_step() - adjoint_step())))
 
     if n <= max_shift:
         def shift_step():
@@ -118,14 +139,20 @@ def main() -> None:
     parser.add_argument("--out", help="write the rows as JSON")
     args = parser.parse_args()
     rows = [measure(n, args.layers, args.repeat, args.max_param_shift_qubits, args.max_jax_qubits) for n in args.sizes]
-    header = f"{'n':>3} {'P':>5} {'forward s':>10} {'adjoint s':>10} {'adj/fwd':>8} {'shift/fwd':>10} {'jax step/fwd':>13} {'jax compile s':>14}"
+    header = (f"{'n':>3} {'P':>5} {'forward s':>10} {'adjoint s':>10} {'adj/fwd':>8} {'fast/fwd':>9} "
+              f"{'fastfwd/fwd':>12} {'shift/fwd':>10} {'jax step/fwd':>13} {'jax compile s':>14}")
     print(header)
     for r in rows:
         shift = f"{r['param_shift_s'] / r['forward_s']:10.1f}" if "param_shift_s" in r else f"{'skipped':>10}"
         jstep = f"{r['jax_step_s'] / r['forward_s']:13.1f}" if "jax_step_s" in r else f"{'skipped':>13}"
         jcomp = f"{r['jax_compile_s']:14.1f}" if "jax_compile_s" in r else f"{'skipped':>14}"
         print(f"{r['n']:>3} {r['params']:>5} {r['forward_s']:10.4f} {r['adjoint_s']:10.4f} "
-              f"{r['adjoint_s'] / r['forward_s']:8.2f} {shift} {jstep} {jcomp}")
+              f"{r['adjoint_s'] / r['forward_s']:8.2f} {r['fast_s'] / r['forward_s']:9.2f} "
+              f"{r['fast_forward_s'] / r['forward_s']:12.2f} {shift} {jstep} {jcomp}")
+    print("fast: first call (numba compile or cache load) "
+          + ", ".join(f"n={r['n']} {r['fast_first_call_s']:.2f} s" for r in rows)
+          + "; max |grad difference| vs lightning "
+          + ", ".join(f"{r['fast_max_abs_diff']:.1e}" for r in rows))
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(rows, fh, indent=2)
