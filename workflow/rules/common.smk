@@ -28,7 +28,14 @@ def get_target_params(wildcards):
 def get_model_params(wildcards):
     spec = dict(config["models"][wildcards.model])
     if spec.get("match_params"):
-        spec["match_params_spec"] = config["models"][spec["match_params"]]
+        # Only what fixes the matched model's parameter count, so its learning rate
+        # or step count does not rerun this baseline.
+        matched = config["models"][spec["match_params"]]
+        spec["match_params_spec"] = {
+            key: matched[key]
+            for key in ("kind", "ansatz", "layers", "ansatz_options")
+            if key in matched
+        }
     return canonical(spec)
 
 
