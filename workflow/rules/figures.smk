@@ -1,11 +1,70 @@
-rule plot_training:
+# One rule per figure; all run workflow/scripts/plot_figure.py, and common.smk gives
+# each its inputs, labels and options (see qgenflow.plots.FIGURES for what each draws).
+for _figure in (
+    "training",
+    "distribution",
+    "correlations",
+    "metrics",
+    "corr_r",
+    "porter_thomas",
+    "qgan",
+    "scaling_params",
+):
+
+    rule:
+        name:
+            f"plot_{_figure}"
+        input:
+            unpack(figure_inputs(_figure)),
+            sources=get_sources("figures"),
+        output:
+            get_figure_outputs(_figure),
+        log:
+            f"logs/figures/{{target}}_{_figure}.log",
+        conda:
+            "../../environment.yml"
+        threads: 1
+        resources:
+            mem_mb=1500,
+            runtime=10,
+        params:
+            figure=_figure,
+            labels=figure_labels(_figure),
+            options=figure_options(_figure),
+        script:
+            "../scripts/plot_figure.py"
+
+
+rule plot_scaling_qubits:
     input:
-        models=get_model_files,
+        unpack(figure_inputs("scaling_qubits")),
         sources=get_sources("figures"),
     output:
-        get_figure_outputs("training"),
+        get_figure_outputs("scaling_qubits"),
     log:
-        "logs/figures/{target}_training.log",
+        "logs/figures/scaling_qubits_{sweep}.log",
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        figure="scaling_qubits",
+        labels=figure_labels("scaling_qubits"),
+        options=figure_options("scaling_qubits"),
+    script:
+        "../scripts/plot_figure.py"
+
+
+rule publish:
+    input:
+        unpack(get_publish_inputs),
+        sources=get_sources("publish"),
+    output:
+        publish_outputs(),
+    log:
+        "logs/publish.log",
     conda:
         "../../environment.yml"
     threads: 1
@@ -13,28 +72,7 @@ rule plot_training:
         mem_mb=1000,
         runtime=10,
     params:
-        labels=get_model_labels,
+        outdir="results/publish",
+        spec=get_publish_params,
     script:
-        "../scripts/plot_training.py"
-
-
-rule plot_distribution:
-    input:
-        target=get_first_seed_target,
-        models=get_model_files,
-        sources=get_sources("figures"),
-    output:
-        get_figure_outputs("distribution"),
-    log:
-        "logs/figures/{target}_distribution.log",
-    conda:
-        "../../environment.yml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        labels=get_model_labels,
-        spec=get_figure_params,
-    script:
-        "../scripts/plot_distribution.py"
+        "../scripts/publish.py"

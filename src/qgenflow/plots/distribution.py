@@ -11,11 +11,10 @@ big-endian vectors, beyond that the distinct sampled rows are counted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 
@@ -25,11 +24,13 @@ from .style import (
     DOUBLE_COLUMN_IN,
     HEIGHT_IN,
     SINGLE_COLUMN_IN,
+    TARGET_COLOUR,
     check_labels,
     check_outputs,
     new_figure,
     paper_style,
     save_figure,
+    series_colours,
 )
 
 __all__ = [
@@ -52,7 +53,6 @@ BITSTRING_LABELS_MAX_QUBITS = 16
 # Beyond this, indices are too long to read and bars are labelled by rank instead.
 INDEX_LABELS_MAX_QUBITS = 32
 OTHER_LABEL = "other"
-_TARGET_COLOUR = "0.6"
 _ERRORBAR_COLOUR = "0.15"
 _OTHER_PANEL_WIDTH = 1.6
 _SINGLE_COLUMN_MAX_BARS = 16
@@ -215,6 +215,8 @@ def plot_distribution(
     outputs: Sequence[str | Path],
     max_bitstrings: int = 64,
     title: str | None = None,
+    colours: Mapping[str, str] | None = None,
+    dpi: float | None = None,
 ) -> None:
     """Bar chart of target and model probabilities over the target's most probable bitstrings.
 
@@ -228,6 +230,8 @@ def plot_distribution(
         outputs: figure paths; the suffix (``.pdf``, ``.png``, ``.svg``) picks the format.
         max_bitstrings: how many of the target's most probable bitstrings to show.
         title: optional axes title, e.g. the target name.
+        colours: colour of each model label (default: the style's cycle).
+        dpi: raster resolution of PNG output (default 300).
     """
     check_outputs(outputs)
     table = distribution_table(target_path, model_paths, labels, max_bitstrings)
@@ -240,11 +244,11 @@ def plot_distribution(
         ax, ax_other = fig.subplots(
             1, 2, gridspec_kw={"width_ratios": [max(n_top, 1) + 0.2, _OTHER_PANEL_WIDTH]}
         )
-        cycle = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
-        colours = [_TARGET_COLOUR] + [cycle[j % len(cycle)] for j in range(n_series - 1)]
+        palette = series_colours(list(table.models), colours)
+        bar_colours = [TARGET_COLOUR] + [palette[label] for label in table.models]
         series = [("target", table.target[None, :])] + list(table.models.items())
-        _draw_bars(ax, np.arange(n_top), [v[:, :-1] for _, v in series], colours, [n for n, _ in series])
-        _draw_bars(ax_other, np.zeros(1), [v[:, -1:] for _, v in series], colours, None)
+        _draw_bars(ax, np.arange(n_top), [v[:, :-1] for _, v in series], bar_colours, [n for n, _ in series])
+        _draw_bars(ax_other, np.zeros(1), [v[:, -1:] for _, v in series], bar_colours, None)
 
         ax.set_xticks(np.arange(n_top), table.top.labels)
         rotate = kind != "bitstring" or n_top > 4 or n_series > 4
@@ -279,7 +283,7 @@ def plot_distribution(
             ax_other.spines["right"].set_visible(True)
         if title:
             ax.set_title(title)
-        save_figure(fig, outputs)
+        save_figure(fig, outputs, dpi=dpi)
 
 
 def _draw_bars(

@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+import matplotlib as mpl
 import matplotlib.style
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 __all__ = [
     "STYLE_NAME",
@@ -29,6 +31,10 @@ __all__ = [
     "check_labels",
     "check_outputs",
     "save_figure",
+    "TARGET_COLOUR",
+    "REFERENCE_STYLES",
+    "series_colours",
+    "clipped_texts",
 ]
 
 logger = logging.getLogger(__name__)
@@ -38,6 +44,14 @@ FORMATS = ("pdf", "png", "svg")
 SINGLE_COLUMN_IN = 3.4
 DOUBLE_COLUMN_IN = 7.0
 HEIGHT_IN = 2.4
+
+#: Every figure draws the target in this grey, so models keep the palette to themselves.
+TARGET_COLOUR = "0.55"
+#: Reference rows (held-out data, uniform bits) are horizontal lines, never model colours.
+REFERENCE_STYLES = {
+    "data": {"color": "0.2", "linestyle": "--", "label": "held-out data"},
+    "uniform": {"color": "0.6", "linestyle": ":", "label": "uniform bits"},
+}
 
 # Drop the creation date so that rerunning a study gives byte-identical figures.
 _METADATA = {"pdf": {"CreationDate": None}, "svg": {"Date": None}, "png": {}}
@@ -80,14 +94,66 @@ def check_outputs(outputs: Sequence[str | Path]) -> list[Path]:
     return paths
 
 
-def save_figure(fig: Figure, outputs: Sequence[str | Path]) -> None:
+def series_colours(labels: Sequence[str], colours: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A colour for each label: ``colours[label]`` when given, else the style's cycle in order.
+
+    The workflow passes every model's colour from the config (its place in ``models``),
+    so one model has the same colour in every figure of a study.
+    """
+    colours = dict(colours or {})
+    cycle = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
+    out: dict[str, str] = {}
+    for i, label in enumerate(dict.fromkeys(labels)):
+        out[label] = colours.get(label, cycle[i % len(cycle)])
+    return out
+
+
+def clipped_texts(fig: Figure) -> list[str]:
+    """The visible, non-empty text artists of ``fig`` that extend beyond its canvas.
+
+    Draws the figure; an empty list means no tick label, axis label, title or legend
+    entry is cut off at the figure's edge.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas_agg = FigureCanvasAgg(fig)
+    canvas_agg.draw()
+    renderer = canvas_agg.get_renderer()
+    canvas = fig.bbox
+    hidden = set()  # labels of ticks outside the view limits: matplotlib does not draw them
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            tol = 1e-9 * max(abs(lo), abs(hi), 1e-300)
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                loc = tick.get_loc()
+                if loc is None or not lo - tol <= loc <= hi + tol:
+                    hidden.update((id(tick.label1), id(tick.label2)))
+    clipped = []
+    for text in fig.findobj(Text):
+        if id(text) in hidden or not text.get_visible() or not text.get_text().strip() or text.get_figure(root=True) is not fig:
+            continue
+        box = text.get_window_extent(renderer)
+        if box.width == 0 or box.height == 0:
+            continue
+        if box.x0 < canvas.x0 - 1 or box.y0 < canvas.y0 - 1 or box.x1 > canvas.x1 + 1 or box.y1 > canvas.y1 + 1:
+            clipped.append(text.get_text())
+    return clipped
+
+
+def save_figure(fig: Figure, outputs: Sequence[str | Path], dpi: float | None = None) -> None:
     """Write ``fig`` to every path in ``outputs``, each atomically.
 
-    The format comes from each path's suffix. Each file is rendered to a temporary
+    The format comes from each path's suffix; ``dpi`` sets the raster resolution
+    (PNG; default the style's 300). Each file is rendered to a temporary
     sibling (keeping the suffix) and renamed into place, so an interrupted job never
     leaves a truncated figure.
     """
     paths = check_outputs(outputs)
+    with paper_style():
+        clipped = clipped_texts(fig)
+    if clipped:
+        logger.warning("text cut off at the figure edge: %s", "; ".join(repr(t) for t in clipped))
     # fontTools logs every glyph of PDF font subsetting at INFO; keep workflow logs readable
     # unless the user configured that logger explicitly.
     font_logger = logging.getLogger("fontTools")
@@ -101,7 +167,7 @@ def save_figure(fig: Figure, outputs: Sequence[str | Path]) -> None:
         try:
             # Save-time settings (dpi, font embedding, svg ids) come from the style too.
             with paper_style():
-                fig.savefig(tmp, format=fmt, metadata=_METADATA[fmt])
+                fig.savefig(tmp, format=fmt, metadata=_METADATA[fmt], **({"dpi": dpi} if dpi else {}))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

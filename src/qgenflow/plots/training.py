@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib as mpl
 import numpy as np
 
 from ..io import read_artefact
-from .style import check_labels, check_outputs, new_figure, paper_style, save_figure
+from .style import check_labels, check_outputs, new_figure, paper_style, save_figure, series_colours
 
-__all__ = ["TrainingCurve", "read_training_curves", "median_curve", "plot_training"]
+__all__ = ["TrainingCurve", "read_training_curves", "median_curve", "seed_band", "plot_training"]
 
 logger = logging.getLogger(__name__)
 
-_SEED_ALPHA = 0.35
-_SEED_LINEWIDTH = 0.6
-_MEDIAN_LINEWIDTH = 1.4
+_BAND_ALPHA = 0.25
+_MEDIAN_LINEWIDTH = 1.2
 
 
 @dataclass(frozen=True)
@@ -55,19 +53,29 @@ def read_training_curves(
     return groups
 
 
-def median_curve(curves: Sequence[TrainingCurve]) -> tuple[np.ndarray, np.ndarray]:
-    """Median loss over seeds at the steps every seed recorded (steps increase within a curve).
+def seed_band(curves: Sequence[TrainingCurve]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Median, minimum and maximum loss over seeds at the steps every seed recorded.
+
+    Steps increase within a curve. Seeds stopped early (early stopping) only
+    contribute the steps they share with the others.
 
     Returns:
-        ``(step, median_loss)``; empty arrays when the seeds share no step.
+        ``(step, median, low, high)``; empty arrays when the seeds share no step.
     """
     common = curves[0].step
     for curve in curves[1:]:
         common = np.intersect1d(common, curve.step)
     if common.size == 0:
-        return common, np.empty(0)
-    stacked = [curve.loss[np.isin(curve.step, common)] for curve in curves]
-    return common, np.median(np.vstack(stacked), axis=0)
+        empty = np.empty(0)
+        return common, empty, empty, empty
+    stacked = np.vstack([curve.loss[np.isin(curve.step, common)] for curve in curves])
+    return common, np.median(stacked, axis=0), stacked.min(axis=0), stacked.max(axis=0)
+
+
+def median_curve(curves: Sequence[TrainingCurve]) -> tuple[np.ndarray, np.ndarray]:
+    """Median loss over seeds at the steps every seed recorded (see :func:`seed_band`)."""
+    step, median, _, _ = seed_band(curves)
+    return step, median
 
 
 def _positive(loss: np.ndarray) -> np.ndarray:
@@ -80,18 +88,23 @@ def plot_training(
     labels: Sequence[str],
     outputs: Sequence[str | Path],
     title: str | None = None,
+    colours: Mapping[str, str] | None = None,
+    dpi: float | None = None,
 ) -> None:
-    """Plot loss against step on a log axis for every model and seed.
+    """Plot loss against step on a log axis for every model, with a band over seeds.
 
-    Curves with the same label (one model, several seeds) share a colour: each seed is
-    drawn as a thin line, and when there are several seeds their median is drawn in bold.
-    Non-positive loss values cannot be shown on a log axis and are left out.
+    Each model (label) is one colour: with several seeds, the median over seeds is a
+    line and the band spans the lowest to the highest seed at each step; a single seed
+    is drawn as its own line. Non-positive loss values (possible for unbiased MMD
+    estimates) cannot be shown on a log axis and are left out.
 
     Args:
         model_paths: ``model.h5`` artefacts, with a ``history/step`` and ``history/loss``.
         labels: one legend label per model path; repeat a label for the seeds of a model.
         outputs: figure paths; the suffix (``.pdf``, ``.png``, ``.svg``) picks the format.
         title: optional axes title, e.g. the target name.
+        colours: colour of each label (default: the style's cycle).
+        dpi: raster resolution of PNG output (default 300).
     """
     check_outputs(outputs)
     groups = read_training_curves(model_paths, labels)
@@ -102,32 +115,26 @@ def plot_training(
     with paper_style():
         fig = new_figure()
         ax = fig.add_subplot()
-        cycle = mpl.rcParams["axes.prop_cycle"].by_key()["color"]
-        handles = []
-        for i, (label, curves) in enumerate(groups.items()):
-            colour = cycle[i % len(cycle)]
-            several = len(curves) > 1
-            for curve in curves:
-                (line,) = ax.plot(
-                    curve.step,
-                    _positive(curve.loss),
-                    color=colour,
-                    lw=_SEED_LINEWIDTH if several else mpl.rcParams["lines.linewidth"],
-                    alpha=_SEED_ALPHA if several else 1.0,
-                )
-            if several:
-                step, med = median_curve(curves)
-                if step.size:
-                    (line,) = ax.plot(step, _positive(med), color=colour, lw=_MEDIAN_LINEWIDTH)
-                else:
-                    logger.warning("seeds of '%s' share no step; no median drawn", label)
-            line.set_label(label)
-            handles.append(line)
+        palette = series_colours(list(groups), colours)
+        for label, curves in groups.items():
+            colour = palette[label]
+            if len(curves) == 1:
+                ax.plot(curves[0].step, _positive(curves[0].loss), color=colour, label=label)
+                continue
+            step, median, low, high = seed_band(curves)
+            if not step.size:
+                logger.warning("seeds of '%s' share no step; each seed drawn alone", label)
+                for j, curve in enumerate(curves):
+                    ax.plot(curve.step, _positive(curve.loss), color=colour, label=label if j == 0 else None)
+                continue
+            ax.fill_between(step, _positive(low), _positive(high), color=colour, alpha=_BAND_ALPHA, lw=0)
+            ax.plot(step, _positive(median), color=colour, lw=_MEDIAN_LINEWIDTH, label=label)
         ax.set_yscale("log")
         ax.set_xlabel("training step")
         ax.set_ylabel("training loss (own objective)")  # MMD^2 for Born machines, NLL for baselines
         ax.set_xlim(left=0)
         if title:
             ax.set_title(title)
-        ax.legend(handles=handles, loc="best")
-        save_figure(fig, outputs)
+        handles, names = ax.get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside upper center", ncols=min(len(names), 4))
+        save_figure(fig, outputs, dpi=dpi)

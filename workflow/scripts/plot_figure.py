@@ -1,0 +1,17 @@
+"""Snakemake adapter: draw one figure (its name is the rule's ``figure`` param)."""
+
+from qgenflow.runtime import setup_job
+
+setup_job(snakemake.log[0], snakemake.threads)
+
+from qgenflow.plots import draw_figure  # noqa: E402
+
+draw_figure(
+    snakemake.params.figure,
+    list(snakemake.output),
+    target=snakemake.input.get("target"),
+    models=list(snakemake.input.get("models", [])),
+    labels=list(snakemake.params.labels),
+    metrics=list(snakemake.input.get("metrics", [])),
+    options=snakemake.params.options,
+)
