@@ -60,6 +60,17 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify_manifest(args: argparse.Namespace) -> int:
+    from .publish import verify_manifest
+
+    problems = verify_manifest(args.manifest)
+    for problem in problems:
+        print(f"error: {args.manifest}: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"{args.manifest}: every checksum matches")
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qgenflow`` console script."""
     default_schema = Path("workflow/schemas/config.schema.yaml")
@@ -79,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("config")
     p.add_argument("--schema", default=default_schema)
     p.set_defaults(func=_check_config)
+
+    p = sub.add_parser("verify-manifest", help="recheck the checksums of a published figure set")
+    p.add_argument("manifest", nargs="?", default="results/publish/manifest.json")
+    p.set_defaults(func=_verify_manifest)
 
     args = parser.parse_args(argv)
     return args.func(args)

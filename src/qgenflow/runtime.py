@@ -22,8 +22,17 @@ def configure_threads(threads: int) -> None:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 
-def setup_job(log_path: str | None, threads: int = 1, level: int = logging.INFO) -> None:
-    """Send stderr and logging to ``log_path`` and pin thread counts."""
+def setup_job(
+    log_path: str | None, threads: int = 1, level: int = logging.INFO, jax_platform: str | None = None
+) -> None:
+    """Send stderr and logging to ``log_path``, pin thread counts and pick JAX's platform.
+
+    ``jax_platform`` (``cpu`` or ``cuda``, the config's ``compute.jax_platform``) sets
+    ``JAX_PLATFORMS`` for the job; without it JAX stays on the CPU unless the
+    environment says otherwise.
+    """
+    if jax_platform:
+        os.environ["JAX_PLATFORMS"] = jax_platform
     configure_threads(threads)
     if log_path:
         stream = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the job

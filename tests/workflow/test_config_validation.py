@@ -33,7 +33,7 @@ CASES = {
     ),
     "unknown study target": (
         lambda c: c["studies"][0]["targets"].append("nope"),
-        ["studies[0].targets", "nope", "defined: bas2x2, chain4, gauss3, uniform2, user3"],
+        ["studies[0].targets", "nope", "defined: bas2x2, chain4, gauss3, uniform2, uniform3, user3"],
     ),
     "misspelled top-level key": (
         lambda c: c.__setitem__("evalution", {}),
@@ -62,7 +62,8 @@ def test_default_study_dry_run_lists_whole_dag(tmp_path):
     rules = {rule for rule, _ in planned_jobs(proc.stdout)}
     assert rules == {
         "make_target", "train_model", "evaluate_model", "evaluate_reference", "make_table",
-        "plot_training", "plot_distribution", "default",
+        "plot_training", "plot_distribution", "plot_correlations", "plot_metrics", "plot_corr_r",
+        "plot_porter_thomas", "plot_qgan", "plot_scaling_params", "plot_scaling_qubits", "publish", "default",
     }
 
 
@@ -82,3 +83,18 @@ def test_snakefmt_clean():
         [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow"], cwd=REPO, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_gpu_profile_switches_devices_or_names_the_missing_extra(tmp_path):
+    """With the gpu extra, training jobs run on lightning.gpu and ask for a GPU; without it the
+    profile stops before any job, naming compute.simulator and the extra to install."""
+    import importlib.util
+
+    proc = snakemake(tmp_path, "-n", "--profile", str(REPO / "workflow/profiles/gpu"), check=False)
+    if importlib.util.find_spec("pennylane_lightning.lightning_gpu") is None:
+        assert proc.returncode != 0
+        assert "compute.simulator: lightning.gpu is not installed" in proc.stderr + proc.stdout
+        assert not (tmp_path / "results").exists()
+    else:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "gpu=1" in proc.stdout  # the training jobs' GPU request

@@ -20,21 +20,76 @@ def _is_timing(attr: str) -> bool:
     return attr.endswith("seconds") or attr.startswith("seconds")
 
 
+FIGURES = {
+    "uniform2": ["training", "distribution", "correlations", "metrics"],
+    "uniform3": ["training", "distribution", "correlations", "metrics"],
+    "bas2x2": ["training", "distribution", "correlations", "metrics", "qgan", "scaling_params"],
+    "gauss3": ["training", "distribution", "correlations", "metrics"],
+    "user3": ["training", "distribution", "correlations", "metrics"],
+    "chain4": ["training", "distribution", "correlations", "metrics", "corr_r", "qgan"],
+}
+
+
 def test_outputs_complete(study_run):
-    """Targets, models, metrics, tables and figures all exist after a run."""
+    """Targets, models, metrics, tables and every applicable figure exist after a run."""
     results = study_run / "results"
     assert (results / "targets/bas2x2/seed0/target.h5").exists()
     assert (results / "models/bas2x2/qcbm_sgd/seed0/model.h5").exists()
     assert (results / "eval/uniform2/qcbm/seed0/metrics.h5").exists()
-    for target in ("uniform2", "bas2x2", "gauss3", "user3", "chain4"):
+    drawn = sorted(p.relative_to(results / "figures").as_posix() for p in (results / "figures").rglob("*.png"))
+    expected = sorted([f"{t}_{f}.png" for t, figs in FIGURES.items() for f in figs] + ["scaling/qubits_uniform.png"])
+    assert drawn == expected
+    for target in FIGURES:
         assert (results / f"tables/{target}.csv").stat().st_size > 0
-        for fig in ("training", "distribution"):
-            assert (results / f"figures/{target}_{fig}.png").stat().st_size > 0
+    for png in (results / "figures").rglob("*.png"):
+        assert png.stat().st_size > 5_000, png
     table = (results / "tables/bas2x2.csv").read_text().splitlines()
     assert table[0].startswith("model,role,")
-    assert {row.split(",")[0] for row in table[1:]} == {"qcbm", "qcbm_sgd", "product", "rbm", "made", "qgan", "data", "uniform"}
+    assert [row.split(",")[0] for row in table[1:]] == [
+        "qcbm", "qcbm_l1", "qcbm_sgd", "rbm", "made", "product", "qgan", "data", "uniform"
+    ]
     verdict = (results / "tables/bas2x2_verdict.txt").read_text()
     assert "best quantum: " in verdict and "best classical: " in verdict and "verdict: " in verdict
+
+
+def test_figures_have_no_clipped_text(study_run):
+    """Every figure job drew its text inside the canvas (save_figure warns otherwise)."""
+    logs = sorted((study_run / "logs/figures").glob("*.log"))
+    assert len(logs) == sum(len(f) for f in FIGURES.values()) + 1
+    for log in logs:
+        assert "cut off" not in log.read_text(), log
+
+
+def test_publish_manifest_matches_files(study_run):
+    """results/publish holds every figure and table; the manifest's checksums match the files."""
+    import hashlib
+    import json
+
+    from qgenflow.publish import verify_manifest
+
+    publish = study_run / "results/publish"
+    manifest = json.loads((publish / "manifest.json").read_text())
+    names = {entry["file"] for entry in manifest["files"]}
+    figures = {p.relative_to(study_run / "results").as_posix() for p in (study_run / "results/figures").rglob("*.png")}
+    tables = {p.relative_to(study_run / "results").as_posix() for p in (study_run / "results/tables").iterdir()}
+    assert names == figures | tables
+    for entry in manifest["files"]:
+        data = (publish / entry["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        assert data == (study_run / entry["source"]).read_bytes()
+        assert entry["drawn_from"], entry["file"]
+        for source in entry["drawn_from"]:
+            prov = manifest["artefacts"][source]
+            assert prov["sha256"] == hashlib.sha256((study_run / source).read_bytes()).hexdigest()
+            assert {"kind", "git_commit", "config", "package_versions", "qgenflow_version"} <= prov.keys()
+    assert verify_manifest(publish / "manifest.json") == []
+    tampered = publish / manifest["files"][0]["file"]
+    original = tampered.read_bytes()
+    try:
+        tampered.write_bytes(original + b"x")
+        assert verify_manifest(publish / "manifest.json") == [f"{manifest['files'][0]['file']}: sha256 differs from the manifest"]
+    finally:
+        tampered.write_bytes(original)
 
 
 def test_second_run_is_a_noop(study_run):
@@ -44,9 +99,20 @@ def test_second_run_is_a_noop(study_run):
 
 
 def test_report(study_run):
-    """snakemake --report writes a self-contained HTML report."""
+    """snakemake --report writes a self-contained HTML report, figures and tables grouped by target."""
+    import json
+    import re
+
     snakemake(study_run, "--report", "results/report.html")
-    assert (study_run / "results/report.html").stat().st_size > 10_000
+    html = (study_run / "results/report.html").read_text()
+    categories = json.loads(re.search(r"var categories = (\{.*?\});\n", html).group(1))
+    assert set(categories) == set(FIGURES) | {"Scaling"}
+    for target, figs in FIGURES.items():
+        assert sorted(categories[target]["Figures"]) == sorted(f"results/figures/{target}_{f}.png" for f in figs)
+        assert sorted(categories[target]["Tables"]) == [
+            f"results/tables/{target}.csv", f"results/tables/{target}_verdict.txt"
+        ]
+    assert "one panel per metric" in html  # captions come from workflow/report/
 
 
 def test_changing_one_learning_rate_reruns_only_that_model(study_run, tmp_path):
@@ -58,13 +124,29 @@ def test_changing_one_learning_rate_reruns_only_that_model(study_run, tmp_path):
     jobs = planned_jobs(snakemake(study_run, "-n", configfile=changed).stdout)
     rules = sorted(rule for rule, _ in jobs)
     assert rules == sorted(
-        ["train_model", "evaluate_model", "make_table", "plot_training", "plot_distribution", "default"]
+        [
+            "train_model", "evaluate_model", "make_table", "plot_training", "plot_distribution",
+            "plot_correlations", "plot_metrics", "plot_scaling_params", "publish", "default",
+        ]
     ), jobs
     for rule, wildcards in jobs:
         if rule in ("train_model", "evaluate_model"):
             assert "model=qcbm_sgd" in wildcards and "target=bas2x2" in wildcards
-        if rule in ("make_table", "plot_training", "plot_distribution"):
+        if rule.startswith("plot_") or rule == "make_table":
             assert "target=bas2x2" in wildcards
+
+
+@pytest.mark.parametrize(
+    "change", [{"dpi": 150}, {"formats": ["png", "svg"]}, {"max_bitstrings": 8}, {"metrics": ["tv_samples"]}]
+)
+def test_changing_figure_settings_redraws_only_figures(study_run, tmp_path, change):
+    """Figure settings rerun figure jobs and the publish folder, never targets, training or evaluation."""
+    config = yaml.safe_load(TEST_CONFIG.read_text())
+    config["figures"].update(change)
+    changed = tmp_path / "config.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    rules = {rule for rule, _ in planned_jobs(snakemake(study_run, "-n", configfile=changed).stdout)}
+    assert rules - {"publish", "default"} and all(r.startswith("plot_") for r in rules - {"publish", "default"}), rules
 
 
 def test_editing_training_code_reruns_training_not_targets(study_run):
@@ -94,7 +176,7 @@ def test_two_clean_runs_give_identical_datasets(study_run, tmp_path):
     other = new_workdir(tmp_path / "study_b")
     snakemake(other, "--cores", "2")
     files = sorted(p.relative_to(study_run) for p in (study_run / "results").rglob("*.h5"))
-    assert len(files) == 5 + 11 + 11 + 5 * 2  # targets, models, model metrics, reference metrics
+    assert len(files) == 6 + 13 + 13 + 6 * 2  # targets, models, model metrics, reference metrics
     for rel in files:
         (da, aa), (db, ab) = _datasets(study_run / rel), _datasets(other / rel)
         assert sorted(da) == sorted(db), rel
@@ -105,7 +187,7 @@ def test_two_clean_runs_give_identical_datasets(study_run, tmp_path):
             if key == "inputs_sha256":
                 continue  # input files embed creation times, so their hashes differ
             assert np.array_equal(np.asarray(aa[key]), np.asarray(ab[key])), f"{rel} attr {key}"
-    assert (study_run / "results/tables/bas2x2.csv").read_text().count("\n") == 9
+    assert (study_run / "results/tables/bas2x2.csv").read_text().count("\n") == 10
     shutil.rmtree(other)
 
 

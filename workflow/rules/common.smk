@@ -5,9 +5,12 @@ from types import SimpleNamespace
 
 from qgenflow.config import (
     canonical,
+    check_compute,
     check_config,
+    job_gpus,
     job_resources,
     model_colours,
+    model_for_job,
     models_for_target,
     parameter_sweeps,
     qubit_sweeps,
@@ -19,6 +22,7 @@ from qgenflow.config import (
 REFERENCES = ("data", "uniform")
 
 check_config(config)
+check_compute(config)
 
 
 wildcard_constraints:
@@ -34,7 +38,7 @@ def get_target_params(wildcards):
 
 
 def get_model_params(wildcards):
-    spec = dict(config["models"][wildcards.model])
+    spec = model_for_job(config, wildcards.model)
     if spec.get("match_params"):
         # Only what fixes the matched model's parameter count, so its learning rate
         # or step count does not rerun this baseline.
@@ -72,6 +76,14 @@ def get_train_mem_mb(wildcards):
 def get_train_runtime(wildcards):
     spec = config["targets"][wildcards.target]
     return job_resources("train", spec, config["models"][wildcards.model])["runtime"]
+
+
+def get_target_gpu(wildcards):
+    return job_gpus(config, wildcards.target)
+
+
+def get_train_gpu(wildcards):
+    return job_gpus(config, wildcards.target, wildcards.model)
 
 
 def get_eval_mem_mb(wildcards):
@@ -177,10 +189,19 @@ def figure_options(figure):
         settings = config["figures"]
         if figure == "scaling_qubits":
             sweep = qubit_sweeps(config)[wildcards.sweep]
-            title, models = f"{wildcards.sweep}: {', '.join(sweep['targets'])}", sweep["models"]
+            title, models = (
+                f"{wildcards.sweep}: {', '.join(sweep['targets'])}",
+                sweep["models"],
+            )
         else:
-            title, models = wildcards.target, models_for_target(config, wildcards.target)
-        opts = {"title": title, "dpi": settings["dpi"], "colours": model_colours(config, models)}
+            title, models = wildcards.target, models_for_target(
+                config, wildcards.target
+            )
+        opts = {
+            "title": title,
+            "dpi": settings["dpi"],
+            "colours": model_colours(config, models),
+        }
         if figure == "distribution":
             opts["max_bitstrings"] = settings["max_bitstrings"]
         if figure in ("metrics", "scaling_params", "scaling_qubits"):
@@ -272,7 +293,7 @@ def get_publish_inputs(wildcards):
 
 def publish_outputs():
     return ["results/publish/manifest.json"] + [
-        "results/publish/" + path.removeprefix("results/")
+        f"results/publish/{path.removeprefix('results/')}"
         for path in figure_files() + table_files()
     ]
 

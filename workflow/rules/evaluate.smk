@@ -47,13 +47,15 @@ rule make_table:
         table=report(
             "results/tables/{target}.csv",
             caption="../report/table.rst",
-            category="Tables",
+            category="{target}",
+            subcategory="Tables",
             labels={"target": "{target}", "table": "metrics"},
         ),
         verdict=report(
             "results/tables/{target}_verdict.txt",
             caption="../report/verdict.rst",
-            category="Tables",
+            category="{target}",
+            subcategory="Tables",
             labels={"target": "{target}", "table": "verdict"},
         ),
     log:

@@ -72,7 +72,6 @@ rule publish:
         mem_mb=1000,
         runtime=10,
     params:
-        outdir="results/publish",
         spec=get_publish_params,
     script:
         "../scripts/publish.py"

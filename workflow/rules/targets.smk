@@ -13,6 +13,7 @@ rule make_target:
     resources:
         mem_mb=get_target_mem_mb,
         runtime=get_target_runtime,
+        gpu=get_target_gpu,
     params:
         spec=get_target_params,
     script:

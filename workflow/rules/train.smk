@@ -14,6 +14,7 @@ rule train_model:
     resources:
         mem_mb=get_train_mem_mb,
         runtime=get_train_runtime,
+        gpu=get_train_gpu,
     params:
         spec=get_model_params,
     script:

@@ -4,6 +4,9 @@ from qgenflow.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads)
 
+from pathlib import Path  # noqa: E402
+
 from qgenflow.publish import publish  # noqa: E402
 
-publish(snakemake.params.spec["files"], snakemake.params.spec["sources"], snakemake.params.outdir)
+# The manifest is the first output; the folder holding it is the publish folder.
+publish(snakemake.params.spec["files"], snakemake.params.spec["sources"], Path(snakemake.output[0]).parent)

@@ -52,6 +52,8 @@ logger = logging.getLogger(__name__)
 
 _CMAP = "PuOr_r"  # diverging and colour-blind safe; orange is positive, purple negative
 _BLANK_COLOUR = "0.82"  # site 0 on a map, the diagonal of a matrix
+# Correlations below this do not get the full colour range: sampling noise should look like noise.
+_MIN_COLOUR_RANGE = 0.05
 _MAP_PANEL_IN = 1.25
 _MAX_MAP_COLUMNS = 5
 
@@ -118,7 +120,7 @@ def lattice_of(target: Artefact) -> Lattice | None:
     bars-and-stripes bits are the grid read row-major (bit ``r * cols + c`` at
     column ``c``, row ``r``).
     """
-    config = target.config
+    config = target.config if "config_json" in target.attrs else {}
     if "site_positions" in target:
         positions = np.rint(np.asarray(target["site_positions"], dtype=np.float64)).astype(np.int64)
         if positions.ndim == 1:
@@ -192,7 +194,7 @@ def plot_correlation_maps(
 
     images = [_map_image(c, lattice) for _, c in panels]
     vmax = max(float(np.nanmax(np.abs(img))) if np.isfinite(img).any() else 0.0 for img in images)
-    vmax = max(vmax, 1e-3)
+    vmax = max(vmax, _MIN_COLOUR_RANGE)
     ncols = min(len(panels), _MAX_MAP_COLUMNS)
     nrows = math.ceil(len(panels) / ncols)
     width = min(DOUBLE_COLUMN_IN, max(SINGLE_COLUMN_IN, ncols * _MAP_PANEL_IN + 0.6))

@@ -284,7 +284,8 @@ def plot_scaling(
         sizes[key] = float(art.attrs["n_qubits"]) if x == "n_qubits" else record.n_params
     if not points:
         raise ValueError("no model metrics given")
-    chosen = _chosen_metrics({f"{m}/{t}": rs for (m, t), rs in points.items()}, metrics)[:max_panels]
+    chosen = _chosen_metrics({f"{m}/{t}": rs for (m, t), rs in points.items()}, metrics)
+    chosen = [m for m in chosen if not _constant(list(points.values()), m)][:max_panels] or chosen[:1]
     models = list(dict.fromkeys(m for m, _ in points))
     palette = series_colours(models, colours)
     if x == "n_qubits":
@@ -298,15 +299,17 @@ def plot_scaling(
         fig = new_figure(SINGLE_COLUMN_IN if ncols == 1 else DOUBLE_COLUMN_IN * 0.75, 0.5 + nrows * HEIGHT_IN * 0.75)
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
         for ax, metric in zip(axes, chosen):
+            summaries = {key: summarise(rs, metric) for key, rs in points.items()}
+            floor = _log_floor(metric, [s.mean for s in summaries.values() if s is not None])
             for keys in series.values():
                 xy = sorted(
-                    (sizes[k], s.mean) for k in keys if (s := summarise(points[k], metric)) is not None
+                    (sizes[k], s.mean if floor is None else max(s.mean, floor))
+                    for k in keys
+                    if (s := summarise(points[k], metric)) is not None
                 )
                 if len(xy) > 1:
                     colour = palette[keys[0][0]] if x == "n_qubits" else "0.6"
                     ax.plot(*zip(*xy), color=colour, lw=0.8, zorder=1)
-            summaries = {key: summarise(rs, metric) for key, rs in points.items()}
-            floor = _log_floor(metric, [s.mean for s in summaries.values() if s is not None])
             for key, s in summaries.items():
                 if s is None:
                     continue
@@ -329,12 +332,15 @@ def plot_scaling(
             ax.set_title(_label(metric), fontsize=7)
         for ax in axes[len(chosen):]:
             ax.set_visible(False)
-        handles, names = [], []
-        for h, n in zip(*axes[0].get_legend_handles_labels()):
-            if n not in names:
-                handles.append(h)
-                names.append(n)
-        fig.legend(handles, names, loc="outside upper center", ncols=min(len(names), 5))
+        from matplotlib.lines import Line2D
+
+        roles = {m: model_role(rs[0].model_kind) for (m, _), rs in points.items()}
+        handles = [
+            Line2D([], [], color=palette[m], marker=_MARKERS.get(roles[m], "D"), ms=3.5,
+                   ls="-" if x == "n_qubits" else "none", lw=0.8)
+            for m in models
+        ]
+        fig.legend(handles, models, loc="outside lower center", ncols=min(len(models), 5))
         if title:
             fig.suptitle(title)
         save_figure(fig, outputs, dpi=dpi)

@@ -17,6 +17,9 @@ import numpy as np
 
 from ..io import read_artefact
 from .style import (
+    DOUBLE_COLUMN_IN,
+    HEIGHT_IN,
+    SINGLE_COLUMN_IN,
     TARGET_COLOUR,
     check_labels,
     check_outputs,
@@ -68,7 +71,7 @@ def plot_porter_thomas(
     bins = np.linspace(0.0, min(upper, 12.0), _N_BINS + 1)
 
     with paper_style():
-        fig = new_figure()
+        fig = new_figure(DOUBLE_COLUMN_IN if models else SINGLE_COLUMN_IN, HEIGHT_IN)
         ax = fig.add_subplot()
         density, _ = np.histogram(np.clip(x_target, 0, bins[-1]), bins=bins, density=True)
         ax.bar(bins[:-1], density, width=np.diff(bins), align="edge", color=TARGET_COLOUR, alpha=0.6,
@@ -87,5 +90,5 @@ def plot_porter_thomas(
         if title:
             ax.set_title(title)
         handles, names = ax.get_legend_handles_labels()
-        fig.legend(handles, names, loc="outside upper center", ncols=1 if len(names) > 3 else 2, fontsize=6)
+        fig.legend(handles, names, loc="outside right upper", fontsize=6)
         save_figure(fig, outputs, dpi=dpi)

@@ -118,8 +118,11 @@ def plot_training(
         palette = series_colours(list(groups), colours)
         for label, curves in groups.items():
             colour = palette[label]
-            if len(curves) == 1:
-                ax.plot(curves[0].step, _positive(curves[0].loss), color=colour, label=label)
+            if len(curves) == 1 or all(c.step.size == 1 for c in curves):
+                # one seed, or a closed-form fit with a single recorded loss (a marker per seed)
+                for j, curve in enumerate(curves):
+                    ax.plot(curve.step, _positive(curve.loss), color=colour, label=label if j == 0 else None,
+                            marker="o" if curve.step.size == 1 else None)
                 continue
             step, median, low, high = seed_band(curves)
             if not step.size:
