@@ -112,7 +112,7 @@ def test_report(study_run):
         assert sorted(categories[target]["Tables"]) == [
             f"results/tables/{target}.csv", f"results/tables/{target}_verdict.txt"
         ]
-    assert "one panel per metric" in html  # captions come from workflow/report/
+    assert "on the same metrics, one panel" in html  # captions come from workflow/report/
 
 
 def test_changing_one_learning_rate_reruns_only_that_model(study_run, tmp_path):
@@ -120,7 +120,7 @@ def test_changing_one_learning_rate_reruns_only_that_model(study_run, tmp_path):
     config = yaml.safe_load(TEST_CONFIG.read_text())
     config["models"]["qcbm_sgd"]["optimizer"]["lr"] = 0.25
     changed = tmp_path / "config.yaml"
-    changed.write_text(yaml.safe_dump(config))
+    changed.write_text(yaml.safe_dump(config, sort_keys=False))
     jobs = planned_jobs(snakemake(study_run, "-n", configfile=changed).stdout)
     rules = sorted(rule for rule, _ in jobs)
     assert rules == sorted(
@@ -144,7 +144,7 @@ def test_changing_figure_settings_redraws_only_figures(study_run, tmp_path, chan
     config = yaml.safe_load(TEST_CONFIG.read_text())
     config["figures"].update(change)
     changed = tmp_path / "config.yaml"
-    changed.write_text(yaml.safe_dump(config))
+    changed.write_text(yaml.safe_dump(config, sort_keys=False))
     rules = {rule for rule, _ in planned_jobs(snakemake(study_run, "-n", configfile=changed).stdout)}
     assert rules - {"publish", "default"} and all(r.startswith("plot_") for r in rules - {"publish", "default"}), rules
 
