@@ -230,6 +230,8 @@ def plot_metrics(
                 style = REFERENCE_STYLES.get(kind, {"color": "0.5", "linestyle": "-.", "label": kind})
                 _reference_line(ax, value, style, floor)
             _fix_log_limits(ax, floor, shown + list(ref_values.values()))
+            if floor is None:
+                ax.ticklabel_format(axis="y", useOffset=False)  # 0.99998, not 1e-5 + 9.9999e-1
             ax.set_title(_label(metric), fontsize=7)
             ax.set_xticks(x, list(models), rotation=60, ha="right", rotation_mode="anchor", fontsize=6)
             ax.set_xlim(-0.6, len(models) - 0.4)
@@ -326,6 +328,8 @@ def plot_scaling(
                     color=palette[key[0]], elinewidth=0.8, label=key[0], zorder=2,
                 )
             _fix_log_limits(ax, floor, [v for s in summaries.values() if s is not None for v in (s.mean, s.mean + s.error)])
+            if floor is None:
+                ax.ticklabel_format(axis="y", useOffset=False)
             if x == "n_params" and all(v > 0 for v in sizes.values()):
                 ax.set_xscale("log")
             ax.set_xlabel("qubits" if x == "n_qubits" else "trainable parameters")
