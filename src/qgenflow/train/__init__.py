@@ -231,15 +231,11 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
     if kind == "qgan":
         from ..models.qgan import train_qgan
 
-        qres = train_qgan(spec.get("flavor", "classical_discriminator"), spec, target, seed, checkpointer)
-        attrs = {
-            "n_qubits": n_qubits, "model_kind": "qgan", "flavor": spec.get("flavor", "classical_discriminator"),
-            "n_params": qres.n_params, "train_seconds": qres.seconds, "seconds_per_step": qres.seconds_per_step,
-            "final_loss": float(qres.history["loss"][-1]), **qres.attrs,
-        }
-        path = write_artefact(
-            output, "model", qres.datasets(), config=dict(spec), seed=seed, inputs=[target_path], attrs=attrs
-        )
+        from ..models.result import write_trained_model
+
+        flavor = spec.get("flavor", "classical_discriminator")
+        qres = train_qgan(flavor, spec, target, seed, checkpointer)
+        path = write_trained_model(qres, output, spec, seed, target_path, n_qubits, {"flavor": flavor})
         checkpointer.remove()
         return path
     if spec.get("training", {}).get("method", "exact") == "estimator":

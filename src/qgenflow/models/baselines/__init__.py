@@ -18,13 +18,13 @@ as their loss where it is computable, and return a :class:`BaselineResult` that
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from ...errors import InvalidConfigError
+from ..result import TrainedModel
 
 __all__ = [
     "BASELINES",
@@ -42,29 +42,8 @@ PROBS_MAX_BITS = 20
 DEFAULT_N_SAMPLES = 20000
 
 
-@dataclass
-class BaselineResult:
-    """A trained baseline: what model.h5 stores.
-
-    Attributes:
-        params: named parameter arrays (stored under ``/params/<name>``).
-        history: per-step arrays, at least ``step`` and ``loss`` (stored under ``/history``).
-        probs: exact big-endian model probabilities when ``n <= PROBS_MAX_BITS``, else None.
-        samples: [n_samples, n] uint8 samples of the trained model.
-        n_params: number of free parameters (masked-out weights are not counted).
-        seconds: training wall time.
-        seconds_per_step: training wall time per optimisation step.
-        attrs: extra root attributes (``loss_definition``, ``sampler``, ``train_nll``, ...).
-    """
-
-    params: dict[str, np.ndarray]
-    history: dict[str, np.ndarray]
-    probs: np.ndarray | None
-    samples: np.ndarray
-    n_params: int
-    seconds: float
-    seconds_per_step: float
-    attrs: dict[str, Any] = field(default_factory=dict)
+#: What a baseline's training returns (see :class:`qgenflow.models.result.TrainedModel`).
+BaselineResult = TrainedModel
 
 
 def training_data(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,9 +128,10 @@ def train_baseline(kind: str, spec: Mapping[str, Any], target, seed: int, checkp
 
 def run_baseline(spec: Mapping[str, Any], target_path: str | Path, seed: int, output: str | Path) -> Path:
     """Train the baseline of config entry ``spec`` on a target artefact and write model.h5."""
-    from ...io import read_artefact, write_artefact
+    from ...io import read_artefact
     from ...provenance import sha256_file
     from ...train.checkpoint import Checkpointer
+    from ..result import write_trained_model
 
     kind = spec.get("kind")
     _check_kind(kind)
@@ -162,23 +142,6 @@ def run_baseline(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
         identity={"config": dict(spec), "seed": seed, "target": sha256_file(target_path)},
     )
     result = train_baseline(kind, spec, target, seed, checkpointer)
-    datasets: dict[str, Any] = {
-        **{f"params/{k}": v for k, v in result.params.items()},
-        **{f"history/{k}": v for k, v in result.history.items()},
-        "samples": result.samples,
-    }
-    if result.probs is not None:
-        datasets["probs"] = result.probs
-    attrs = {
-        "n_qubits": int(target.attrs["n_qubits"]),
-        "model_kind": kind,
-        "n_params": int(result.n_params),
-        "train_seconds": float(result.seconds),
-        "seconds_per_step": float(result.seconds_per_step),
-        "final_loss": float(result.history["loss"][-1]),
-        "steps_done": int(result.history["step"][-1]),
-        **result.attrs,
-    }
-    path = write_artefact(output, "model", datasets, config=dict(spec), seed=seed, inputs=[target_path], attrs=attrs)
+    path = write_trained_model(result, output, spec, seed, target_path, int(target.attrs["n_qubits"]))
     checkpointer.remove()
     return path

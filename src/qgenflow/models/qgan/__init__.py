@@ -14,12 +14,13 @@ stage writes it to model.h5 like any model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
 from ...errors import InvalidConfigError
+from ..result import TrainedModel
 
 __all__ = ["FLAVORS", "QGANResult", "TargetData", "setting", "target_data", "train_qgan"]
 
@@ -34,42 +35,8 @@ def setting(spec: Mapping[str, Any], key: str, default: Any) -> Any:
     return default if value is None else value
 
 
-@dataclass
-class QGANResult:
-    """What a QGAN run produces, laid out as model.h5 stores it.
-
-    Attributes:
-        params: trained parameters by path under ``/params`` (``theta`` is the generator's).
-        history: per-step or per-log series under ``/history``; always ``step`` and
-            ``loss`` (the generator loss), plus flavour-specific series.
-        probs: exact generator probabilities (big-endian) when simulable, else None.
-        samples: [n_samples, n] uint8 samples of the trained generator.
-        n_params: number of generator parameters.
-        seconds: training wall time.
-        seconds_per_step: training wall time per generator step.
-        attrs: scalar summary (final fidelity, coverage, mode-collapse flag, ...).
-        extra: further datasets by path from the file's root (e.g. ``ansatz/...`` structure).
-    """
-
-    params: dict[str, np.ndarray]
-    history: dict[str, np.ndarray]
-    probs: np.ndarray | None
-    samples: np.ndarray
-    n_params: int
-    seconds: float
-    seconds_per_step: float
-    attrs: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def datasets(self) -> dict[str, np.ndarray]:
-        """Datasets by path for :func:`qgenflow.io.write_artefact`."""
-        out = {f"params/{k}": np.asarray(v) for k, v in self.params.items()}
-        out.update({f"history/{k}": np.asarray(v) for k, v in self.history.items()})
-        out.update({k: np.asarray(v) for k, v in self.extra.items()})
-        out["samples"] = np.asarray(self.samples, dtype=np.uint8)
-        if self.probs is not None:
-            out["probs"] = np.asarray(self.probs, dtype=np.float64)
-        return out
+#: What a QGAN run returns (see :class:`qgenflow.models.result.TrainedModel`).
+QGANResult = TrainedModel
 
 
 @dataclass

@@ -1,0 +1,84 @@
+"""What training a non-QCBM model produces, and the one way it is written to model.h5.
+
+Baselines (:mod:`qgenflow.models.baselines`) and quantum GANs
+(:mod:`qgenflow.models.qgan`) both return a :class:`TrainedModel`;
+:func:`write_trained_model` lays it out as a model artefact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TrainedModel", "write_trained_model"]
+
+
+@dataclass
+class TrainedModel:
+    """A trained model, laid out as model.h5 stores it.
+
+    Attributes:
+        params: named parameter arrays, stored under ``/params/<name>`` (a QGAN's
+            generator is ``theta``).
+        history: per-step or per-log series under ``/history``; always ``step`` and
+            ``loss`` (the generator loss for a QGAN), plus model-specific series.
+        probs: exact big-endian probabilities when the model is small enough, else None.
+        samples: [n_samples, n] uint8 samples of the trained model.
+        n_params: number of free (generator) parameters.
+        seconds: training wall time.
+        seconds_per_step: training wall time per optimisation (generator) step.
+        attrs: further root attributes (loss definition, final fidelity, coverage, ...).
+        extra: further datasets by path from the file's root (e.g. ``ansatz/...`` structure).
+    """
+
+    params: dict[str, np.ndarray]
+    history: dict[str, np.ndarray]
+    probs: np.ndarray | None
+    samples: np.ndarray
+    n_params: int
+    seconds: float
+    seconds_per_step: float
+    attrs: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def datasets(self) -> dict[str, np.ndarray]:
+        """Datasets by path for :func:`qgenflow.io.write_artefact`."""
+        out = {f"params/{k}": np.asarray(v) for k, v in self.params.items()}
+        out.update({f"history/{k}": np.asarray(v) for k, v in self.history.items()})
+        out.update({k: np.asarray(v) for k, v in self.extra.items()})
+        out["samples"] = np.asarray(self.samples, dtype=np.uint8)
+        if self.probs is not None:
+            out["probs"] = np.asarray(self.probs, dtype=np.float64)
+        return out
+
+
+def write_trained_model(
+    result: TrainedModel,
+    output: str | Path,
+    spec: Mapping[str, Any],
+    seed: int,
+    target_path: str | Path,
+    n_qubits: int,
+    attrs: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``result`` as model.h5: the common summary attributes, then ``attrs``, then the result's own."""
+    from ..io import write_artefact
+
+    root = {
+        "n_qubits": int(n_qubits),
+        "model_kind": spec.get("kind"),
+        "n_params": int(result.n_params),
+        "train_seconds": float(result.seconds),
+        "seconds_per_step": float(result.seconds_per_step),
+        "final_loss": float(result.history["loss"][-1]),
+        "steps_done": int(result.history["step"][-1]),
+        **dict(attrs or {}),
+        **result.attrs,
+    }
+    return write_artefact(
+        output, "model", result.datasets(), config=dict(spec), seed=seed, inputs=[target_path], attrs=root
+    )
