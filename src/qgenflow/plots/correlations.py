@@ -195,7 +195,7 @@ def plot_correlation_maps(
     images = [_map_image(c, lattice) for _, c in panels]
     vmax = max(float(np.nanmax(np.abs(img))) if np.isfinite(img).any() else 0.0 for img in images)
     vmax = max(vmax, _MIN_COLOUR_RANGE)
-    ncols = min(len(panels), _MAX_MAP_COLUMNS)
+    ncols = math.ceil(len(panels) / math.ceil(len(panels) / _MAX_MAP_COLUMNS))  # balanced rows
     nrows = math.ceil(len(panels) / ncols)
     width = min(DOUBLE_COLUMN_IN, max(SINGLE_COLUMN_IN, ncols * _MAP_PANEL_IN + 0.6))
     height = nrows * (width - 0.6) / ncols * _aspect(images[0]) + 0.55

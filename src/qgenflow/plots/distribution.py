@@ -56,6 +56,8 @@ OTHER_LABEL = "other"
 _ERRORBAR_COLOUR = "0.15"
 _OTHER_PANEL_WIDTH = 1.6
 _SINGLE_COLUMN_MAX_BARS = 16
+#: Beyond this many bars (bitstrings x series), models are drawn as markers on the target's bars.
+DENSE_BARS = 160
 _XLABELS = {
     "bitstring": "bitstring (wire 0 leftmost)",
     "index": "bitstring index (big-endian)",
@@ -247,7 +249,14 @@ def plot_distribution(
         palette = series_colours(list(table.models), colours)
         bar_colours = [TARGET_COLOUR] + [palette[label] for label in table.models]
         series = [("target", table.target[None, :])] + list(table.models.items())
-        _draw_bars(ax, np.arange(n_top), [v[:, :-1] for _, v in series], bar_colours, [n for n, _ in series])
+        if n_top * n_series > DENSE_BARS:
+            # Too many bars to group: the target as bars, each model's seed mean as markers on them.
+            x = np.arange(n_top)
+            ax.bar(x, table.target[:-1], 0.8, color=TARGET_COLOUR, label="target")
+            for (label, values), colour in zip(table.models.items(), bar_colours[1:]):
+                ax.plot(x, values[:, :-1].mean(axis=0), ls="none", marker="o", ms=2.2, color=colour, label=label)
+        else:
+            _draw_bars(ax, np.arange(n_top), [v[:, :-1] for _, v in series], bar_colours, [n for n, _ in series])
         _draw_bars(ax_other, np.zeros(1), [v[:, -1:] for _, v in series], bar_colours, None)
 
         ax.set_xticks(np.arange(n_top), table.top.labels)
@@ -263,6 +272,8 @@ def plot_distribution(
         ax.set_xlabel(_XLABELS[kind])
         ax.set_ylabel("probability")
         handles, names = ax.get_legend_handles_labels()
+        order = sorted(range(len(names)), key=lambda i: names[i] != "target")  # the target first
+        handles, names = [handles[i] for i in order], [names[i] for i in order]
         max_cols = 4 if fig.get_figwidth() <= SINGLE_COLUMN_IN else 6
         fig.legend(handles, names, loc="outside upper center", ncols=min(n_series, max_cols))
 
