@@ -58,3 +58,35 @@ def test_baseline_matched_to_a_quantum_models_parameter_count(tmp_path):
             "n_samples": 100, "checkpoint_every": 0}
     model = read_artefact(run_training(spec, tpath, 0, tmp_path / "rbm.h5"))
     assert abs(model.attrs["n_params"] - 40) <= 5  # n_hidden h: 4h + 4 + h parameters
+
+
+@pytest.mark.parametrize("ansatz, options", [("hardware_efficient", {}), ("symmetry_preserving", {"zz_phase": True})])
+def test_numba_and_lightning_engines_train_identically(ansatz, options):
+    """The numba adjoint kernels and lightning's adjoint give the same optimisation path."""
+    target = make_target({"kind": "bars_and_stripes", "rows": 2, "cols": 3, "n_samples": 10}, 0)
+    base = {"ansatz": ansatz, "ansatz_options": options, "layers": 2, "optimizer": {"name": "adam", "steps": 25}}
+    runs = {}
+    for engine in ("numba", "lightning"):
+        spec = {**base, "training": {"engine": engine}}
+        _, result, probs = train_qcbm(spec, target.probs, 6, seed=3)
+        runs[engine] = (result, probs)
+    (fast, p_fast), (slow, p_slow) = runs["numba"], runs["lightning"]
+    np.testing.assert_allclose(fast.history["loss"], slow.history["loss"], rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(fast.params, slow.params, atol=1e-9)
+    np.testing.assert_allclose(p_fast, p_slow, atol=1e-12)
+
+
+def test_engine_choice():
+    from qgenflow.train import gradient_engine
+
+    assert gradient_engine({}) == "numba"
+    assert gradient_engine({"device": {"name": "lightning.gpu"}}) == "lightning"
+    assert gradient_engine({"device": {"name": "lightning.qubit", "options": {"batch_obs": True}}}) == "lightning"
+    assert gradient_engine({"training": {"engine": "lightning"}}) == "lightning"
+    assert gradient_engine({"device": {"shots": 100}}) == "parameter_shift"
+
+
+def test_engine_is_recorded(tmp_path):
+    tpath = run_target({"kind": "uniform", "n_bits": 2, "n_samples": 20}, 0, tmp_path / "t.h5")
+    spec = {"kind": "qcbm", "layers": 1, "optimizer": {"steps": 3}, "n_samples": 10}
+    assert read_artefact(run_training(spec, tpath, 0, tmp_path / "m.h5")).attrs["gradient_engine"] == "numba"
