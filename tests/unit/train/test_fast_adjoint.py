@@ -173,3 +173,30 @@ def test_empty_circuit():
     fast = FastAdjointRunner(3)
     assert fast.probs([])[0] == pytest.approx(1.0, abs=TOL)
     assert fast.diagonal_grad([], np.ones(8)).shape == (0,)
+
+
+_REPRO_SCRIPT = """
+import sys, numpy as np
+from qgenflow.targets import make_target
+from qgenflow.train import train_qcbm
+t = make_target({"kind": "bars_and_stripes", "rows": 2, "cols": 2, "n_samples": 10}, 0)
+spec = {"layers": 2, "optimizer": {"name": "adam", "lr": 0.1, "steps": 15}, "training": {"engine": "numba"}}
+_, result, probs = train_qcbm(spec, t.probs, 4, seed=0)
+sys.stdout.write(probs.tobytes().hex())
+"""
+
+
+def test_fresh_compile_and_cached_code_give_identical_bits(tmp_path):
+    """A study's jobs mix processes that compile the kernels and processes that load numba's
+    cache; both must produce bit-identical training results."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    runs = [
+        subprocess.run([sys.executable, "-c", _REPRO_SCRIPT], env=env, capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    assert any((tmp_path / "numba-cache").rglob("*.nbi"))  # the second run loaded a cache
+    assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout) == 2 * 8 * 16
