@@ -191,7 +191,7 @@ def gradient_engine(spec: Mapping[str, Any]) -> str:
     """``numba`` or ``lightning``: who computes exact adjoint gradients (``training.engine``).
 
     ``auto`` picks qgenflow's numba kernels (one forward pass and one fused backward
-    sweep; 2-3x faster than lightning's adjoint at 8-16 qubits in
+    sweep; about 2x faster than lightning's adjoint at 8-16 qubits and 5x at 20 in
     benchmarks/bench_gradients.py) when the circuit runs exactly on ``lightning.qubit``
     with default options, and the device's own adjoint otherwise (``lightning.gpu``,
     other simulators). ``numba`` asks for the kernels on any exact simulation.
