@@ -43,7 +43,7 @@ def measure(n: int, layers: int, repeat: int, max_shift: int, max_jax: int) -> d
     from qgenflow.devices import make_device
     from qgenflow.kernels import mmd2_exact_grad
     from qgenflow.models import QCBM, make_ansatz
-    from qgenflow.train.gradients import CircuitRunner
+    from qgenflow.circuits import CircuitRunner
 
     sigmas = (0.5, 1.0, 2.0, 4.0)
     model = QCBM(make_ansatz("hardware_efficient", n, layers))

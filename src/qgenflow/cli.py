@@ -1,23 +1,94 @@
-"""The ``qgenflow`` command line: inspect artefacts, document and check configs."""
+"""The ``qgenflow`` command line: inspect artefacts, document and check configs.
+
+Every user error (a missing or malformed file, an invalid config) is reported as
+one ``error:`` line on stderr with exit status 1, never a traceback. The commands
+work from any directory: the config schema ships inside the package.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
-__all__ = ["main"]
+from . import __version__
+from .config import SCHEMA_PATH, check_config, check_values, file_widths
+from .errors import InvalidConfigError, QgenflowError
+
+__all__ = ["main", "load_config_file"]
+
+
+class UserError(QgenflowError):
+    """A problem with the user's file or arguments, printed as one line."""
+
+
+def _read_text(path: Path, what: str) -> str:
+    if not path.exists():
+        raise UserError(f"{path}: {what} not found")
+    if not path.is_file():
+        raise UserError(f"{path}: is not a file")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """A study config read as plain YAML (no tags), as a mapping.
+
+    Raises:
+        UserError: the file is missing, not UTF-8, not YAML, tagged, or not a mapping.
+    """
+    import yaml
+
+    path = Path(path)
+    text = _read_text(path, "config file")
+    try:
+        config = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise UserError(
+            f"{path}: {where}{exc.problem}; only plain YAML is allowed (no !! tags such as !!python/...)"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{path}: not valid YAML: {where}{problem}") from None
+    if not isinstance(config, dict):
+        raise UserError(f"{path}: a config is a YAML mapping of keys (seeds, targets, models, studies), "
+                        f"got {type(config).__name__}")
+    return config
+
+
+def _schema_error(config: dict[str, Any], schema_path: Path) -> str | None:
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(_read_text(schema_path, "schema"))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    # A failed kind-specific branch also flags its keys as "unevaluated": report the real cause.
+    specific = [e for e in errors if e.validator != "unevaluatedProperties"]
+    error = jsonschema.exceptions.best_match(specific or errors)
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path) or "<root>"
+    return f"{where}: {error.message}"
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from .errors import ArtefactError
     from .io import summarize
 
     status = 0
     for path in args.files:
         try:
             print(summarize(path))
-        except ArtefactError as exc:
+        except QgenflowError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1
     return status
@@ -25,37 +96,29 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def _config_docs(args: argparse.Namespace) -> int:
     from .configdocs import render_config_docs
+    from .files import write_text_atomic
 
     text = render_config_docs(args.schema)
     if args.output:
-        Path(args.output).write_text(text)
+        write_text_atomic(args.output, text)
     else:
         sys.stdout.write(text)
     return 0
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    import jsonschema
-    import yaml
-
-    from .config import check_config
-    from .errors import InvalidConfigError
-
-    config = yaml.safe_load(Path(args.config).read_text())
-    schema = yaml.safe_load(Path(args.schema).read_text())
-    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
-    # A failed kind-specific branch also flags its keys as "unevaluated": report the real cause.
-    specific = [e for e in errors if e.validator != "unevaluatedProperties"]
-    error = jsonschema.exceptions.best_match(specific or errors)
-    if error is not None:
-        where = ".".join(str(p) for p in error.absolute_path) or "<root>"
-        print(f"error: {args.config}: {where}: {error.message}", file=sys.stderr)
-        return 1
+    config = load_config_file(args.config)
     try:
-        check_config(config)
+        check_values(config)
     except InvalidConfigError as exc:
-        print(f"error: {args.config}: {exc}", file=sys.stderr)
-        return 1
+        raise UserError(f"{args.config}: {exc}") from None
+    problem = _schema_error(config, Path(args.schema))
+    if problem is not None:
+        raise UserError(f"{args.config}: {problem}")
+    try:
+        check_config(config, file_widths(config, args.root))
+    except InvalidConfigError as exc:
+        raise UserError(f"{args.config}: {exc}") from None
     print(f"{args.config}: valid")
     return 0
 
@@ -63,7 +126,12 @@ def _check_config(args: argparse.Namespace) -> int:
 def _verify_manifest(args: argparse.Namespace) -> int:
     from .publish import verify_manifest
 
-    problems = verify_manifest(args.manifest)
+    path = Path(args.manifest)
+    try:
+        json.loads(_read_text(path, "manifest"))
+    except ValueError as exc:
+        raise UserError(f"{path}: not a JSON manifest ({exc})") from None
+    problems = verify_manifest(path)
     for problem in problems:
         print(f"error: {args.manifest}: {problem}", file=sys.stderr)
     if not problems:
@@ -73,30 +141,35 @@ def _verify_manifest(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qgenflow`` console script."""
-    default_schema = Path("workflow/schemas/config.schema.yaml")
-    parser = argparse.ArgumentParser(prog="qgenflow", description=__doc__)
+    parser = argparse.ArgumentParser(prog="qgenflow", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"qgenflow {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("inspect", help="print a readable summary of .h5 artefacts")
-    p.add_argument("files", nargs="+")
+    p.add_argument("files", nargs="+", help="artefacts (target.h5, model.h5, metrics.h5)")
     p.set_defaults(func=_inspect)
 
     p = sub.add_parser("config-docs", help="render the config reference (Markdown) from the schema")
-    p.add_argument("--schema", default=default_schema)
-    p.add_argument("-o", "--output")
+    p.add_argument("--schema", default=SCHEMA_PATH, help="JSON schema (default: the one shipped with qgenflow)")
+    p.add_argument("-o", "--output", help="write to this file instead of stdout")
     p.set_defaults(func=_config_docs)
 
-    p = sub.add_parser("check-config", help="validate a config file against the schema")
-    p.add_argument("config")
-    p.add_argument("--schema", default=default_schema)
+    p = sub.add_parser("check-config", help="validate a config file as the workflow does, before any job")
+    p.add_argument("config", help="the study's YAML config")
+    p.add_argument("--schema", default=SCHEMA_PATH, help="JSON schema (default: the one shipped with qgenflow)")
+    p.add_argument("--root", default=".", help="folder that data paths are relative to (default: .)")
     p.set_defaults(func=_check_config)
 
     p = sub.add_parser("verify-manifest", help="recheck the checksums of a published figure set")
-    p.add_argument("manifest", nargs="?", default="results/publish/manifest.json")
+    p.add_argument("manifest", nargs="?", default="results/publish/manifest.json", help="the manifest.json")
     p.set_defaults(func=_verify_manifest)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except QgenflowError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

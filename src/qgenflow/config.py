@@ -12,14 +12,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import InvalidConfigError
+from .errors import InputDataError, InvalidConfigError
+from .provenance import STUDY_LINE
+from .limits import MAX_EXACT_QUBITS, QGAN_CLASSICAL_MAX_QUBITS, QGAN_QUANTUM_DATA_MAX_QUBITS
 
 __all__ = [
     "MAX_EXACT_QUBITS",
-    "STAGE_SOURCES",
     "canonical",
     "check_config",
     "job_resources",
@@ -35,28 +37,24 @@ __all__ = [
     "study_pairs",
     "target_has_probs",
     "models_for_target",
-    "stage_sources",
+    "SCHEMA_PATH",
+    "artefact_identity",
+    "check_results_owner",
+    "check_values",
+    "file_widths",
+    "study_name",
+    "model_params",
     "target_qubits",
 ]
 
-MAX_EXACT_QUBITS = 24
 EXACT_LOSS_MODELS = ("qcbm",)
-QGAN_QUANTUM_DATA_MAX_QUBITS = 12
-QGAN_CLASSICAL_MAX_QUBITS = 16
+#: The JSON schema of a study config, shipped inside the package so every entry point finds it.
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
+#: No number in a study needs more; larger ones overflow squares, exponentials or int64 counters.
+MAX_MAGNITUDE = 1e12
+#: Snakemake refuses wildcard values that end in 20 or more repeats of one substring.
+_PERIODIC_NAME = re.compile(r"(.+?)\1{19,}$")
 RESERVED_MODEL_NAMES = ("data", "uniform")
-PACKAGE_DIR = Path(__file__).resolve().parent
-
-# Source files whose edits change a stage's results: files, or folders meaning their *.py.
-_SHARED = ("__init__.py", "bits.py", "errors.py", "io.py", "provenance.py", "rng.py")
-STAGE_SOURCES: dict[str, tuple[str, ...]] = {
-    "targets": _SHARED + ("targets",),
-    "train": _SHARED + ("kernels.py", "devices.py", "models", "train", "targets/spin.py", "targets/iqp.py"),
-    "evaluate": _SHARED + ("kernels.py", "metrics"),
-    "figures": _SHARED + ("plots", "plots/qgenflow.mplstyle", "metrics/tables.py"),
-    "publish": _SHARED + ("publish.py",),
-}
-
-
 def canonical(value: Any) -> Any:
     """``value`` with every mapping's keys sorted, recursively.
 
@@ -68,15 +66,6 @@ def canonical(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [canonical(v) for v in value]
     return value
-
-
-def stage_sources(stage: str) -> list[str]:
-    """Absolute paths of the package files a stage's results depend on."""
-    paths: list[Path] = []
-    for entry in STAGE_SOURCES[stage]:
-        path = PACKAGE_DIR / entry
-        paths.extend(sorted(path.rglob("*.py")) if path.is_dir() else [path])
-    return [str(p) for p in paths]
 
 
 def target_qubits(spec: Mapping[str, Any]) -> int | None:
@@ -112,9 +101,10 @@ def uses_estimator(model: Mapping[str, Any]) -> bool:
     return model.get("kind") == "qcbm" and model.get("training", {}).get("method", "exact") == "estimator"
 
 
-def _check_qgan(key: str, name: str, model: Mapping[str, Any], tname: str, target: Mapping[str, Any]) -> None:
+def _check_qgan(
+    key: str, name: str, model: Mapping[str, Any], tname: str, target: Mapping[str, Any], n: int
+) -> None:
     flavor = model.get("flavor", "classical_discriminator")
-    n = target_qubits(target) or 0
     if flavor == "classical_discriminator":
         if n > QGAN_CLASSICAL_MAX_QUBITS:
             raise InvalidConfigError(
@@ -133,10 +123,98 @@ def _check_qgan(key: str, name: str, model: Mapping[str, Any], tname: str, targe
         )
 
 
-def check_config(config: Mapping[str, Any]) -> None:
-    """Cross-checks of a schema-valid config; raises :class:`InvalidConfigError` naming the key."""
+def _key(where: str, key: Any) -> str:
+    return f"{where}.{key}" if where else str(key)
+
+
+def check_values(config: Any, where: str = "") -> None:
+    """Refuse, naming the key, what the JSON schema cannot see: values YAML allows but JSON does not.
+
+    Every number must be finite and at most :data:`MAX_MAGNITUDE` in size; mapping
+    keys must be strings; only plain YAML types (mappings, lists, strings, numbers,
+    booleans, null) are allowed, so tagged values (``!!python/...``, ``!!binary``,
+    dates) are refused; target and model names must not end in a pattern repeated
+    20 times, which Snakemake takes for a cyclic wildcard.
+    """
+    if isinstance(config, Mapping):
+        for key, value in config.items():
+            if not isinstance(key, str):
+                raise InvalidConfigError(
+                    _key(where, key), f"keys must be strings, got {type(key).__name__} {key!r} (quote it)"
+                )
+            if where in ("targets", "models") and _PERIODIC_NAME.search(key):
+                raise InvalidConfigError(
+                    _key(where, key), "a name must not end in a pattern repeated 20 times or more "
+                    "(Snakemake would take it for a cyclic wildcard); choose a shorter name",
+                )
+            check_values(value, _key(where, key))
+        return
+    if isinstance(config, list):
+        for i, value in enumerate(config):
+            check_values(value, f"{where}[{i}]")
+        return
+    if isinstance(config, bool) or config is None or isinstance(config, str):
+        return
+    if isinstance(config, (int, float)):
+        if isinstance(config, float) and not math.isfinite(config):
+            raise InvalidConfigError(where or "<root>", f"must be a finite number, got {config}")
+        if abs(config) > MAX_MAGNITUDE:
+            raise InvalidConfigError(
+                where or "<root>", f"{config:.6g} is out of range: numbers in a study config are at most "
+                f"{MAX_MAGNITUDE:.0e} in size",
+            )
+        return
+    raise InvalidConfigError(
+        where or "<root>",
+        f"a {type(config).__name__} value ({config!r:.60}) is not allowed: only plain YAML "
+        "(mappings, lists, strings, numbers, booleans, null); remove the YAML tag or quote the value",
+    )
+
+
+def file_widths(config: Mapping[str, Any], root: str | Path = ".") -> dict[str, int]:
+    """Bits per sample of every ``file`` target, read from the first row of its file.
+
+    Raises:
+        InvalidConfigError: a file is missing (naming ``targets.NAME.path``), or its
+            width disagrees with the entry's ``n_bits``.
+    """
+    from .targets.samples_file import peek_width
+
+    widths = {}
+    for name, spec in config.get("targets", {}).items():
+        if spec.get("kind") != "file":
+            continue
+        path = Path(root) / spec["path"]
+        if not path.is_file():
+            raise InvalidConfigError(
+                f"targets.{name}.path", f"sample file {spec['path']} not found (paths are relative to "
+                f"the working directory, {Path(root).resolve()})",
+            )
+        try:
+            width = peek_width(path, spec.get("format", "auto"), spec.get("dataset", "samples"))
+        except InputDataError as exc:
+            raise InvalidConfigError(f"targets.{name}.path", str(exc)) from None
+        if spec.get("n_bits") is not None and width != int(spec["n_bits"]):
+            raise InvalidConfigError(
+                f"targets.{name}.n_bits", f"{spec['n_bits']}, but the rows of {spec['path']} have {width} bits"
+            )
+        widths[name] = width
+    return widths
+
+
+def check_config(config: Mapping[str, Any], widths: Mapping[str, int] | None = None) -> None:
+    """Cross-checks of a schema-valid config; raises :class:`InvalidConfigError` naming the key.
+
+    ``widths`` gives the bits per sample of ``file`` targets whose entry has no
+    ``n_bits`` (see :func:`file_widths`), so their size is checked against every model's limit.
+    """
     targets = config.get("targets", {})
     models = config.get("models", {})
+    widths = dict(widths or {})
+
+    def qubits(name: str) -> int:
+        return target_qubits(targets[name]) or widths.get(name) or 0
+
     for name, model in models.items():
         if uses_estimator(model) and model.get("ansatz") != "iqp":
             raise InvalidConfigError(
@@ -165,7 +243,7 @@ def check_config(config: Mapping[str, Any]) -> None:
                 if uses_estimator(models[m]):
                     continue  # the Z-string estimator needs only target samples, at any size
                 if models[m]["kind"] == "qgan":
-                    _check_qgan(f"studies[{i}]", m, models[m], t, targets[t])
+                    _check_qgan(f"studies[{i}]", m, models[m], t, targets[t], qubits(t))
                     continue
                 if models[m]["kind"] in EXACT_LOSS_MODELS and not target_has_distribution(targets[t]):
                     raise InvalidConfigError(
@@ -173,14 +251,14 @@ def check_config(config: Mapping[str, Any]) -> None:
                         f"model {m!r} ({models[m]['kind']}) trains on exact probabilities, which target {t!r} "
                         "does not have (method: vmc); use an exact target",
                     )
-                if (target_qubits(targets[t]) or 0) > MAX_EXACT_QUBITS and models[m]["kind"] in EXACT_LOSS_MODELS:
+                if qubits(t) > MAX_EXACT_QUBITS and models[m]["kind"] in EXACT_LOSS_MODELS:
                     raise InvalidConfigError(
                         f"studies[{i}]",
-                        f"model {m!r} simulates {target_qubits(targets[t])} qubits for target {t!r}; "
+                        f"model {m!r} simulates {qubits(t)} qubits for target {t!r}; "
                         f"the statevector limit is {MAX_EXACT_QUBITS}",
                     )
     for name, spec in targets.items():
-        n = target_qubits(spec) or 0
+        n = qubits(name)
         if target_has_probs(spec) and n > MAX_EXACT_QUBITS:
             raise InvalidConfigError(
                 f"targets.{name}",
@@ -376,3 +454,93 @@ def target_figures(config: Mapping[str, Any], target: str) -> list[str]:
     if parameter_sweeps(config, target):
         figures.append("scaling_params")
     return figures
+
+
+def model_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """The config slice a model's training job receives (and its model.h5 records).
+
+    A baseline sized to a quantum model (``match_params``) also gets what fixes that
+    model's parameter count, and only that, so the quantum model's learning rate or
+    step count does not rerun the baseline.
+    """
+    spec = model_for_job(config, model)
+    if spec.get("match_params"):
+        matched = config["models"][spec["match_params"]]
+        spec["match_params_spec"] = {
+            key: matched[key] for key in ("kind", "ansatz", "layers", "ansatz_options") if key in matched
+        }
+    return canonical(spec)
+
+
+_ARTEFACT_PATHS = (
+    ("target", re.compile(r"results/targets/(?P<target>[^/]+)/seed(?P<seed>\d+)/target\.h5")),
+    ("model", re.compile(r"results/models/(?P<target>[^/]+)/(?P<model>[^/]+)/seed(?P<seed>\d+)/model\.h5")),
+    ("metrics", re.compile(r"results/eval/(?P<target>[^/]+)/(?P<model>[^/]+)/seed(?P<seed>\d+)/metrics\.h5")),
+)
+
+
+def artefact_identity(config: Mapping[str, Any], path: str) -> dict[str, Any] | None:
+    """What a job reading the artefact at ``path`` expects of it (see :func:`qgenflow.io.check_inputs`).
+
+    Returns None for a path that is not a workflow artefact (a user's data file).
+    """
+    for kind, pattern in _ARTEFACT_PATHS:
+        match = pattern.fullmatch(str(path))
+        if match:
+            break
+    else:
+        return None
+    target, seed = match["target"], int(match["seed"])
+    target_file = f"results/targets/{target}/seed{seed}/target.h5"
+    if kind == "target":
+        return {"kind": kind, "seed": seed, "config": canonical(config["targets"][target])}
+    if kind == "model":
+        return {"kind": kind, "seed": seed, "config": model_params(config, match["model"]), "made_from": [target_file]}
+    model = match["model"]
+    made_from = [target_file]
+    if not model.startswith("_"):
+        made_from.append(f"results/models/{target}/{model}/seed{seed}/model.h5")
+    return {
+        "kind": kind,
+        "seed": seed,
+        "config": canonical(config["evaluation"]),
+        "attrs": {"target_name": target, "model_name": model.removeprefix("_")},
+        "made_from": made_from,
+    }
+
+
+
+def study_name(config: Mapping[str, Any], configfiles: Sequence[str | Path] = ()) -> str:
+    """The study's name: the config's ``study`` key, else the stem of the last config file read."""
+    if config.get("study"):
+        return str(config["study"])
+    return Path(str(configfiles[-1])).stem if configfiles else "config"
+
+
+def _owner(verdict: Path) -> str | None:
+    try:
+        first = verdict.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return None
+    return first.removeprefix(STUDY_LINE).strip() if first.startswith(STUDY_LINE) else None
+
+
+def check_results_owner(config: Mapping[str, Any], study: str, root: str | Path = ".") -> None:
+    """Stop before any job when this study would replace another study's results.
+
+    One ``results/`` folder holds one study. Each verdict file records the study that
+    wrote it; if a target of this study already has a table written by another study,
+    the run stops, naming the files it would replace and how to keep both.
+    """
+    root = Path(root)
+    for target in sorted({t for t, _ in study_pairs(config)}):
+        owner = _owner(root / f"results/tables/{target}_verdict.txt")
+        if owner is None or owner == study:
+            continue
+        raise InvalidConfigError(
+            f"targets.{target}",
+            f"results/tables/{target}.csv, its verdict, its figures (results/figures/{target}_*) and the "
+            f"publish folder were written by study {owner!r}; running study {study!r} here would replace them. "
+            f"To keep both, run this study in a folder of its own (snakemake -d OTHER_FOLDER ...), or move "
+            f"results/ aside first; if it is the same study under a new file name, set `study: {owner}`",
+        )

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 from .errors import InvalidConfigError, QgenflowError
 
-__all__ = ["DeviceExecutionError", "make_device", "execute", "RETRYABLE"]
+__all__ = ["DeviceExecutionError", "SEED_KEYWORDS", "make_device", "seed_keyword", "execute", "RETRYABLE"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,24 @@ def _retryable() -> tuple[type[BaseException], ...]:
 RETRYABLE = _retryable
 
 
+#: Device keyword that seeds each device's shot sampling, where it is not ``seed``.
+#: Qiskit's simulators take ``seed_simulator`` (a ``seed`` keyword reaches ``backend.run``
+#: and is ignored); the other ``qiskit.*`` devices are remote hardware and take none.
+SEED_KEYWORDS: dict[str, str | None] = {
+    "qiskit.aer": "seed_simulator",
+    "qiskit.basicsim": "seed_simulator",
+}
+
+
+def seed_keyword(name: str) -> str | None:
+    """The keyword that seeds device ``name``'s sampling, or None if it cannot be seeded."""
+    if name in SEED_KEYWORDS:
+        return SEED_KEYWORDS[name]
+    if name.startswith("qiskit."):
+        return None
+    return "seed"
+
+
 def make_device(spec: Mapping[str, Any], n_qubits: int, seed: int | None = None):
     """Build the PennyLane device named in ``spec`` on ``n_qubits`` wires.
 
@@ -46,7 +64,11 @@ def make_device(spec: Mapping[str, Any], n_qubits: int, seed: int | None = None)
     name = spec.get("name", "lightning.qubit")
     kwargs: dict[str, Any] = {"wires": n_qubits, **dict(spec.get("options") or {})}
     if seed is not None:
-        kwargs["seed"] = int(seed)
+        keyword = seed_keyword(name)
+        if keyword is None:
+            log.warning("device %s draws its own randomness (hardware): its shots are not reproducible", name)
+        else:
+            kwargs[keyword] = int(seed)
     installed = sorted(qml.plugin_devices)
     if name not in installed:
         raise InvalidConfigError(

@@ -19,9 +19,8 @@ that looks complete.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -30,23 +29,28 @@ import h5py
 import numpy as np
 
 from .errors import ArtefactError
-from .provenance import provenance_attrs
+from .files import atomic_path
+from .provenance import provenance_attrs, sha256_file
 
 __all__ = [
     "SCHEMA_VERSION",
     "ARTEFACT_KINDS",
     "VOLATILE_ATTRS",
+    "DIGEST_ATTR",
     "Artefact",
+    "check_inputs",
     "write_artefact",
     "read_artefact",
     "summarize",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ARTEFACT_KINDS = ("target", "model", "metrics", "checkpoint")
+#: Root attribute holding the SHA-256 of everything else in the file (datasets and attributes).
+DIGEST_ATTR = "content_sha256"
 # Attributes that legitimately differ between two runs of the same study.
-VOLATILE_ATTRS = ("created_utc", "git_commit", "package_versions")
-_REQUIRED_ATTRS = ("qgenflow_version", "schema_version", "kind", "config_json", "seed")
+VOLATILE_ATTRS = ("created_utc", "git_commit", "package_versions", DIGEST_ATTR)
+_REQUIRED_ATTRS = ("qgenflow_version", "schema_version", "kind", "config_json", "seed", DIGEST_ATTR)
 
 
 @dataclass
@@ -105,6 +109,32 @@ def _from_attr(value: Any) -> Any:
     return value
 
 
+def _update_attrs(digest: "hashlib._Hash", attrs: h5py.AttributeManager, skip: str = "") -> None:
+    for key in sorted(attrs):
+        if key == skip:
+            continue
+        value = _from_attr(attrs[key])
+        digest.update(f"@{key}={json.dumps(value, sort_keys=True, default=repr)}\n".encode())
+
+
+def _content_digest(fh: h5py.File) -> str:
+    """SHA-256 over every dataset (name, dtype, shape, bytes) and every attribute but the digest."""
+    digest = hashlib.sha256()
+    _update_attrs(digest, fh.attrs, skip=DIGEST_ATTR)
+    names: list[str] = []
+    fh.visit(names.append)
+    for name in sorted(names):
+        obj = fh[name]
+        if isinstance(obj, h5py.Dataset):
+            data = np.asarray(obj.asstr()[()] if h5py.check_string_dtype(obj.dtype) else obj[()])
+            digest.update(f"/{name}:{data.dtype.str}:{data.shape}\n".encode())
+            digest.update(repr(data.tolist()).encode() if data.dtype.kind in "OU" else np.ascontiguousarray(data).tobytes())
+        else:
+            digest.update(f"/{name}/\n".encode())
+        _update_attrs(digest, obj.attrs)
+    return digest.hexdigest()
+
+
 def write_artefact(
     path: str | Path,
     kind: str,
@@ -139,9 +169,7 @@ def write_artefact(
     root_attrs["schema_version"] = SCHEMA_VERSION
     for key, value in (attrs or {}).items():
         root_attrs[key] = value
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, fsync=True) as tmp:
         with h5py.File(tmp, "w", track_order=True) as fh:
             for key in sorted(root_attrs):
                 fh.attrs[key] = _to_attr(root_attrs[key])
@@ -152,13 +180,9 @@ def write_artefact(
                 dset = fh.create_dataset(name, data=data)
                 for akey, aval in ((dataset_attrs or {}).get(name) or {}).items():
                     dset.attrs[akey] = _to_attr(aval)
-            fh.flush()
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        # The digest is taken from the file as written, exactly as a reader will see it.
+        with h5py.File(tmp, "r+") as fh:
+            fh.attrs[DIGEST_ATTR] = _content_digest(fh)
     return path
 
 
@@ -192,6 +216,15 @@ def read_artefact(path: str | Path, kind: str | None = None) -> Artefact:
             )
         if kind is not None and attrs["kind"] != kind:
             raise ArtefactError(f"{path}: expected a {kind} artefact, found kind '{attrs['kind']}'")
+        try:
+            digest = _content_digest(fh)
+        except (OSError, KeyError, RuntimeError) as exc:
+            raise ArtefactError(f"{path}: corrupted dataset ({exc})") from None
+        if digest != attrs[DIGEST_ATTR]:
+            raise ArtefactError(
+                f"{path}: content does not match its recorded {DIGEST_ATTR}: the file was altered after "
+                "qgenflow wrote it (edited, or corrupted in a cache or copy); delete it and rerun the job that makes it"
+            )
         datasets: dict[str, np.ndarray] = {}
         dattrs: dict[str, dict[str, Any]] = {}
 
@@ -209,6 +242,80 @@ def read_artefact(path: str | Path, kind: str | None = None) -> Artefact:
         except (OSError, KeyError, RuntimeError) as exc:
             raise ArtefactError(f"{path}: corrupted dataset ({exc})") from None
     return Artefact(path=path, kind=attrs["kind"], attrs=attrs, datasets=datasets, dataset_attrs=dattrs)
+
+
+def _read_attrs(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ArtefactError(f"{path}: artefact not found")
+    try:
+        with h5py.File(path, "r") as fh:
+            return {k: _from_attr(v) for k, v in fh.attrs.items()}
+    except OSError as exc:
+        raise ArtefactError(f"{path}: cannot be read as HDF5 (truncated or not an HDF5 file): {exc}") from None
+
+
+def _differences(found: Any, expected: Any, where: str = "") -> list[str]:
+    """Readable ``key: found -> expected`` lines where two config slices differ."""
+    if isinstance(found, dict) and isinstance(expected, dict):
+        out: list[str] = []
+        for key in sorted(set(found) | set(expected)):
+            sub = f"{where}.{key}" if where else str(key)
+            if key not in found:
+                out.append(f"{sub}: missing in the file, expected {json.dumps(expected[key])}")
+            elif key not in expected:
+                out.append(f"{sub}: {json.dumps(found[key])} in the file, not expected")
+            else:
+                out.extend(_differences(found[key], expected[key], sub))
+        return out
+    if found != expected:
+        return [f"{where or 'config'}: {json.dumps(found)} in the file, expected {json.dumps(expected)}"]
+    return []
+
+
+def check_inputs(expected: Mapping[str, Mapping[str, Any]]) -> None:
+    """Check that each input artefact is the one this job expects, before any work.
+
+    ``expected`` maps each artefact path to what the job expects of it: ``kind``,
+    ``config`` (the config slice it must have been made from), ``seed``, ``attrs``
+    (root attributes that must match, e.g. ``target_name``) and ``made_from``
+    (input artefacts it must have been made from, in their current content; only
+    those that are inputs of this job too are checked).
+
+    Raises:
+        ArtefactError: naming the file, what it holds and what the job expected,
+            when a file was swapped, copied from another study or left stale.
+    """
+    for path, want in expected.items():
+        attrs = _read_attrs(Path(path))
+        problems: list[str] = []
+        if "kind" in want and attrs.get("kind") != want["kind"]:
+            problems.append(f"kind: {attrs.get('kind')!r} in the file, expected {want['kind']!r}")
+        if "seed" in want and attrs.get("seed") != want["seed"]:
+            problems.append(f"seed: {attrs.get('seed')} in the file, expected {want['seed']}")
+        if "config" in want:
+            try:
+                found = json.loads(attrs.get("config_json", "null"))
+            except ValueError:
+                found = None
+            problems.extend(_differences(found, json.loads(json.dumps(want["config"]))))
+        for key, value in (want.get("attrs") or {}).items():
+            if attrs.get(key) != value:
+                problems.append(f"{key}: {attrs.get(key)!r} in the file, expected {value!r}")
+        recorded = json.loads(attrs.get("inputs_sha256") or "{}")
+        for source in want.get("made_from") or ():
+            if source not in expected:
+                continue
+            if recorded.get(source) != sha256_file(source):
+                problems.append(
+                    f"made from: {source} has changed since this file was made from it "
+                    f"(recorded sha256 {str(recorded.get(source))[:12]}..., now {sha256_file(source)[:12]}...)"
+                )
+        if problems:
+            raise ArtefactError(
+                f"{path} is not the artefact this job expects (swapped, copied from another study, or stale): "
+                + "; ".join(problems)
+                + ". Delete it and rerun, so the workflow remakes it"
+            )
 
 
 def summarize(path: str | Path) -> str:

@@ -12,7 +12,10 @@ from typing import Iterable
 
 from . import __version__
 
-__all__ = ["sha256_file", "inputs_sha256", "package_versions", "git_commit", "provenance_attrs"]
+__all__ = ["STUDY_LINE", "sha256_file", "inputs_sha256", "package_versions", "git_commit", "provenance_attrs"]
+
+#: First line of every verdict file: the study that wrote it (one results/ folder holds one study).
+STUDY_LINE = "study: "
 
 TRACKED_PACKAGES = (
     "numpy",

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .files import atomic_path, write_text_atomic
 from .io import read_artefact
 from .provenance import sha256_file
 
@@ -32,27 +31,8 @@ _PROVENANCE_ATTRS = ("kind", "seed", "qgenflow_version", "git_commit", "created_
 
 
 def _atomic_copy(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    os.close(fd)
-    try:
+    with atomic_path(dest) as tmp:
         shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_write_text(text: str, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _provenance(path: str) -> dict[str, Any]:
@@ -74,6 +54,7 @@ def publish(
     files: Mapping[str, str | Path],
     sources: Mapping[str, Sequence[str | Path]],
     outdir: str | Path,
+    study: str | None = None,
 ) -> Path:
     """Copy ``files`` into ``outdir`` and write its manifest.
 
@@ -81,6 +62,7 @@ def publish(
         files: ``{name inside outdir: source path}``, e.g. ``{"figures/a.pdf": "results/figures/a.pdf"}``.
         sources: for each name, the HDF5 artefacts the file was drawn from (may be empty).
         outdir: the publish folder.
+        study: the study's name, recorded in the manifest.
 
     Returns:
         The manifest path.
@@ -111,9 +93,9 @@ def publish(
                 "drawn_from": drawn_from,
             }
         )
-    manifest = {"qgenflow_version": __version__, "files": entries, "artefacts": dict(sorted(artefacts.items()))}
+    manifest = {"qgenflow_version": __version__, "study": study, "files": entries, "artefacts": dict(sorted(artefacts.items()))}
     path = outdir / MANIFEST_NAME
-    _atomic_write_text(json.dumps(manifest, indent=1, sort_keys=False) + "\n", path)
+    write_text_atomic(path, json.dumps(manifest, indent=1, sort_keys=False) + "\n")
     logger.info("published %d files (%d source artefacts) to %s", len(entries), len(artefacts), outdir)
     return path
 
@@ -122,8 +104,13 @@ def verify_manifest(manifest_path: str | Path) -> list[str]:
     """Recheck every file listed in a manifest; returns the problems found (empty when all match)."""
     manifest_path = Path(manifest_path)
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    entries = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("sha256"), str) for e in entries
+    ):
+        return ["not a qgenflow publish manifest (expects a 'files' list of {file, sha256} entries)"]
     problems = []
-    for entry in manifest["files"]:
+    for entry in entries:
         path = manifest_path.parent / entry["file"]
         if not path.is_file():
             problems.append(f"{entry['file']}: missing")

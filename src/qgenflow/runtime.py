@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Any, Mapping
 
 __all__ = ["configure_threads", "setup_job"]
 
@@ -23,13 +24,20 @@ def configure_threads(threads: int) -> None:
 
 
 def setup_job(
-    log_path: str | None, threads: int = 1, level: int = logging.INFO, jax_platform: str | None = None
+    log_path: str | None,
+    threads: int = 1,
+    level: int = logging.INFO,
+    jax_platform: str | None = None,
+    expect: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
-    """Send stderr and logging to ``log_path``, pin thread counts and pick JAX's platform.
+    """Send stderr and logging to ``log_path``, pin thread counts, pick JAX's platform
+    and check the job's input artefacts.
 
     ``jax_platform`` (``cpu`` or ``cuda``, the config's ``compute.jax_platform``) sets
     ``JAX_PLATFORMS`` for the job; without it JAX stays on the CPU unless the
-    environment says otherwise.
+    environment says otherwise. ``expect`` maps each input artefact to what it must
+    be (see :func:`qgenflow.io.check_inputs`): a swapped or stale file stops the job
+    before any work.
     """
     if jax_platform:
         os.environ["JAX_PLATFORMS"] = jax_platform
@@ -45,3 +53,8 @@ def setup_job(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    if expect:
+        # After the thread settings: importing h5py loads numpy, which reads them once.
+        from .io import check_inputs
+
+        check_inputs(expect)

@@ -4,25 +4,31 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from qgenflow.config import (
+    artefact_identity,
     canonical,
     check_compute,
     check_config,
+    check_results_owner,
+    file_widths,
     job_gpus,
     job_resources,
     model_colours,
-    model_for_job,
+    model_params,
     models_for_target,
     parameter_sweeps,
     qubit_sweeps,
-    stage_sources,
+    study_name,
     study_pairs,
     target_figures,
 )
+from qgenflow.sources import stage_fingerprint
 
 REFERENCES = ("data", "uniform")
 
-check_config(config)
+check_config(config, file_widths(config))
 check_compute(config)
+STUDY = study_name(config, workflow.configfiles)
+check_results_owner(config, STUDY)
 
 
 wildcard_constraints:
@@ -38,17 +44,11 @@ def get_target_params(wildcards):
 
 
 def get_model_params(wildcards):
-    spec = model_for_job(config, wildcards.model)
-    if spec.get("match_params"):
-        # Only what fixes the matched model's parameter count, so its learning rate
-        # or step count does not rerun this baseline.
-        matched = config["models"][spec["match_params"]]
-        spec["match_params_spec"] = {
-            key: matched[key]
-            for key in ("kind", "ansatz", "layers", "ansatz_options")
-            if key in matched
-        }
-    return canonical(spec)
+    return model_params(config, wildcards.model)
+
+
+def get_seed(wildcards):
+    return int(wildcards.seed)
 
 
 def get_evaluation_params(wildcards):
@@ -90,8 +90,19 @@ def get_eval_mem_mb(wildcards):
     return job_resources("evaluate", config["targets"][wildcards.target])["mem_mb"]
 
 
-def get_sources(stage):
-    return stage_sources(stage)
+def get_code(stage):
+    """Content hash of the package modules a stage imports (edits rerun its jobs)."""
+    return stage_fingerprint(stage)
+
+
+def get_expected_inputs(wildcards, input):
+    """What each input artefact must be (config slice, seed, kind), checked before the job runs."""
+    expected = {}
+    for path in input:
+        identity = artefact_identity(config, path)
+        if identity is not None:
+            expected[path] = identity
+    return expected
 
 
 def get_target_file(wildcards):
@@ -108,7 +119,7 @@ def get_metrics_files(wildcards):
 
 
 def get_table_params(wildcards):
-    return {"verdict_metric": config["evaluation"]["verdict_metric"]}
+    return {"verdict_metric": config["evaluation"]["verdict_metric"], "study": STUDY}
 
 
 def get_first_seed_target(wildcards):
@@ -253,36 +264,34 @@ def table_files():
     ]
 
 
-def _figure_sources(path):
-    """The artefacts a figure (or table) file was drawn from, for the publish manifest."""
-    name = Path(path).name.rsplit(".", 1)[0]
-    if path.startswith("results/figures/scaling/"):
-        wc = SimpleNamespace(sweep=name.removeprefix("qubits_"))
-        figure = "scaling_qubits"
-    elif path.startswith("results/tables/"):
-        target = name.removesuffix("_verdict")
-        return get_metrics_files(SimpleNamespace(target=target))
-    else:
-        target, figure = next(
-            (t, f)
-            for t, _ in study_pairs(config)
-            for f in target_figures(config, t)
-            if name == f"{t}_{f}"
-        )
-        wc = SimpleNamespace(target=target)
-    named = figure_inputs(figure)(wc)
-    sources = [named["target"]] if "target" in named else []
-    return sources + named.get("models", []) + named.get("metrics", [])
-
-
 def get_publish_params(wildcards):
-    files = {}
-    sources = {}
-    for path in figure_files() + table_files():
+    """Every figure and table of the study, and the artefacts each was drawn from."""
+    files, sources = {}, {}
+
+    def add(path, named):
         name = path.removeprefix("results/")
         files[name] = path
-        sources[name] = _figure_sources(path)
-    return {"files": files, "sources": sources}
+        sources[name] = (
+            ([named["target"]] if "target" in named else [])
+            + named.get("models", [])
+            + named.get("metrics", [])
+        )
+
+    fmts = config["figures"]["formats"]
+    for target in sorted({t for t, _ in study_pairs(config)}):
+        wc = SimpleNamespace(target=target)
+        for figure in target_figures(config, target):
+            for fmt in fmts:
+                add(f"results/figures/{target}_{figure}.{fmt}", figure_inputs(figure)(wc))
+    for sweep in qubit_sweeps(config):
+        named = figure_inputs("scaling_qubits")(SimpleNamespace(sweep=sweep))
+        for fmt in fmts:
+            add(f"results/figures/scaling/qubits_{sweep}.{fmt}", named)
+    for target in sorted({t for t, _ in study_pairs(config)}):
+        named = {"metrics": get_metrics_files(SimpleNamespace(target=target))}
+        for path in (f"results/tables/{target}.csv", f"results/tables/{target}_verdict.txt"):
+            add(path, named)
+    return {"files": files, "sources": sources, "study": STUDY}
 
 
 def get_publish_inputs(wildcards):

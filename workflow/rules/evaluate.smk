@@ -2,7 +2,6 @@ rule evaluate_model:
     input:
         target="results/targets/{target}/seed{seed}/target.h5",
         model="results/models/{target}/{model}/seed{seed}/model.h5",
-        sources=get_sources("evaluate"),
     output:
         "results/eval/{target}/{model}/seed{seed}/metrics.h5",
     log:
@@ -14,6 +13,8 @@ rule evaluate_model:
         mem_mb=get_eval_mem_mb,
         runtime=20,
     params:
+        code=get_code("evaluate"),
+        expect=get_expected_inputs,
         spec=get_evaluation_params,
     script:
         "../scripts/evaluate_model.py"
@@ -22,7 +23,6 @@ rule evaluate_model:
 rule evaluate_reference:
     input:
         target="results/targets/{target}/seed{seed}/target.h5",
-        sources=get_sources("evaluate"),
     output:
         "results/eval/{target}/_{reference}/seed{seed}/metrics.h5",
     log:
@@ -34,6 +34,8 @@ rule evaluate_reference:
         mem_mb=get_eval_mem_mb,
         runtime=20,
     params:
+        code=get_code("evaluate"),
+        expect=get_expected_inputs,
         spec=get_evaluation_params,
     script:
         "../scripts/evaluate_reference.py"
@@ -42,7 +44,6 @@ rule evaluate_reference:
 rule make_table:
     input:
         metrics=get_metrics_files,
-        sources=get_sources("evaluate"),
     output:
         table=report(
             "results/tables/{target}.csv",
@@ -67,6 +68,8 @@ rule make_table:
         mem_mb=1000,
         runtime=10,
     params:
+        code=get_code("evaluate"),
+        expect=get_expected_inputs,
         spec=get_table_params,
     script:
         "../scripts/make_table.py"

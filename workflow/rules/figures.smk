@@ -16,7 +16,6 @@ for _figure in (
             f"plot_{_figure}"
         input:
             unpack(figure_inputs(_figure)),
-            sources=get_sources("figures"),
         output:
             get_figure_outputs(_figure),
         log:
@@ -28,6 +27,8 @@ for _figure in (
             mem_mb=1500,
             runtime=10,
         params:
+            code=get_code("figures"),
+            expect=get_expected_inputs,
             figure=_figure,
             labels=figure_labels(_figure),
             options=figure_options(_figure),
@@ -38,7 +39,6 @@ for _figure in (
 rule plot_scaling_qubits:
     input:
         unpack(figure_inputs("scaling_qubits")),
-        sources=get_sources("figures"),
     output:
         get_figure_outputs("scaling_qubits"),
     log:
@@ -50,6 +50,8 @@ rule plot_scaling_qubits:
         mem_mb=1500,
         runtime=10,
     params:
+        code=get_code("figures"),
+        expect=get_expected_inputs,
         figure="scaling_qubits",
         labels=figure_labels("scaling_qubits"),
         options=figure_options("scaling_qubits"),
@@ -60,7 +62,6 @@ rule plot_scaling_qubits:
 rule publish:
     input:
         unpack(get_publish_inputs),
-        sources=get_sources("publish"),
     output:
         publish_outputs(),
     log:
@@ -72,6 +73,8 @@ rule publish:
         mem_mb=1000,
         runtime=10,
     params:
+        code=get_code("publish"),
+        expect=get_expected_inputs,
         spec=get_publish_params,
     script:
         "../scripts/publish.py"

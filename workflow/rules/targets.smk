@@ -1,7 +1,6 @@
 rule make_target:
     input:
         data=get_target_data,
-        sources=get_sources("targets"),
     output:
         "results/targets/{target}/seed{seed}/target.h5",
     log:
@@ -15,6 +14,8 @@ rule make_target:
         runtime=get_target_runtime,
         gpu=get_target_gpu,
     params:
+        code=get_code("targets"),
+        seed=get_seed,
         spec=get_target_params,
     script:
         "../scripts/make_target.py"

@@ -1,7 +1,6 @@
 rule train_model:
     input:
         target="results/targets/{target}/seed{seed}/target.h5",
-        sources=get_sources("train"),
     output:
         "results/models/{target}/{model}/seed{seed}/model.h5",
     log:
@@ -16,6 +15,8 @@ rule train_model:
         runtime=get_train_runtime,
         gpu=get_train_gpu,
     params:
+        code=get_code("train"),
+        expect=get_expected_inputs,
         spec=get_model_params,
     script:
         "../scripts/train_model.py"

@@ -2,7 +2,7 @@
 
 from qgenflow.runtime import setup_job
 
-setup_job(snakemake.log[0], snakemake.threads)
+setup_job(snakemake.log[0], snakemake.threads, expect=snakemake.params.expect)
 
 from qgenflow.metrics import run_evaluation  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 from qgenflow.runtime import setup_job
 
-setup_job(snakemake.log[0], snakemake.threads)
+setup_job(snakemake.log[0], snakemake.threads, expect=snakemake.params.expect)
 
 from qgenflow.metrics import write_table  # noqa: E402
 
@@ -11,4 +11,5 @@ write_table(
     snakemake.output.table,
     verdict_path=snakemake.output.verdict,
     verdict_metric=snakemake.params.spec["verdict_metric"],
+    study=snakemake.params.spec["study"],
 )

@@ -2,11 +2,16 @@
 
 from qgenflow.runtime import setup_job
 
-setup_job(snakemake.log[0], snakemake.threads)
+setup_job(snakemake.log[0], snakemake.threads, expect=snakemake.params.expect)
 
 from pathlib import Path  # noqa: E402
 
 from qgenflow.publish import publish  # noqa: E402
 
 # The manifest is the first output; the folder holding it is the publish folder.
-publish(snakemake.params.spec["files"], snakemake.params.spec["sources"], Path(snakemake.output[0]).parent)
+publish(
+    snakemake.params.spec["files"],
+    snakemake.params.spec["sources"],
+    Path(snakemake.output[0]).parent,
+    study=snakemake.params.spec["study"],
+)

@@ -2,7 +2,12 @@
 
 from qgenflow.runtime import setup_job
 
-setup_job(snakemake.log[0], snakemake.threads, jax_platform=snakemake.config["compute"]["jax_platform"])
+setup_job(
+    snakemake.log[0],
+    snakemake.threads,
+    jax_platform=snakemake.config["compute"]["jax_platform"],
+    expect=snakemake.params.expect,
+)
 
 from qgenflow.train import run_training  # noqa: E402
 

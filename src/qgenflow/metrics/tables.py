@@ -11,15 +11,15 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from ..files import atomic_path, write_text_atomic
 from ..io import read_artefact
+from ..provenance import STUDY_LINE
 
 __all__ = [
     "MetricsRecord",
@@ -227,6 +227,7 @@ def write_table(
     labels: Sequence[tuple[str, int]] | None = None,
     verdict_path: str | Path | None = None,
     verdict_metric: str = "mmd2_samples",
+    study: str | None = None,
 ) -> Path:
     """Write the seed-aggregated table of one target's ``metrics.h5`` files as CSV, atomically.
 
@@ -235,6 +236,10 @@ def write_table(
         output_csv: destination; parent folders are created.
         labels: optional ``(model, seed)`` per path, overriding the ``model_name``
             attribute and seed stored in each file.
+        verdict_path: where to write the verdict text, if anywhere.
+        verdict_metric: the metric the verdict decides on.
+        study: the study's name, written as the verdict's first line (``study: NAME``),
+            which the workflow reads to keep studies from replacing each other's results.
 
     Returns:
         The path written.
@@ -246,18 +251,11 @@ def write_table(
     ]
     columns, rows = aggregate_metrics(records)
     output = Path(output_csv)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([_cell(row[c]) for c in columns])
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(output) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row[c]) for c in columns])
     log.info("wrote %d models x %d columns to %s", len(rows), len(columns), output)
     if verdict_path is not None:
         n_samples = None
@@ -266,6 +264,8 @@ def write_table(
         except (TypeError, ValueError):
             pass
         text = verdict(rows, verdict_metric, n_samples)
-        Path(verdict_path).write_text(text)
+        if study is not None:
+            text = f"{STUDY_LINE}{study}\n{text}"
+        write_text_atomic(verdict_path, text)
         log.info("verdict for %s:\n%s", records[0].target if records else "?", text)
     return output

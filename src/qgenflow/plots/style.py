@@ -8,8 +8,6 @@ and written with :func:`save_figure`.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
@@ -19,6 +17,8 @@ import matplotlib as mpl
 import matplotlib.style
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+
+from ..files import atomic_path
 
 __all__ = [
     "STYLE_NAME",
@@ -162,14 +162,8 @@ def save_figure(fig: Figure, outputs: Sequence[str | Path], dpi: float | None = 
     for path in paths:
         fmt = path.suffix.lower().lstrip(".")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             # Save-time settings (dpi, font embedding, svg ids) come from the style too.
             with paper_style():
                 fig.savefig(tmp, format=fmt, metadata=_METADATA[fmt], **({"dpi": dpi} if dpi else {}))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         logger.info("wrote %s", path)

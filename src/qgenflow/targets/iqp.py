@@ -40,7 +40,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..bits import bits_to_index, sample_from_probs
-from ..config import MAX_EXACT_QUBITS
+from ..limits import MAX_EXACT_QUBITS
 from ..errors import InvalidConfigError
 from .base import Target
 
@@ -428,7 +428,7 @@ def iqp_probs(generators: np.ndarray, angles: np.ndarray, n_qubits: int) -> np.n
 def iqp_probs_lightning(generators: np.ndarray, angles: np.ndarray, n_qubits: int) -> np.ndarray:
     """Exact output probabilities from ``qml.probs`` on ``lightning.qubit`` (the reference path)."""
     from ..devices import make_device
-    from ..train.gradients import CircuitRunner
+    from ..circuits import CircuitRunner
 
     runner = CircuitRunner(make_device({"name": "lightning.qubit"}, n_qubits), n_qubits)
     return runner.probs(iqp_ops(generators, angles, n_qubits))

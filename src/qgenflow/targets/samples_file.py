@@ -33,7 +33,7 @@ from ..errors import InputDataError, InvalidConfigError
 from ..provenance import sha256_file
 from .base import Target
 
-__all__ = ["FORMATS", "SUFFIX_FORMATS", "make_samples_file", "read_samples_file", "resolve_format"]
+__all__ = ["FORMATS", "SUFFIX_FORMATS", "make_samples_file", "peek_width", "read_samples_file", "resolve_format"]
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +195,38 @@ def read_samples_file(
 
         data = read_user_samples_h5(path, dataset)
     return _check_array(data, path, n_bits)
+
+
+def peek_width(path: str | Path, fmt: str = "auto", dataset: str = DEFAULT_DATASET) -> int:
+    """Bits per sample of a user file, from its first sample only (a cheap pre-flight check).
+
+    Raises:
+        InputDataError: the file is unreadable, holds no sample or is not a 2-D array.
+    """
+    path = Path(path)
+    fmt = resolve_format(path, fmt)
+    if fmt == "csv":
+        try:
+            with open(path, encoding="utf-8-sig") as fh:
+                for lineno, raw in enumerate(fh, start=1):
+                    line = raw.strip()
+                    if line and not line.startswith("#"):
+                        return len(_parse_line(line, lineno, path))
+        except UnicodeDecodeError as exc:
+            raise InputDataError(f"{path}: not a UTF-8 text file (is it binary? set format): {exc}") from None
+        raise InputDataError(f"{path}: contains no samples (empty, or only blank and '#' lines)")
+    if fmt == "npy":
+        try:
+            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+        except (ValueError, OSError, EOFError) as exc:
+            raise InputDataError(f"{path}: cannot be read as a .npy array: {exc}") from None
+    else:
+        from ..io import read_user_samples_h5
+
+        shape = np.shape(read_user_samples_h5(path, dataset))
+    if len(shape) != 2:
+        raise InputDataError(f"{path}: expected a 2-D [n_samples, n_bits] array, got shape {tuple(shape)}")
+    return int(shape[1])
 
 
 def make_samples_file(spec: Mapping[str, Any], rng: np.random.Generator) -> Target:

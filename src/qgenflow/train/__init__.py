@@ -38,12 +38,12 @@ def train_qcbm(
         (model, TrainResult, final probability vector)
     """
     from ..bits import empirical_probs
-    from ..config import MAX_EXACT_QUBITS
+    from ..limits import MAX_EXACT_QUBITS
     from ..devices import make_device
     from ..kernels import mmd2_samples_vs_probs
     from ..models import QCBM, make_ansatz
     from ..rng import make_rng
-    from .gradients import CircuitRunner, ShotRunner
+    from ..circuits import CircuitRunner, ShotRunner
     from .loop import fit
 
     ansatz = make_ansatz(
@@ -225,16 +225,18 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
     from ..io import read_artefact, write_artefact
     from ..provenance import sha256_file
     from ..rng import make_rng
-    from ..config import MAX_EXACT_QUBITS
+    from ..limits import MAX_EXACT_QUBITS
     from .checkpoint import Checkpointer
-    from .gradients import ShotRunner
+    from ..circuits import ShotRunner
 
     from ..models.baselines import BASELINES, run_baseline
 
     kind = spec.get("kind")
     if kind in BASELINES:
         if spec.get("match_params"):
-            spec = match_parameter_count(spec, read_artefact(target_path, kind="target"))
+            # model.h5 records the job's own config slice; the matched size is in its n_params.
+            sized = match_parameter_count(spec, read_artefact(target_path, kind="target"))
+            return run_baseline(sized, target_path, seed, output, recorded_spec=spec)
         return run_baseline(spec, target_path, seed, output)
     if kind not in ("qcbm", "qgan"):
         allowed = ", ".join(["qcbm", "qgan", *sorted(BASELINES)])

@@ -1,6 +1,6 @@
 """Exact adjoint gradients of diagonal observables, with in-place numba kernels.
 
-:class:`FastAdjointRunner` has the API of :class:`~qgenflow.train.gradients.CircuitRunner`
+:class:`FastAdjointRunner` has the API of :class:`~qgenflow.circuits.CircuitRunner`
 (``probs(ops)``, ``diagonal_grad(ops, diag)``) plus ``supports(ops)``. It exists
 because lightning's adjoint differentiates ``expval(SparseHamiltonian)`` by copying
 the statevector and applying each generator to the copy (~10x a forward pass at 20
@@ -841,7 +841,7 @@ def _partition(prog: _Program, n: int, threads: int) -> _Runs:
 class FastAdjointRunner:
     """Probabilities and exact diagonal-observable gradients of a circuit, on numba kernels.
 
-    Drop-in for :class:`~qgenflow.train.gradients.CircuitRunner` when
+    Drop-in for :class:`~qgenflow.circuits.CircuitRunner` when
     :meth:`supports` is true.
 
     Args:

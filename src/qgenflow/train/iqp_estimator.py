@@ -781,7 +781,7 @@ def iqp_model_probs(
 ) -> np.ndarray:
     """Exact big-endian output probabilities of the IQP model (numpy; ``n <= MAX_EXACT_QUBITS``)."""
     from ..bits import index_to_bits
-    from ..config import MAX_EXACT_QUBITS
+    from ..limits import MAX_EXACT_QUBITS
     from ..targets.iqp import iqp_phase, iqp_probs, walsh_hadamard
 
     if n_qubits > MAX_EXACT_QUBITS:
@@ -819,7 +819,7 @@ def sample_iqp_model(
             model is trained, but sampling an IQP circuit this large is classically hard.
     """
     from ..bits import sample_from_probs
-    from ..config import MAX_EXACT_QUBITS
+    from ..limits import MAX_EXACT_QUBITS
     from ..targets.iqp import MAX_SHOT_QUBITS
 
     if device is None and n_qubits <= MAX_EXACT_QUBITS:

@@ -8,7 +8,7 @@ from qgenflow.errors import InvalidConfigError
 from qgenflow.models import ANSATZE, QCBM, make_ansatz
 from qgenflow.models.iqp import IQPAnsatz, pad_generators
 from qgenflow.targets.iqp import candidate_generators, iqp_probs
-from qgenflow.train.gradients import CircuitRunner
+from qgenflow.circuits import CircuitRunner
 from qgenflow.train.iqp_estimator import iqp_model_probs
 
 TOL_PROBS = 1e-12  # two exact simulations of the same circuit

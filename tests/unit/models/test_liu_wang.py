@@ -12,7 +12,7 @@ from qgenflow.models import QCBM, make_ansatz
 from qgenflow.models.liu_wang import LiuWang, bit_moments, chain_edges, chow_liu_tree, mutual_information
 from qgenflow.targets import bas_patterns, make_target
 from qgenflow.train import train_qcbm
-from qgenflow.train.gradients import CircuitRunner
+from qgenflow.circuits import CircuitRunner
 
 EXACT_TOL = 1e-12
 MI_SAMPLE_TOL = 5e-3  # |MI(probs) - MI(200k samples)|: statistical error ~1e-3, bias ~1/(2N)

@@ -13,7 +13,7 @@ from qgenflow.models import QCBM, make_ansatz
 from qgenflow.models.symmetry import lattice_pairs, neel_reference, sector_mass
 from qgenflow.targets import make_target
 from qgenflow.train import train_qcbm
-from qgenflow.train.gradients import CircuitRunner
+from qgenflow.circuits import CircuitRunner
 
 SECTOR_TOL = 1e-12
 FD_STEP = 1e-4

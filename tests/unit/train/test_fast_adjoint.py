@@ -8,7 +8,7 @@ from qgenflow.devices import make_device
 from qgenflow.models import QCBM, make_ansatz
 from qgenflow.train import fast_adjoint
 from qgenflow.train.fast_adjoint import SUPPORTED_OPS, FastAdjointRunner
-from qgenflow.train.gradients import CircuitRunner
+from qgenflow.circuits import CircuitRunner
 
 TOL = 1e-10  # engine vs lightning (both exact, double precision)
 FD_TOL = 1e-7  # engine vs central differences with step FD_STEP

@@ -5,7 +5,7 @@ import pytest
 
 from qgenflow.devices import make_device
 from qgenflow.models import QCBM, make_ansatz
-from qgenflow.train.gradients import CircuitRunner
+from qgenflow.circuits import CircuitRunner
 
 TOL = 1e-8
 

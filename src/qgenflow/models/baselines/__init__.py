@@ -126,8 +126,18 @@ def train_baseline(kind: str, spec: Mapping[str, Any], target, seed: int, checkp
     return BASELINES[kind](spec, samples, seed, checkpointer)
 
 
-def run_baseline(spec: Mapping[str, Any], target_path: str | Path, seed: int, output: str | Path) -> Path:
-    """Train the baseline of config entry ``spec`` on a target artefact and write model.h5."""
+def run_baseline(
+    spec: Mapping[str, Any],
+    target_path: str | Path,
+    seed: int,
+    output: str | Path,
+    recorded_spec: Mapping[str, Any] | None = None,
+) -> Path:
+    """Train the baseline of config entry ``spec`` on a target artefact and write model.h5.
+
+    ``recorded_spec`` is the config slice model.h5 records when it differs from the
+    one trained (a baseline sized by ``match_params``); by default ``spec``.
+    """
     from ...io import read_artefact
     from ...provenance import sha256_file
     from ...train.checkpoint import Checkpointer
@@ -142,6 +152,7 @@ def run_baseline(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
         identity={"config": dict(spec), "seed": seed, "target": sha256_file(target_path)},
     )
     result = train_baseline(kind, spec, target, seed, checkpointer)
-    path = write_trained_model(result, output, spec, seed, target_path, int(target.attrs["n_qubits"]))
+    recorded = spec if recorded_spec is None else recorded_spec
+    path = write_trained_model(result, output, recorded, seed, target_path, int(target.attrs["n_qubits"]))
     checkpointer.remove()
     return path

@@ -244,12 +244,12 @@ def train_classical_discriminator(
     import optax
 
     from ...bits import all_bitstrings, bits_to_index, empirical_probs, sample_from_probs, unique_counts
-    from ...config import MAX_EXACT_QUBITS
+    from ...limits import MAX_EXACT_QUBITS
     from ...devices import make_device
     from ...kernels import mmd2_exact
     from ...rng import make_rng
     from ...train import FINAL_SAMPLING_STEP, gradient_method
-    from ...train.gradients import CircuitRunner, ShotRunner
+    from ...circuits import CircuitRunner, ShotRunner
     from ...train.loop import Progress
     from ...train.optimizers import make_optimizer
     from .. import QCBM, make_ansatz

@@ -259,7 +259,7 @@ class ExpvalRunner:
 
     def samples(self, ops: Sequence, n_qubits: int, n_samples: int, step: int) -> np.ndarray:
         """[n_samples, n] uint8 Z-basis samples from the configured device."""
-        from ...train.gradients import ShotRunner
+        from ...circuits import ShotRunner
 
         return ShotRunner(self.device_spec, n_qubits, n_samples, self.seed).samples(ops, step)
 

@@ -64,7 +64,7 @@ class ShotRunner:
         self.device_spec, self.n_qubits, self.shots, self.seed = dict(device_spec), n_qubits, int(shots), int(seed)
 
     def _device(self, step: int, stream: int):
-        from ..devices import make_device
+        from .devices import make_device
 
         seed = int(np.random.SeedSequence([self.seed, step, stream]).generate_state(1)[0])
         return make_device(self.device_spec, self.n_qubits, seed=seed)
@@ -73,7 +73,7 @@ class ShotRunner:
         """[shots, n] uint8 samples of the circuit."""
         import pennylane as qml
 
-        from ..devices import execute
+        from .devices import execute
 
         tape = qml.tape.QuantumScript(list(ops), [qml.sample(wires=range(self.n_qubits))], shots=shots or self.shots)
         (result,) = execute(self._device(step, 0), [tape])
@@ -83,7 +83,7 @@ class ShotRunner:
         """Parameter-shift estimate of d/dtheta sum_x diag[x] p(x) from shots."""
         import pennylane as qml
 
-        from ..devices import execute
+        from .devices import execute
 
         ops = list(ops)
         n_angles = sum(len(op.data) for op in ops)
