@@ -40,6 +40,7 @@ __all__ = [
     "SCHEMA_PATH",
     "artefact_identity",
     "check_results_owner",
+    "check_schema",
     "check_values",
     "file_widths",
     "study_name",
@@ -169,6 +170,21 @@ def check_values(config: Any, where: str = "") -> None:
         f"a {type(config).__name__} value ({config!r:.60}) is not allowed: only plain YAML "
         "(mappings, lists, strings, numbers, booleans, null); remove the YAML tag or quote the value",
     )
+
+
+def check_schema(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> None:
+    """Validate against the JSON schema; raises :class:`InvalidConfigError` with the dotted key of the best match."""
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    # A failed kind-specific branch also flags its keys as "unevaluated": report the real cause.
+    specific = [e for e in errors if e.validator != "unevaluatedProperties"]
+    error = jsonschema.exceptions.best_match(specific or errors)
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        raise InvalidConfigError(where or "<root>", error.message)
 
 
 def file_widths(config: Mapping[str, Any], root: str | Path = ".") -> dict[str, int]:

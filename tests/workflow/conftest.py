@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -47,7 +48,11 @@ def new_workdir(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def study_run(tmp_path_factory) -> Path:
-    """A completed run of the tiny test study."""
+    """A completed run of the tiny test study, under umask 022 (the usual shared-folder setting)."""
     workdir = new_workdir(tmp_path_factory.mktemp("study_a"))
-    snakemake(workdir, "--cores", "2")
+    old = os.umask(0o022)
+    try:
+        snakemake(workdir, "--cores", "2")
+    finally:
+        os.umask(old)
     return workdir
