@@ -1,6 +1,6 @@
 """Study configuration: checks beyond the JSON schema, and what each rule needs from it.
 
-The JSON schema (``workflow/schemas/config.schema.yaml``) fixes types, bounds,
+The JSON schema (``schemas/config.schema.yaml`` in the package) fixes types, bounds,
 defaults and allowed keys; :func:`check_config` adds the checks a schema cannot
 express (cross-references, qubit budgets). Both run before any job starts.
 This module is imported when Snakemake parses the workflow, so it imports

@@ -63,3 +63,33 @@ def test_job_resources_grow_with_problem_size():
     vmc_small = job_resources("targets", {"kind": "heisenberg", "lattice": [6, 6], "method": "vmc"})
     vmc_big = job_resources("targets", {"kind": "heisenberg", "lattice": [8, 8], "method": "vmc"})
     assert exact["mem_mb"] > 8000 and vmc_big["runtime"] > vmc_small["runtime"]
+
+
+#: Distribution names of import names that differ from them.
+DISTRIBUTIONS = {"yaml": "pyyaml"}
+#: Declared dependencies the package never imports by name: the workflow engine, and the
+#: PennyLane device plugin that `qml.device("lightning.qubit")` loads.
+USED_WITHOUT_IMPORT = {"snakemake", "pennylane-lightning"}
+
+
+def _third_party_imports() -> set[str]:
+    import ast
+    import sys
+
+    found = set()
+    for path in (REPO / "src/qgenflow").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return {DISTRIBUTIONS.get(m, m) for m in found if m not in sys.stdlib_module_names and m != "qgenflow"}
+
+
+def test_every_import_is_declared_and_every_dependency_used():
+    """The package imports exactly the runtime dependencies pyproject.toml declares."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    declared = {_name(r) for r in pyproject["project"]["dependencies"]}
+    imported = _third_party_imports()
+    assert imported - declared == set(), "imported but not declared"
+    assert declared - imported == USED_WITHOUT_IMPORT, "declared but never imported"
