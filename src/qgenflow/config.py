@@ -187,12 +187,15 @@ def check_schema(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
         raise InvalidConfigError(where or "<root>", error.message)
 
 
-def file_widths(config: Mapping[str, Any], root: str | Path = ".") -> dict[str, int]:
+def file_widths(config: Mapping[str, Any], root: str | Path = ".", missing_ok: bool = False) -> dict[str, int]:
     """Bits per sample of every ``file`` target, read from the first row of its file.
 
+    With ``missing_ok`` a missing file is skipped (the workflow leaves it to Snakemake,
+    which refuses a missing input of a job it needs before any job runs).
+
     Raises:
-        InvalidConfigError: a file is missing (naming ``targets.NAME.path``), or its
-            width disagrees with the entry's ``n_bits``.
+        InvalidConfigError: a file is missing (naming ``targets.NAME.path``), unreadable,
+            or its width disagrees with the entry's ``n_bits``.
     """
     from .targets.samples_file import peek_width
 
@@ -201,6 +204,8 @@ def file_widths(config: Mapping[str, Any], root: str | Path = ".") -> dict[str, 
         if spec.get("kind") != "file":
             continue
         path = Path(root) / spec["path"]
+        if missing_ok and not path.exists():
+            continue
         if not path.is_file():
             raise InvalidConfigError(
                 f"targets.{name}.path", f"sample file {spec['path']} not found (paths are relative to "

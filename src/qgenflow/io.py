@@ -109,7 +109,7 @@ def _from_attr(value: Any) -> Any:
     return value
 
 
-def _update_attrs(digest: "hashlib._Hash", attrs: h5py.AttributeManager, skip: str = "") -> None:
+def _update_attrs(digest: Any, attrs: h5py.AttributeManager, skip: str = "") -> None:
     for key in sorted(attrs):
         if key == skip:
             continue

@@ -25,7 +25,7 @@ from qgenflow.sources import stage_fingerprint
 
 REFERENCES = ("data", "uniform")
 
-check_config(config, file_widths(config))
+check_config(config, file_widths(config, missing_ok=True))
 check_compute(config)
 STUDY = study_name(config, workflow.configfiles)
 check_results_owner(config, STUDY)
@@ -282,14 +282,20 @@ def get_publish_params(wildcards):
         wc = SimpleNamespace(target=target)
         for figure in target_figures(config, target):
             for fmt in fmts:
-                add(f"results/figures/{target}_{figure}.{fmt}", figure_inputs(figure)(wc))
+                add(
+                    f"results/figures/{target}_{figure}.{fmt}",
+                    figure_inputs(figure)(wc),
+                )
     for sweep in qubit_sweeps(config):
         named = figure_inputs("scaling_qubits")(SimpleNamespace(sweep=sweep))
         for fmt in fmts:
             add(f"results/figures/scaling/qubits_{sweep}.{fmt}", named)
     for target in sorted({t for t, _ in study_pairs(config)}):
         named = {"metrics": get_metrics_files(SimpleNamespace(target=target))}
-        for path in (f"results/tables/{target}.csv", f"results/tables/{target}_verdict.txt"):
+        for path in (
+            f"results/tables/{target}.csv",
+            f"results/tables/{target}_verdict.txt",
+        ):
             add(path, named)
     return {"files": files, "sources": sources, "study": STUDY}
 
