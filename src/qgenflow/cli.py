@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     except QgenflowError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file that cannot be written or read: the system's own words suffice
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -186,6 +186,18 @@ def write_artefact(
     return path
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception's text on one line (h5py's messages span several)."""
+    return " ".join(str(exc).split())
+
+
+def _check_is_file(path: Path) -> None:
+    if not path.exists():
+        raise ArtefactError(f"{path}: artefact not found")
+    if not path.is_file():
+        raise ArtefactError(f"{path}: is a folder, not an artefact file")
+
+
 def read_artefact(path: str | Path, kind: str | None = None) -> Artefact:
     """Read an artefact, checking it is a complete qgenflow file of the expected kind.
 
@@ -194,13 +206,12 @@ def read_artefact(path: str | Path, kind: str | None = None) -> Artefact:
             qgenflow, of another kind, or of an unsupported schema version.
     """
     path = Path(path)
-    if not path.exists():
-        raise ArtefactError(f"{path}: artefact not found")
+    _check_is_file(path)
     try:
         fh = h5py.File(path, "r")
     except OSError as exc:
         raise ArtefactError(
-            f"{path}: cannot be read as HDF5 (truncated, still being written, or not an HDF5 file): {exc}"
+            f"{path}: cannot be read as HDF5 (truncated, still being written, or not an HDF5 file): {_one_line(exc)}"
         ) from None
     with fh:
         attrs = {k: _from_attr(v) for k, v in fh.attrs.items()}
@@ -219,7 +230,7 @@ def read_artefact(path: str | Path, kind: str | None = None) -> Artefact:
         try:
             digest = _content_digest(fh)
         except (OSError, KeyError, RuntimeError) as exc:
-            raise ArtefactError(f"{path}: corrupted dataset ({exc})") from None
+            raise ArtefactError(f"{path}: corrupted dataset ({_one_line(exc)})") from None
         if digest != attrs[DIGEST_ATTR]:
             raise ArtefactError(
                 f"{path}: content does not match its recorded {DIGEST_ATTR}: the file was altered after "
@@ -240,18 +251,17 @@ def read_artefact(path: str | Path, kind: str | None = None) -> Artefact:
         try:
             fh.visititems(visit)
         except (OSError, KeyError, RuntimeError) as exc:
-            raise ArtefactError(f"{path}: corrupted dataset ({exc})") from None
+            raise ArtefactError(f"{path}: corrupted dataset ({_one_line(exc)})") from None
     return Artefact(path=path, kind=attrs["kind"], attrs=attrs, datasets=datasets, dataset_attrs=dattrs)
 
 
 def _read_attrs(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise ArtefactError(f"{path}: artefact not found")
+    _check_is_file(path)
     try:
         with h5py.File(path, "r") as fh:
             return {k: _from_attr(v) for k, v in fh.attrs.items()}
     except OSError as exc:
-        raise ArtefactError(f"{path}: cannot be read as HDF5 (truncated or not an HDF5 file): {exc}") from None
+        raise ArtefactError(f"{path}: cannot be read as HDF5 (truncated or not an HDF5 file): {_one_line(exc)}") from None
 
 
 def _differences(found: Any, expected: Any, where: str = "") -> list[str]:

@@ -316,9 +316,11 @@ def test_written_files_honour_the_umask(tmp_path, umask, mode):
         (["verify-manifest", "{tmp}/list.json"], "not a qgenflow publish manifest"),
         (["check-config", "{tmp}/nope.yaml"], "config file not found"),
         (["config-docs", "--schema", "{tmp}/nope.yaml"], "schema not found"),
+        (["config-docs", "-o", "{tmp}/text.h5/docs.md"], "error: "),
+        (["inspect", "{tmp}"], "is a folder, not an artefact file"),
     ],
     ids=["inspect_missing", "inspect_not_hdf5", "manifest_missing", "manifest_malformed", "manifest_wrong_shape",
-         "check_missing", "docs_missing_schema"],
+         "check_missing", "docs_missing_schema", "docs_unwritable_output", "inspect_folder"],
 )
 def test_cli_user_errors_are_one_line(tmp_path, capsys, args, expected):
     """Every user error of the CLI is one `error:` line and exit status 1."""
