@@ -514,7 +514,11 @@ def artefact_identity(config: Mapping[str, Any], path: str) -> dict[str, Any] | 
     target, seed = match["target"], int(match["seed"])
     target_file = f"results/targets/{target}/seed{seed}/target.h5"
     if kind == "target":
-        return {"kind": kind, "seed": seed, "config": canonical(config["targets"][target])}
+        spec = config["targets"][target]
+        identity = {"kind": kind, "seed": seed, "config": canonical(spec)}
+        if spec["kind"] == "file":
+            identity["made_from"] = [spec["path"]]  # the user's data, as it is now
+        return identity
     if kind == "model":
         return {"kind": kind, "seed": seed, "config": model_params(config, match["model"]), "made_from": [target_file]}
     model = match["model"]

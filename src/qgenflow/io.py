@@ -288,13 +288,20 @@ def check_inputs(expected: Mapping[str, Mapping[str, Any]]) -> None:
     ``expected`` maps each artefact path to what the job expects of it: ``kind``,
     ``config`` (the config slice it must have been made from), ``seed``, ``attrs``
     (root attributes that must match, e.g. ``target_name``) and ``made_from``
-    (input artefacts it must have been made from, in their current content; only
-    those that are inputs of this job too are checked).
+    (files it must have been made from, as they are now: an upstream artefact or a
+    user's data file; those no longer on disk are skipped).
 
     Raises:
         ArtefactError: naming the file, what it holds and what the job expected,
             when a file was swapped, copied from another study or left stale.
     """
+    hashes: dict[str, str] = {}
+
+    def current(source: str) -> str:
+        if source not in hashes:
+            hashes[source] = sha256_file(source)
+        return hashes[source]
+
     for path, want in expected.items():
         attrs = _read_attrs(Path(path))
         problems: list[str] = []
@@ -313,12 +320,12 @@ def check_inputs(expected: Mapping[str, Mapping[str, Any]]) -> None:
                 problems.append(f"{key}: {attrs.get(key)!r} in the file, expected {value!r}")
         recorded = json.loads(attrs.get("inputs_sha256") or "{}")
         for source in want.get("made_from") or ():
-            if source not in expected:
+            if not Path(source).is_file():
                 continue
-            if recorded.get(source) != sha256_file(source):
+            if recorded.get(source) != current(source):
                 problems.append(
                     f"made from: {source} has changed since this file was made from it "
-                    f"(recorded sha256 {str(recorded.get(source))[:12]}..., now {sha256_file(source)[:12]}...)"
+                    f"(recorded sha256 {str(recorded.get(source))[:12]}..., now {current(source)[:12]}...)"
                 )
         if problems:
             raise ArtefactError(

@@ -234,6 +234,21 @@ def test_stale_model_of_a_changed_target_is_refused(tmp_path):
         check_inputs(expect)
 
 
+def test_target_of_a_replaced_data_file_is_refused(tmp_path, monkeypatch):
+    """A user's data file replaced after its target was made (even with an older mtime) stops the reader."""
+    monkeypatch.chdir(tmp_path)
+    Path("data").mkdir()
+    Path("data/x.csv").write_text("01\n10\n")
+    target = write_artefact("t.h5", "target", {"samples": np.zeros((2, 2), np.uint8)}, config={"kind": "file"},
+                            seed=0, inputs=["data/x.csv"])
+    expect = {str(target): {"kind": "target", "seed": 0, "config": {"kind": "file"}, "made_from": ["data/x.csv"]}}
+    check_inputs(expect)
+    Path("data/x.csv").write_text("11\n11\n")
+    os.utime("data/x.csv", (0, 0))
+    with pytest.raises(ArtefactError, match="data/x.csv has changed since this file was made from it"):
+        check_inputs(expect)
+
+
 @pytest.mark.parametrize("where", ["dataset", "attribute", "dataset_attribute"])
 def test_altered_artefact_is_detected_on_read(tmp_path, where):
     """Any edit after writing (a dataset, a root or a dataset attribute) fails the content digest."""
