@@ -180,3 +180,12 @@ def test_workflow_refuses_bad_values_before_any_job(tmp_path, change, key):
     assert proc.returncode != 0
     assert key in proc.stdout + proc.stderr
     assert not (workdir / "results").exists() and not (workdir / "logs").exists()
+
+
+def test_a_named_study_does_not_inherit_the_default_config(tmp_path):
+    """--configfile replaces config/config.yaml: no seeds, models or settings leak in from the default study."""
+    workdir = new_workdir(tmp_path / "w")
+    (workdir / "config").mkdir()
+    shutil.copyfile(REPO / "config/config.yaml", workdir / "config/config.yaml")
+    proc = snakemake(workdir, "-n", "--until", "make_target", configfile=_tiny(tmp_path, "mine"))
+    assert planned_jobs(proc.stdout) == [("make_target", "target=bas, seed=0")]

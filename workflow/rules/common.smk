@@ -27,7 +27,7 @@ REFERENCES = ("data", "uniform")
 
 check_config(config, file_widths(config, missing_ok=True))
 check_compute(config)
-STUDY = study_name(config, workflow.configfiles)
+STUDY = study_name(config, workflow.overwrite_configfiles or workflow.configfiles)
 check_results_owner(config, STUDY)
 
 
