@@ -50,7 +50,7 @@ ARTEFACT_KINDS = ("target", "model", "metrics", "checkpoint")
 DIGEST_ATTR = "content_sha256"
 # Attributes that legitimately differ between two runs of the same study.
 VOLATILE_ATTRS = ("created_utc", "git_commit", "package_versions", DIGEST_ATTR)
-_REQUIRED_ATTRS = ("qgenflow_version", "schema_version", "kind", "config_json", "seed", DIGEST_ATTR)
+_REQUIRED_ATTRS = ("qgenflow_version", "schema_version", "kind", "config_json", "seed")
 
 
 @dataclass
@@ -227,6 +227,8 @@ def read_artefact(path: str | Path, kind: str | None = None) -> Artefact:
             )
         if kind is not None and attrs["kind"] != kind:
             raise ArtefactError(f"{path}: expected a {kind} artefact, found kind '{attrs['kind']}'")
+        if DIGEST_ATTR not in attrs:
+            raise ArtefactError(f"{path}: has no {DIGEST_ATTR} (written incompletely, or not by qgenflow)")
         try:
             digest = _content_digest(fh)
         except (OSError, KeyError, RuntimeError) as exc:

@@ -278,13 +278,13 @@ def test_truncated_artefact_is_refused(tmp_path):
 
 
 def test_artefact_of_an_older_schema_is_refused(tmp_path):
-    """An artefact without a content digest (schema 1) asks to be regenerated."""
+    """An artefact of schema 1 (before content digests) asks to be regenerated."""
     path = tmp_path / "old.h5"
     with h5py.File(path, "w") as fh:
         for key, value in {"qgenflow_version": "0.1.0", "schema_version": 1, "kind": "target",
                            "config_json": "{}", "seed": 0}.items():
             fh.attrs[key] = value
-    with pytest.raises(ArtefactError, match="content_sha256"):
+    with pytest.raises(ArtefactError, match="schema_version 1 is not supported.*regenerate it"):
         read_artefact(path)
 
 
