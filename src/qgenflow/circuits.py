@@ -9,11 +9,29 @@ number of parameters (instead of two circuit runs per parameter).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["CircuitRunner"]
+from .errors import InvalidConfigError
+
+__all__ = ["FINAL_SAMPLING_STEP", "CircuitRunner", "ShotRunner", "gradient_method"]
+
+#: Step index of the final samples drawn after training: seeds their shots apart from every training step's.
+FINAL_SAMPLING_STEP = 2**40
+
+
+def gradient_method(spec: Mapping[str, Any]) -> str:
+    """``adjoint`` for exact simulation, ``parameter_shift`` with finite shots (``gradient: auto``)."""
+    requested = spec.get("gradient", "auto")
+    shots = spec.get("device", {}).get("shots")
+    if requested == "auto":
+        return "adjoint" if shots is None else "parameter_shift"
+    if requested == "adjoint" and shots is not None:
+        raise InvalidConfigError("gradient", "adjoint needs exact simulation (device.shots: null); use parameter_shift")
+    if requested == "parameter_shift" and shots is None:
+        raise InvalidConfigError("device.shots", "parameter_shift needs a shot count (e.g. 2000)")
+    return requested
 
 
 class CircuitRunner:

@@ -93,3 +93,30 @@ def test_every_import_is_declared_and_every_dependency_used():
     imported = _third_party_imports()
     assert imported - declared == set(), "imported but not declared"
     assert declared - imported == USED_WITHOUT_IMPORT, "declared but never imported"
+
+
+def _lint_imports(cwd: Path, pythonpath: Path | None = None):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    cmd = [str(Path(sys.executable).parent / "lint-imports"), "--config", str(REPO / "pyproject.toml"), "--no-cache"]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_import_contract_holds_and_catches_a_reintroduced_cycle(tmp_path):
+    """Imports run one way (the layers in pyproject.toml); a models -> train import inside a function breaks it."""
+    import shutil
+
+    proc = _lint_imports(REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    copy = tmp_path / "src/qgenflow"
+    shutil.copytree(REPO / "src/qgenflow", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(copy / "models/qcbm.py", "a") as fh:
+        fh.write("\n\ndef _cycle():\n    from ..train import run_training\n\n    return run_training\n")
+    proc = _lint_imports(tmp_path, pythonpath=tmp_path / "src")
+    assert proc.returncode != 0
+    assert "qgenflow.models.qcbm -> qgenflow.train" in proc.stdout, proc.stdout

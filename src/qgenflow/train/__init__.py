@@ -8,16 +8,16 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..circuits import FINAL_SAMPLING_STEP, gradient_method
 from ..errors import InvalidConfigError
-from .losses import MMDLoss, make_loss
-from .optimizers import make_optimizer
+from ..fit.losses import MMDLoss, make_loss
+from ..fit.optimizers import make_optimizer
 
-__all__ = ["MMDLoss", "gradient_engine", "gradient_method", "make_loss", "make_optimizer", "train_qcbm", "run_training"]
+__all__ = ["MMDLoss", "gradient_engine", "make_loss", "make_optimizer", "train_qcbm", "run_training"]
 
 log = logging.getLogger(__name__)
 
 # Step index whose shot stream draws the trained model's samples (beyond any training step).
-FINAL_SAMPLING_STEP = 2**40
 
 
 def train_qcbm(
@@ -32,7 +32,7 @@ def train_qcbm(
 
     Args:
         target: the target Artefact, for ansätze that adapt to the data (optional).
-        checkpointer: a :class:`~qgenflow.train.checkpoint.Checkpointer` to save/resume the run.
+        checkpointer: a :class:`~qgenflow.fit.checkpoint.Checkpointer` to save/resume the run.
 
     Returns:
         (model, TrainResult, final probability vector)
@@ -44,7 +44,7 @@ def train_qcbm(
     from ..models import QCBM, make_ansatz
     from ..rng import make_rng
     from ..circuits import CircuitRunner, ShotRunner
-    from .loop import fit
+    from ..fit.loop import fit
 
     ansatz = make_ansatz(
         spec.get("ansatz", "hardware_efficient"),
@@ -115,7 +115,7 @@ def train_iqp_with_estimator(spec: Mapping[str, Any], target, n_qubits: int, see
         sample_iqp_model,
         sigmas_for_weights,
     )
-    from .loop import fit
+    from ..fit.loop import fit
 
     ansatz = make_ansatz("iqp", n_qubits, int(spec.get("layers", 1)), spec.get("ansatz_options", {}), target=target)
     model = QCBM(ansatz)
@@ -206,19 +206,6 @@ def gradient_engine(spec: Mapping[str, Any]) -> str:
     return engine
 
 
-def gradient_method(spec: Mapping[str, Any]) -> str:
-    """``adjoint`` for exact simulation, ``parameter_shift`` with finite shots (``gradient: auto``)."""
-    requested = spec.get("gradient", "auto")
-    shots = spec.get("device", {}).get("shots")
-    if requested == "auto":
-        return "adjoint" if shots is None else "parameter_shift"
-    if requested == "adjoint" and shots is not None:
-        raise InvalidConfigError("gradient", "adjoint needs exact simulation (device.shots: null); use parameter_shift")
-    if requested == "parameter_shift" and shots is None:
-        raise InvalidConfigError("device.shots", "parameter_shift needs a shot count (e.g. 2000)")
-    return requested
-
-
 def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, output: str | Path) -> Path:
     """Train the model of config entry ``spec`` on the target artefact and write model.h5."""
     from ..bits import empirical_probs, sample_from_probs
@@ -226,7 +213,7 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
     from ..provenance import sha256_file
     from ..rng import make_rng
     from ..limits import MAX_EXACT_QUBITS
-    from .checkpoint import Checkpointer
+    from ..fit.checkpoint import Checkpointer
     from ..circuits import ShotRunner
 
     from ..models.baselines import BASELINES, run_baseline

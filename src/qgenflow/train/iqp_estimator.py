@@ -625,7 +625,7 @@ class ZStringMMD:
     def step_objective(self, seed: int) -> Callable[[np.ndarray, int], tuple[float, np.ndarray]]:
         """``(params, step) -> (loss, gradient)`` on the batch drawn from :func:`step_rng` ``(seed, step)``.
 
-        The ``value_and_grad`` that :func:`qgenflow.train.loop.fit` takes: every step's draws
+        The ``value_and_grad`` that :func:`qgenflow.fit.loop.fit` takes: every step's draws
         depend only on ``(seed, step)``, so a resumed run repeats them exactly.
         """
 

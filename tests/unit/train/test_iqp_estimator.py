@@ -280,7 +280,7 @@ def test_sampling_limits(seed):
 
 def test_step_objective_drives_fit_reproducibly(seed):
     """step_objective plugs into loop.fit; the same (seed, step) draws give identical runs."""
-    from qgenflow.train.loop import fit
+    from qgenflow.fit.loop import fit
 
     n = 6
     gens, theta = build_iqp(spec(n, max_weight=2), seed)

@@ -11,7 +11,8 @@ from qgenflow.io import read_artefact
 from qgenflow.kernels import mmd2_exact, mmd2_samples_vs_probs
 from qgenflow.models import QCBM, make_ansatz
 from qgenflow.targets import make_target, run_target
-from qgenflow.train import gradient_method, run_training
+from qgenflow.circuits import gradient_method
+from qgenflow.train import run_training
 from qgenflow.circuits import CircuitRunner, ShotRunner
 
 N_SIGMA = 5.0

@@ -33,7 +33,7 @@ def test_training_is_reproducible(tmp_path):
 
 def test_kl_loss_gradient_and_training():
     """The KL loss's dL/dp matches finite differences, and KL training learns the uniform target."""
-    from qgenflow.train.losses import make_loss
+    from qgenflow.fit.losses import make_loss
 
     rng = np.random.default_rng(0)
     q, p = rng.dirichlet(np.ones(8)), rng.dirichlet(np.ones(8))

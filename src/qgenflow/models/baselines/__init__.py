@@ -115,7 +115,7 @@ def train_baseline(kind: str, spec: Mapping[str, Any], target, seed: int, checkp
         spec: the model's config entry.
         target: the target :class:`~qgenflow.io.Artefact` (its ``samples`` are the training data).
         seed: seeds initialisation, minibatches, chains and the final samples.
-        checkpointer: a :class:`~qgenflow.train.checkpoint.Checkpointer` (ignored by ``product``).
+        checkpointer: a :class:`~qgenflow.fit.checkpoint.Checkpointer` (ignored by ``product``).
     """
     _check_kind(kind)
     samples = np.asarray(target["samples"], dtype=np.uint8)
@@ -140,7 +140,7 @@ def run_baseline(
     """
     from ...io import read_artefact
     from ...provenance import sha256_file
-    from ...train.checkpoint import Checkpointer
+    from ...fit.checkpoint import Checkpointer
     from ..result import write_trained_model
 
     kind = spec.get("kind")

@@ -206,7 +206,7 @@ def train_autoregressive(
     import jax
     import jax.numpy as jnp
 
-    from ...train.loop import fit
+    from ...fit.loop import fit
 
     jax.config.update("jax_enable_x64", True)
     n = samples.shape[1]

@@ -221,7 +221,7 @@ def train_rbm(spec: Mapping[str, Any], samples: np.ndarray, seed: int, checkpoin
     import jax
     import jax.numpy as jnp
 
-    from ...train.loop import fit
+    from ...fit.loop import fit
 
     jax.config.update("jax_enable_x64", True)
     n = samples.shape[1]
@@ -323,7 +323,7 @@ def _pcd_value_and_grad(spec, samples, rows, weights, m, init_rng):
 
 
 class _ChainCheckpointer:
-    """A :class:`~qgenflow.train.checkpoint.Checkpointer` that also saves and restores the
+    """A :class:`~qgenflow.fit.checkpoint.Checkpointer` that also saves and restores the
     persistent chains (as one extra optimiser-state leaf), so PCD resumes exactly."""
 
     def __init__(self, inner, state: dict[str, Any]):

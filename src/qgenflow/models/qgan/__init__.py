@@ -83,7 +83,7 @@ def train_qgan(flavor: str, spec: Mapping[str, Any], target: Any, seed: int, che
         spec: the model's config slice (keys per flavour: see each module).
         target: the target Artefact (or an in-memory Target).
         seed: seeds initialisation, discriminator batches, shot noise and the final samples.
-        checkpointer: a :class:`~qgenflow.train.checkpoint.Checkpointer` to save and resume the run.
+        checkpointer: a :class:`~qgenflow.fit.checkpoint.Checkpointer` to save and resume the run.
 
     Raises:
         InvalidConfigError: unknown flavour, or a target the flavour cannot use.

@@ -248,10 +248,10 @@ def train_classical_discriminator(
     from ...devices import make_device
     from ...kernels import mmd2_exact
     from ...rng import make_rng
-    from ...train import FINAL_SAMPLING_STEP, gradient_method
+    from ...circuits import FINAL_SAMPLING_STEP, gradient_method
     from ...circuits import CircuitRunner, ShotRunner
-    from ...train.loop import Progress
-    from ...train.optimizers import make_optimizer
+    from ...fit.loop import Progress
+    from ...fit.optimizers import make_optimizer
     from .. import QCBM, make_ansatz
 
     jax.config.update("jax_enable_x64", True)

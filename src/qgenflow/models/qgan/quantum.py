@@ -69,8 +69,8 @@ def train_quantum_discriminator(
     import pennylane as qml
 
     from ...rng import make_rng
-    from ...train.loop import Progress
-    from ...train.optimizers import make_optimizer
+    from ...fit.loop import Progress
+    from ...fit.optimizers import make_optimizer
 
     jax.config.update("jax_enable_x64", True)
     state = target_state(target)

@@ -268,7 +268,7 @@ def final_distribution(runner: ExpvalRunner, ops: Sequence, n: int, n_samples: i
     """(exact probabilities, samples) of the trained generator: exact sampling, or the device's own shots."""
     from ...bits import sample_from_probs
     from ...rng import make_rng
-    from ...train import FINAL_SAMPLING_STEP
+    from ...circuits import FINAL_SAMPLING_STEP
 
     psi = runner.state(ops, n)
     probs = np.abs(psi) ** 2
@@ -320,7 +320,7 @@ def train_state_preparation(spec: Mapping[str, Any], target: TargetData, seed: i
     ``<H>``) are recorded every ``log_every`` steps in ``history/fidelity`` (``history/energy``).
     """
     from ...rng import make_rng
-    from ...train.loop import fit
+    from ...fit.loop import fit
 
     state = target_state(target)
     n = target.n_qubits

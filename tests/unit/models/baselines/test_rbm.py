@@ -11,7 +11,7 @@ import pytest
 from qgenflow.bits import all_bitstrings, bits_to_index
 from qgenflow.errors import InvalidConfigError
 from qgenflow.models.baselines import count_params, rbm, train_baseline
-from qgenflow.train.checkpoint import Checkpointer
+from qgenflow.fit.checkpoint import Checkpointer
 
 PROB_TOL = 1e-12
 # KL(target || model) bound on BAS 2x2: a model spreading 95 % of its mass evenly over the
@@ -105,7 +105,7 @@ def test_pcd_runs_at_24_bits_without_enumerating(product_target, monkeypatch, tm
     a = train_baseline("rbm", spec, target, seed=0)
     checkpointer = Checkpointer(tmp_path / "ck.h5", every=2, identity={"test": "pcd"})
     train_baseline("rbm", spec, target, seed=0, checkpointer=checkpointer)  # leaves its step-2 checkpoint
-    with caplog.at_level(logging.INFO, logger="qgenflow.train.checkpoint"):
+    with caplog.at_level(logging.INFO, logger="qgenflow.fit.checkpoint"):
         b = train_baseline("rbm", spec, target, seed=0, checkpointer=checkpointer)  # resumes at step 2
     assert "resuming from checkpoint at step 2" in caplog.text
     assert a.probs is None and a.samples.shape == (64, 24) and a.samples.dtype == np.uint8

@@ -13,7 +13,7 @@ from qgenflow.io import read_artefact, write_artefact
 from qgenflow.models.qgan import QGANResult, train_qgan
 from qgenflow.models.qgan.classical import CoverageMonitor, coverage
 from qgenflow.targets import bas_patterns, make_target
-from qgenflow.train.checkpoint import Checkpointer
+from qgenflow.fit.checkpoint import Checkpointer
 
 FLAVOR = "classical_discriminator"
 EXACT = {

@@ -7,7 +7,7 @@ import pytest
 
 from qgenflow.models.qgan import train_qgan
 from qgenflow.models.qgan.quantum import helstrom_error
-from qgenflow.train.checkpoint import Checkpointer
+from qgenflow.fit.checkpoint import Checkpointer
 
 FLAVOR = "quantum_discriminator"
 FIDELITY_GOAL = 0.99

@@ -14,9 +14,9 @@ import pytest
 
 from qgenflow.io import read_artefact
 from qgenflow.targets import run_target
-from qgenflow.train.checkpoint import Checkpointer
-from qgenflow.train.loop import fit
-from qgenflow.train.optimizers import make_schedule
+from qgenflow.fit.checkpoint import Checkpointer
+from qgenflow.fit.loop import fit
+from qgenflow.fit.optimizers import make_schedule
 
 TOL = 1e-12
 
