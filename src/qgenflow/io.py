@@ -117,8 +117,11 @@ def _update_attrs(digest: Any, attrs: h5py.AttributeManager, skip: str = "") -> 
         digest.update(f"@{key}={json.dumps(value, sort_keys=True, default=repr)}\n".encode())
 
 
-def _content_digest(fh: h5py.File) -> str:
-    """SHA-256 over every dataset (name, dtype, shape, bytes) and every attribute but the digest."""
+def _content_digest(fh: h5py.File, loaded: Mapping[str, Any] | None = None) -> str:
+    """SHA-256 over every dataset (name, dtype, shape, bytes) and every attribute but the digest.
+
+    ``loaded`` holds datasets already read from ``fh`` (by path), so a reader reads each once.
+    """
     digest = hashlib.sha256()
     _update_attrs(digest, fh.attrs, skip=DIGEST_ATTR)
     names: list[str] = []
@@ -126,9 +129,15 @@ def _content_digest(fh: h5py.File) -> str:
     for name in sorted(names):
         obj = fh[name]
         if isinstance(obj, h5py.Dataset):
-            data = np.asarray(obj.asstr()[()] if h5py.check_string_dtype(obj.dtype) else obj[()])
+            if loaded is not None and name in loaded:
+                data = np.asarray(loaded[name])
+            else:
+                data = np.asarray(obj.asstr()[()] if h5py.check_string_dtype(obj.dtype) else obj[()])
             digest.update(f"/{name}:{data.dtype.str}:{data.shape}\n".encode())
-            digest.update(repr(data.tolist()).encode() if data.dtype.kind in "OU" else np.ascontiguousarray(data).tobytes())
+            if data.dtype.kind in "OU":
+                digest.update(repr(data.tolist()).encode())
+            else:
+                digest.update(np.ascontiguousarray(data))  # the buffer itself: no copy of large vectors
         else:
             digest.update(f"/{name}/\n".encode())
         _update_attrs(digest, obj.attrs)
@@ -229,15 +238,6 @@ def read_artefact(path: str | Path, kind: str | None = None) -> Artefact:
             raise ArtefactError(f"{path}: expected a {kind} artefact, found kind '{attrs['kind']}'")
         if DIGEST_ATTR not in attrs:
             raise ArtefactError(f"{path}: has no {DIGEST_ATTR} (written incompletely, or not by qgenflow)")
-        try:
-            digest = _content_digest(fh)
-        except (OSError, KeyError, RuntimeError) as exc:
-            raise ArtefactError(f"{path}: corrupted dataset ({_one_line(exc)})") from None
-        if digest != attrs[DIGEST_ATTR]:
-            raise ArtefactError(
-                f"{path}: content does not match its recorded {DIGEST_ATTR}: the file was altered after "
-                "qgenflow wrote it (edited, or corrupted in a cache or copy); delete it and rerun the job that makes it"
-            )
         datasets: dict[str, np.ndarray] = {}
         dattrs: dict[str, dict[str, Any]] = {}
 
@@ -252,8 +252,14 @@ def read_artefact(path: str | Path, kind: str | None = None) -> Artefact:
 
         try:
             fh.visititems(visit)
+            digest = _content_digest(fh, datasets)
         except (OSError, KeyError, RuntimeError) as exc:
             raise ArtefactError(f"{path}: corrupted dataset ({_one_line(exc)})") from None
+        if digest != attrs[DIGEST_ATTR]:
+            raise ArtefactError(
+                f"{path}: content does not match its recorded {DIGEST_ATTR}: the file was altered after "
+                "qgenflow wrote it (edited, or corrupted in a cache or copy); delete it and rerun the job that makes it"
+            )
     return Artefact(path=path, kind=attrs["kind"], attrs=attrs, datasets=datasets, dataset_attrs=dattrs)
 
 
