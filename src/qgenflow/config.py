@@ -197,6 +197,7 @@ def file_widths(config: Mapping[str, Any], root: str | Path = ".", missing_ok: b
         InvalidConfigError: a file is missing (naming ``targets.NAME.path``), unreadable,
             or its width disagrees with the entry's ``n_bits``.
     """
+    # Imported here: the file reader loads numpy, which parse time needs only for file targets.
     from .targets.samples_file import peek_width
 
     widths = {}
@@ -215,6 +216,8 @@ def file_widths(config: Mapping[str, Any], root: str | Path = ".", missing_ok: b
             width = peek_width(path, spec.get("format", "auto"), spec.get("dataset", "samples"))
         except InputDataError as exc:
             raise InvalidConfigError(f"targets.{name}.path", str(exc)) from None
+        except InvalidConfigError as exc:  # an unknown format or suffix
+            raise InvalidConfigError(f"targets.{name}.{exc.key}", str(exc).removeprefix(f"{exc.key}: ")) from None
         if spec.get("n_bits") is not None and width != int(spec["n_bits"]):
             raise InvalidConfigError(
                 f"targets.{name}.n_bits", f"{spec['n_bits']}, but the rows of {spec['path']} have {width} bits"

@@ -113,6 +113,7 @@ CONFIG_CASES = [
     ("file_width_mismatch", _file_target("data/wide.csv", n_bits=8), "targets.f.n_bits"),
     ("file_not_utf8", _file_target("data/binary.csv"), "targets.f.path"),
     ("file_no_samples", _file_target("data/empty.csv"), "targets.f.path"),
+    ("file_unknown_suffix", _file_target("data/wide.xyz"), "targets.f.format: cannot tell the format"),
 ]
 
 
@@ -125,6 +126,7 @@ def data_dir(tmp_path: Path) -> Path:
     (data / "wide.csv").write_text("\n".join("".join(map(str, row)) for row in rng.integers(0, 2, (5, 40))) + "\n")
     (data / "binary.csv").write_bytes(b"\xff\xfe\x00\x01")
     (data / "empty.csv").write_text("# only a comment\n\n")
+    (data / "wide.xyz").write_text("0101\n")
     return tmp_path
 
 
