@@ -151,7 +151,7 @@ def test_changing_figure_settings_redraws_only_figures(study_run, tmp_path, chan
 
 def test_editing_training_code_reruns_training_not_targets(study_run):
     """An edited training source file reruns train and downstream, never make_target."""
-    source = REPO / "src/qgenflow/train/loop.py"
+    source = REPO / "src/qgenflow/fit/loop.py"
     original, stat = source.read_bytes(), source.stat()
     try:
         source.write_bytes(original + b"# edited by the rerun test\n")
