@@ -12,27 +12,18 @@ samples) this measures, in one process, best of ``--repeat``:
 Run:  python benchmarks/bench_io.py [--sizes 16 20 24] [--repeat 3]
 The goal is a read_artefact/h5py ratio of 3 or less at 24 qubits, the largest exact
 target, where reading costs most (the digest hashes the buffers in place; measured here:
-2.3 at n=24, 4.2 at n=20, ~5 below, where both take milliseconds).
+2.3 at n=24; 4 to 6 below, where both take milliseconds).
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import h5py
 import numpy as np
-
-
-def _best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from bench_gradients import best_of  # the benchmarks' shared timer (this folder is on sys.path)
 
 
 def _plain_read(path: Path) -> None:
@@ -58,9 +49,9 @@ def main() -> None:
                 {"probs": probs / probs.sum(), "samples": rng.integers(0, 2, (20000, n), dtype=np.uint8)},
                 config=spec, seed=0,
             )
-            plain = _best(lambda: _plain_read(path), args.repeat)
-            full = _best(lambda: read_artefact(path), args.repeat)
-            check = _best(lambda: check_inputs({str(path): {"kind": "target", "seed": 0, "config": spec}}), args.repeat)
+            plain = best_of(lambda: _plain_read(path), args.repeat)
+            full = best_of(lambda: read_artefact(path), args.repeat)
+            check = best_of(lambda: check_inputs({str(path): {"kind": "target", "seed": 0, "config": spec}}), args.repeat)
             print(f"{n:>3} {plain:>10.4f} {full:>14.4f} {full / plain:>6.2f} {check:>13.4f}")
 
 
