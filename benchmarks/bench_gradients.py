@@ -5,7 +5,7 @@ For a hardware-efficient QCBM (6 layers) at n qubits, measured in one process:
 * forward: one ``qml.probs`` evaluation on lightning.qubit (the unit of cost);
 * adjoint: qgenflow's training step (probabilities, then one adjoint pass with the
   diagonal observable dL/dp), the method DESIGN.md prescribes;
-* fast: the same step on :class:`qgenflow.train.fast_adjoint.FastAdjointRunner`
+* fast: the same step on :class:`qgenflow.circuits.numba.FastAdjointRunner`
   (numba kernels, fused forward pass + backward sweep), and its own forward pass;
   the first call (numba compile, or loading numba's on-disk cache) is reported
   separately;
@@ -61,7 +61,7 @@ def measure(n: int, layers: int, repeat: int, max_shift: int, max_jax: int) -> d
 
     row["adjoint_s"] = best_of(adjoint_step, repeat)
 
-    from qgenflow.train.fast_adjoint import FastAdjointRunner
+    from qgenflow.circuits.numba import FastAdjointRunner
 
     fast = FastAdjointRunner(n)
     start = time.perf_counter()

@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 from .errors import InvalidConfigError, QgenflowError
 
-__all__ = ["DeviceExecutionError", "SEED_KEYWORDS", "make_device", "seed_keyword", "execute", "RETRYABLE"]
+__all__ = ["DeviceExecutionError", "SEED_KEYWORDS", "make_device", "seed_keyword", "execute", "RETRYABLE", "step_device"]
 
 log = logging.getLogger(__name__)
 
@@ -112,3 +114,9 @@ def execute(device, tapes: Sequence, retries: int = 3, backoff: float = 1.0):
             f"device {getattr(device, 'name', device)!r} failed to run {len(tapes)} circuit(s) "
             f"after {retries + 1} attempt(s): {cause}"
         ) from cause
+
+
+def step_device(device_spec: Mapping[str, Any], n_wires: int, seed: int, step: int, stream: int):
+    """A device seeded from (seed, step, stream): shot noise that is reproducible and that a resumed run replays."""
+    sub_seed = int(np.random.SeedSequence([int(seed), int(step), int(stream)]).generate_state(1)[0])
+    return make_device(device_spec, n_wires, seed=sub_seed)

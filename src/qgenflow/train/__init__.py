@@ -43,7 +43,7 @@ def train_qcbm(
     from ..kernels import mmd2_samples_vs_probs
     from ..models import QCBM, make_ansatz
     from ..rng import make_rng
-    from ..circuits import CircuitRunner, ShotRunner
+    from ..circuits import CircuitRunner, FastAdjointRunner, ShotRunner
     from ..fit.loop import fit
 
     ansatz = make_ansatz(
@@ -65,8 +65,6 @@ def train_qcbm(
     if method == "adjoint":
         runner = CircuitRunner(make_device(device_spec, n_qubits, seed=seed), n_qubits)
         if gradient_engine(spec) == "numba":
-            from .fast_adjoint import FastAdjointRunner
-
             # Circuits with a gate the numba kernels lack go to the device's own adjoint.
             runner = FastAdjointRunner(n_qubits, fallback=runner)
 

@@ -6,8 +6,8 @@ import pytest
 
 from qgenflow.devices import make_device
 from qgenflow.models import QCBM, make_ansatz
-from qgenflow.train import fast_adjoint
-from qgenflow.train.fast_adjoint import SUPPORTED_OPS, FastAdjointRunner
+from qgenflow.circuits import numba as fast_adjoint
+from qgenflow.circuits.numba import SUPPORTED_OPS, FastAdjointRunner
 from qgenflow.circuits import CircuitRunner
 
 TOL = 1e-10  # engine vs lightning (both exact, double precision)

@@ -27,8 +27,8 @@ import numpy as np
 
 from ...errors import InvalidConfigError
 from . import DEFAULT_STEPS, QGANResult, TargetData, setting
+from ...circuits.expval import ExpvalRunner
 from .state_prep import (
-    ExpvalRunner,
     default_generator,
     fidelity,
     final_distribution,

@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ...errors import InvalidConfigError
+from ...circuits.expval import ExpvalRunner
 from ..ansatz import Ansatz
 from . import DEFAULT_STEPS, QGANResult, TargetData, setting
 
@@ -33,7 +34,6 @@ __all__ = [
     "MAX_STATE_QUBITS",
     "NumberConserving",
     "RealAmplitudes",
-    "ExpvalRunner",
     "default_generator",
     "fidelity",
     "make_generator",
@@ -205,65 +205,6 @@ def n_angles(ops: Sequence) -> int:
     return sum(len(op.data) for op in ops)
 
 
-class ExpvalRunner:
-    """Expectation values and their gradients: adjoint on lightning, or parameter-shift with shots.
-
-    With ``shots`` set, every call runs on a device seeded from (seed, step, stream),
-    so shot noise is reproducible and a resumed run replays it.
-    """
-
-    def __init__(self, device_spec: Mapping[str, Any], n_wires: int, seed: int):
-        from pennylane.devices import ExecutionConfig
-
-        from ...devices import make_device
-
-        self.device_spec, self.n_wires, self.seed = dict(device_spec), int(n_wires), int(seed)
-        self.shots = self.device_spec.get("shots")
-        if self.shots is None:
-            self.device = make_device(self.device_spec, self.n_wires, seed=seed)
-            self._config = self.device.setup_execution_config(ExecutionConfig(gradient_method="adjoint"))
-        self._state_device = None
-
-    def _seeded(self, step: int, stream: int):
-        from ...devices import make_device
-
-        seed = int(np.random.SeedSequence([self.seed, step, stream]).generate_state(1)[0])
-        return make_device(self.device_spec, self.n_wires, seed=seed)
-
-    def value_and_grad(self, ops: Sequence, obs, trainable: Sequence[int], step: int = 0, stream: int = 0):
-        """(<obs>, d<obs>/d angles) for the angles at positions ``trainable`` of the ops' parameters."""
-        import pennylane as qml
-
-        from ...devices import execute
-
-        trainable = list(trainable)
-        if self.shots is None:
-            tape = qml.tape.QuantumScript(list(ops), [qml.expval(obs)], trainable_params=trainable)
-            value, jac = self.device.execute_and_compute_derivatives(tape, self._config)
-            return float(value), np.asarray(jac, dtype=np.float64).reshape(-1)
-        tape = qml.tape.QuantumScript(list(ops), [qml.expval(obs)], shots=int(self.shots), trainable_params=trainable)
-        tapes, postprocess = qml.gradients.param_shift(tape)
-        results = execute(self._seeded(step, stream), [tape, *tapes])
-        return float(results[0]), np.asarray(postprocess(results[1:]), dtype=np.float64).reshape(-1)
-
-    def state(self, ops: Sequence, n_qubits: int) -> np.ndarray:
-        """Exact state vector of ``ops`` on wires 0..n_qubits-1 (a lightning simulator, for evaluation)."""
-        import pennylane as qml
-
-        from ...devices import make_device
-
-        if self._state_device is None:
-            self._state_device = make_device({"name": "lightning.qubit"}, n_qubits)
-        tape = qml.tape.QuantumScript(list(ops), [qml.state()])
-        return np.asarray(self._state_device.execute(tape))
-
-    def samples(self, ops: Sequence, n_qubits: int, n_samples: int, step: int) -> np.ndarray:
-        """[n_samples, n] uint8 Z-basis samples from the configured device."""
-        from ...circuits import ShotRunner
-
-        return ShotRunner(self.device_spec, n_qubits, n_samples, self.seed).samples(ops, step)
-
-
 def final_distribution(runner: ExpvalRunner, ops: Sequence, n: int, n_samples: int, seed: int):
     """(exact probabilities, samples) of the trained generator: exact sampling, or the device's own shots."""
     from ...bits import sample_from_probs
@@ -276,7 +217,7 @@ def final_distribution(runner: ExpvalRunner, ops: Sequence, n: int, n_samples: i
     if runner.shots is None:
         samples = sample_from_probs(probs, n_samples, make_rng(seed, "model_sample"))
     else:
-        samples = runner.samples(ops, n, n_samples, FINAL_SAMPLING_STEP)
+        samples = runner.samples(ops, FINAL_SAMPLING_STEP, n_samples)
     return psi, probs, samples
 
 

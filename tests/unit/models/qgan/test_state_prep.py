@@ -7,8 +7,8 @@ import pytest
 
 from qgenflow.errors import InvalidConfigError
 from qgenflow.models.qgan import target_data, train_qgan
+from qgenflow.circuits import ExpvalRunner
 from qgenflow.models.qgan.state_prep import (
-    ExpvalRunner,
     default_generator,
     fidelity,
     make_generator,

@@ -1,7 +1,7 @@
 """Exact adjoint gradients of diagonal observables, with in-place numba kernels.
 
-:class:`FastAdjointRunner` has the API of :class:`~qgenflow.circuits.CircuitRunner`
-(``probs(ops)``, ``diagonal_grad(ops, diag)``) plus ``supports(ops)``. It exists
+:class:`FastAdjointRunner` is a :class:`~qgenflow.circuits.Runner` like
+:class:`~qgenflow.circuits.CircuitRunner` (``probs``, ``diagonal_grad``, ``samples``) plus ``supports(ops)``. It exists
 because lightning's adjoint differentiates ``expval(SparseHamiltonian)`` by copying
 the statevector and applying each generator to the copy (~10x a forward pass at 20
 qubits). Here a gradient is one forward pass and one backward sweep:
@@ -44,6 +44,8 @@ from typing import Sequence
 
 import numpy as np
 from numba import get_num_threads, njit, uint64
+
+from .exact import samples_from_probs
 
 __all__ = ["FastAdjointRunner", "SUPPORTED_OPS"]
 
@@ -853,10 +855,11 @@ class FastAdjointRunner:
             ``numba.get_num_threads()``, i.e. NUMBA_NUM_THREADS); rounded down to a power of two.
     """
 
-    def __init__(self, n_qubits: int, fallback=None, threads: int | None = None):
+    def __init__(self, n_qubits: int, fallback=None, threads: int | None = None, seed: int = 0):
         if not 1 <= int(n_qubits) <= 34:
             raise ValueError(f"n_qubits must be in 1..34, got {n_qubits}")
         self.n_qubits = int(n_qubits)
+        self.seed = int(seed)
         self.fallback = fallback
         self.threads = threads
         # last circuit: (ops, their data, program, final state or None); see _lookup
@@ -950,7 +953,7 @@ class FastAdjointRunner:
         pr, pi = self._forward(prog, self._prepare(prog))
         return pr + 1j * pi
 
-    def probs(self, ops: Sequence) -> np.ndarray:
+    def probs(self, ops: Sequence, step: int = 0) -> np.ndarray:
         """Big-endian probability vector of the state prepared by ``ops`` from |0...0>.
 
         The state is kept, so ``diagonal_grad`` on the same operation objects right
@@ -964,7 +967,7 @@ class FastAdjointRunner:
         self._last = self._last[:3] + ((pr, pi),)
         return pr * pr + pi * pi
 
-    def diagonal_grad(self, ops: Sequence, diag: np.ndarray) -> np.ndarray:
+    def diagonal_grad(self, ops: Sequence, diag: np.ndarray, step: int = 0) -> np.ndarray:
         """Gradient of ``sum_x diag[x] p(x)`` with respect to every trainable angle of ``ops``."""
         ops = list(ops)
         diag = np.ascontiguousarray(diag, dtype=np.float64).reshape(-1)
@@ -982,3 +985,7 @@ class FastAdjointRunner:
         grad = np.zeros(prog.n_params, dtype=np.float64)
         self._execute(prog, pr, pi, lr, li, prep[1], prep, grad, True)
         return grad
+
+    def samples(self, ops: Sequence, step: int, shots: int) -> np.ndarray:
+        """[shots, n] uint8 samples drawn exactly from the circuit's probabilities."""
+        return samples_from_probs(self.probs(ops), shots, self.seed, step)
