@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from .errors import InputDataError, InvalidConfigError
 from .provenance import STUDY_LINE
+from .schema import SCHEMA_PATH
 from .limits import MAX_EXACT_QUBITS, QGAN_CLASSICAL_MAX_QUBITS, QGAN_QUANTUM_DATA_MAX_QUBITS
 
 __all__ = [
@@ -49,8 +50,6 @@ __all__ = [
 ]
 
 EXACT_LOSS_MODELS = ("qcbm",)
-#: The JSON schema of a study config, shipped inside the package so every entry point finds it.
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 #: No number in a study needs more; larger ones overflow squares, exponentials or int64 counters.
 MAX_MAGNITUDE = 1e12
 #: Snakemake refuses wildcard values that end in 20 or more repeats of one substring.

@@ -13,6 +13,8 @@ STREAMS = {
     "evaluation": 3,
     "holdout": 4,
     "reference": 5,
+    # Initial IQP angles of the Z-string estimator (data-informed start plus noise).
+    "estimator_init": 102,
 }
 
 

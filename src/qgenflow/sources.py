@@ -29,8 +29,8 @@ DATA_SUFFIXES = (".mplstyle",)
 
 #: The modules each stage's workflow scripts import; everything else follows from the graph.
 STAGE_ENTRIES: dict[str, tuple[str, ...]] = {
-    "targets": ("qgenflow.runtime", "qgenflow.io", "qgenflow.targets"),
-    "train": ("qgenflow.runtime", "qgenflow.io", "qgenflow.train"),
+    "targets": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.target"),
+    "train": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.train"),
     "evaluate": ("qgenflow.runtime", "qgenflow.io", "qgenflow.metrics"),
     "figures": ("qgenflow.runtime", "qgenflow.io", "qgenflow.plots"),
     "publish": ("qgenflow.runtime", "qgenflow.io", "qgenflow.publish"),

@@ -9,6 +9,6 @@ setup_job(
     expect=snakemake.params.expect,
 )
 
-from qgenflow.train import run_training  # noqa: E402
+from qgenflow.stages.train import run_training  # noqa: E402
 
 run_training(snakemake.params.spec, snakemake.input.target, int(snakemake.wildcards.seed), snakemake.output[0])

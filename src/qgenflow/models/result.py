@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TrainedModel", "write_trained_model"]
+from ..io import write_artefact
+
+__all__ = ["TargetData", "TrainedModel", "target_data", "write_trained_model"]
 
 
 @dataclass
@@ -38,7 +40,7 @@ class TrainedModel:
     params: dict[str, np.ndarray]
     history: dict[str, np.ndarray]
     probs: np.ndarray | None
-    samples: np.ndarray
+    samples: np.ndarray | None
     n_params: int
     seconds: float
     seconds_per_step: float
@@ -50,10 +52,72 @@ class TrainedModel:
         out = {f"params/{k}": np.asarray(v) for k, v in self.params.items()}
         out.update({f"history/{k}": np.asarray(v) for k, v in self.history.items()})
         out.update({k: np.asarray(v) for k, v in self.extra.items()})
-        out["samples"] = np.asarray(self.samples, dtype=np.uint8)
+        if self.samples is not None:
+            out["samples"] = np.asarray(self.samples, dtype=np.uint8)
         if self.probs is not None:
             out["probs"] = np.asarray(self.probs, dtype=np.float64)
         return out
+
+
+@dataclass
+class TargetData:
+    """The parts of a target a QGAN uses, from an Artefact or a :class:`~qgenflow.targets.Target`."""
+
+    n_qubits: int
+    samples: np.ndarray
+    probs: np.ndarray | None
+    state: np.ndarray | None
+    config: dict[str, Any] | None
+    attrs: dict[str, Any]
+    source: Any = None  # the object it was read from, for ansaetze that adapt to the target
+
+
+def target_data(target: Any) -> TargetData:
+    """Read a target Artefact (``read_artefact(..., kind="target")``) or an in-memory Target."""
+    if hasattr(target, "datasets"):  # io.Artefact
+        return TargetData(
+            n_qubits=int(target.attrs["n_qubits"]),
+            samples=np.asarray(target["samples"], dtype=np.uint8),
+            probs=target.get("probs"),
+            state=target.get("state"),
+            config=target.config if "config_json" in target.attrs else None,
+            attrs=dict(target.attrs),
+            source=target,
+        )
+    return TargetData(
+        n_qubits=int(target.n_qubits),
+        samples=np.asarray(target.samples, dtype=np.uint8),
+        probs=target.probs,
+        state=target.extra.get("state"),
+        config=None,
+        attrs=dict(target.attrs),
+        source=target,
+    )
+
+
+def target_data(target: Any) -> TargetData:
+    """The data a trainer gets: from a target artefact, an in-memory Target, or TargetData itself."""
+    if isinstance(target, TargetData):
+        return target
+    if hasattr(target, "datasets"):  # io.Artefact
+        return TargetData(
+            n_qubits=int(target.attrs["n_qubits"]),
+            samples=np.asarray(target["samples"], dtype=np.uint8),
+            probs=target.get("probs"),
+            state=target.get("state"),
+            config=target.config if "config_json" in target.attrs else None,
+            attrs=dict(target.attrs),
+            source=target,
+        )
+    return TargetData(
+        n_qubits=int(target.n_qubits),
+        samples=np.asarray(target.samples, dtype=np.uint8),
+        probs=target.probs,
+        state=target.extra.get("state"),
+        config=None,
+        attrs=dict(target.attrs),
+        source=target,
+    )
 
 
 def write_trained_model(
@@ -66,8 +130,6 @@ def write_trained_model(
     attrs: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``result`` as model.h5: the common summary attributes, then ``attrs``, then the result's own."""
-    from ..io import write_artefact
-
     root = {
         "n_qubits": int(n_qubits),
         "model_kind": spec.get("kind"),

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from qgenflow.io import read_artefact
-from qgenflow.targets import run_target
+from qgenflow.stages.target import run_target
 from qgenflow.fit.checkpoint import Checkpointer
 from qgenflow.fit.loop import fit
 from qgenflow.fit.optimizers import make_schedule
@@ -89,7 +89,7 @@ def test_resume_equals_uninterrupted(tmp_path):
 
 TRAIN_SCRIPT = """
 import sys
-from qgenflow.train import run_training
+from qgenflow.stages.train import run_training
 spec = {"kind": "qcbm", "layers": 3, "optimizer": {"name": "adam", "lr": 0.05, "steps": int(sys.argv[3])},
         "checkpoint_every": 10, "n_samples": 50}
 run_training(spec, sys.argv[1], 0, sys.argv[2])

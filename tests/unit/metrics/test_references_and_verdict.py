@@ -9,7 +9,7 @@ import pytest
 
 from qgenflow.io import read_artefact
 from qgenflow.metrics import evaluate, reference_model, verdict
-from qgenflow.targets import run_target
+from qgenflow.stages.target import run_target
 
 SPEC = {"sigmas": [0.5, 1, 2, 4], "n_bootstrap": 50}
 ENERGY_TOL = 1e-8

@@ -11,7 +11,7 @@ from qgenflow.kernels import mmd2_exact
 from qgenflow.models import QCBM, make_ansatz
 from qgenflow.models.liu_wang import LiuWang, bit_moments, chain_edges, chow_liu_tree, mutual_information
 from qgenflow.targets import bas_patterns, make_target
-from qgenflow.train import train_qcbm
+from qgenflow.train import train
 from qgenflow.circuits import CircuitRunner
 
 EXACT_TOL = 1e-12
@@ -157,9 +157,10 @@ def test_training_bas2x2_lowers_mmd():
     """A short Adam run on bars-and-stripes 2x2 lowers the squared MMD more than tenfold."""
     target = make_target({"kind": "bars_and_stripes", "rows": 2, "cols": 2, "n_samples": 10}, 0)
     spec = {"ansatz": "liu_wang", "layers": 3, "optimizer": {"name": "adam", "lr": 0.1, "steps": 100}}
-    model, result, probs = train_qcbm(spec, target.probs, 4, seed=0, target=target)
+    trained = train({**spec, "kind": "qcbm"}, target, seed=0)
+    result, probs = trained, trained.probs
     loss = result.history["loss"]
-    assert model.ansatz.name == "liu_wang"
+    assert trained.attrs["ansatz"] == "liu_wang"
     assert loss[-1] < loss[0] / BAS2_REDUCTION
     assert probs.sum() == pytest.approx(1.0, abs=NORM_TOL)
 
@@ -176,14 +177,15 @@ def test_bas3x3_acceptance():
         "device": {"name": "lightning.qubit", "shots": None},
     }
     start = time.perf_counter()
-    model, result, probs = train_qcbm(spec, target.probs, 9, seed=0, target=target)
+    trained = train({**spec, "kind": "qcbm"}, target, seed=0)
+    result, probs = trained, trained.probs
     seconds = time.perf_counter() - start
     samples = sample_from_probs(probs, N_EVAL_SAMPLES, np.random.default_rng(0))
     valid = np.isin(bits_to_index(samples), bits_to_index(bas_patterns(3, 3))).mean()
     mmd_lw = mmd2_exact(probs, target.probs, LIU_WANG_SIGMAS)
     mmd_ours = mmd2_exact(probs, target.probs, PROJECT_SIGMAS)
     print(
-        f"BAS 3x3: {model.n_params} angles, MMD^2 {mmd_lw:.3e} (their kernel) {mmd_ours:.3e} (ours), "
+        f"BAS 3x3: {trained.n_params} angles, MMD^2 {mmd_lw:.3e} (their kernel) {mmd_ours:.3e} (ours), "
         f"valid {valid:.4f}, {seconds:.0f} s"
     )
     assert mmd_lw <= BAS3_MMD_GOAL and mmd_ours <= BAS3_MMD_GOAL

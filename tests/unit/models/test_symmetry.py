@@ -12,7 +12,7 @@ from qgenflow.kernels import mmd2_exact
 from qgenflow.models import QCBM, make_ansatz
 from qgenflow.models.symmetry import lattice_pairs, neel_reference, sector_mass
 from qgenflow.targets import make_target
-from qgenflow.train import train_qcbm
+from qgenflow.train import train
 from qgenflow.circuits import CircuitRunner
 
 SECTOR_TOL = 1e-12
@@ -137,7 +137,8 @@ def test_training_heisenberg_2x3_lowers_mmd_in_sector():
         "ansatz_options": {"lattice": [2, 3]},
         "optimizer": {"name": "adam", "lr": 0.05, "steps": 60},
     }
-    _, result, probs = train_qcbm(spec, target.probs, 6, seed=0, target=target)
+    trained = train({**spec, "kind": "qcbm"}, target, seed=0)
+    result, probs = trained, trained.probs
     loss = result.history["loss"]
     assert loss[-1] < loss[0] / TRAIN_REDUCTION
     assert sector_mass(probs, 3) == pytest.approx(1.0, abs=SECTOR_TOL)
@@ -155,7 +156,8 @@ def test_heisenberg_4x4_learns_in_sector():
         "ansatz_options": {"lattice": [4, 4], "pbc": True},
         "optimizer": {"name": "adam", "lr": 0.05, "steps": 300},
     }
-    _, result, probs = train_qcbm(spec, target.probs, 16, seed=0, target=target)
+    trained = train({**spec, "kind": "qcbm"}, target, seed=0)
+    result, probs = trained, trained.probs
     loss = result.history["loss"]
     fidelity = np.sum(np.sqrt(probs * target.probs)) ** 2
     print(f"4x4 Heisenberg: MMD^2 {loss[0]:.3e} -> {loss[-1]:.3e}, classical fidelity {fidelity:.4f}")

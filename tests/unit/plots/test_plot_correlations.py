@@ -85,7 +85,7 @@ def test_bars_and_stripes_lattice_is_row_major(tmp_path: Path):
 @pytest.fixture(scope="module")
 def heisenberg_ring(tmp_path_factory) -> Path:
     """An exact 8-site periodic Heisenberg ring target written by the real target code."""
-    from qgenflow.targets import run_target
+    from qgenflow.stages.target import run_target
 
     out = tmp_path_factory.mktemp("ring") / "target.h5"
     spec = {"kind": "heisenberg", "lattice": [8], "pbc": True, "J1": 1.0, "J2": 0.0, "method": "exact", "n_samples": 2000}

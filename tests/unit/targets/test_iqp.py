@@ -364,7 +364,8 @@ def test_invalid_specs_name_the_key(spec, key):
 def test_artefact_round_trip(tmp_path, monkeypatch):
     """Written through run_target, the artefact holds the circuit, and the circuit rebuilds from it."""
     from qgenflow.io import read_artefact
-    from qgenflow.targets import REGISTRY, run_target
+    from qgenflow.stages.target import run_target
+    from qgenflow.targets import REGISTRY
 
     monkeypatch.setitem(REGISTRY, "iqp", make_iqp)
     spec = spec_of(5, n_samples=100, generators={"max_weight": 3, "density": 0.5})

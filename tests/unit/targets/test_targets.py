@@ -6,7 +6,8 @@ import pytest
 from qgenflow.bits import bits_to_index
 from qgenflow.errors import InvalidConfigError
 from qgenflow.io import read_artefact
-from qgenflow.targets import bas_patterns, make_target, run_target
+from qgenflow.stages.target import run_target
+from qgenflow.targets import bas_patterns, make_target
 
 TOL = 1e-12
 

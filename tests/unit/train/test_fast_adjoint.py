@@ -178,10 +178,10 @@ def test_empty_circuit():
 _REPRO_SCRIPT = """
 import sys, numpy as np
 from qgenflow.targets import make_target
-from qgenflow.train import train_qcbm
+from qgenflow.train import train
 t = make_target({"kind": "bars_and_stripes", "rows": 2, "cols": 2, "n_samples": 10}, 0)
 spec = {"layers": 2, "optimizer": {"name": "adam", "lr": 0.1, "steps": 15}, "training": {"engine": "numba"}}
-_, result, probs = train_qcbm(spec, t.probs, 4, seed=0)
+probs = train({**spec, "kind": "qcbm"}, t, seed=0).probs
 sys.stdout.write(probs.tobytes().hex())
 """
 

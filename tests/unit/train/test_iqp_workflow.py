@@ -6,8 +6,8 @@ import numpy as np
 
 from qgenflow.io import read_artefact
 from qgenflow.kernels import mmd2_exact
-from qgenflow.targets import run_target
-from qgenflow.train import run_training
+from qgenflow.stages.target import run_target
+from qgenflow.stages.train import run_training
 
 SIGMAS = [0.5, 1, 2, 4]
 

@@ -10,9 +10,10 @@ from qgenflow.errors import InvalidConfigError
 from qgenflow.io import read_artefact
 from qgenflow.kernels import mmd2_exact, mmd2_samples_vs_probs
 from qgenflow.models import QCBM, make_ansatz
-from qgenflow.targets import make_target, run_target
+from qgenflow.stages.target import run_target
+from qgenflow.targets import make_target
 from qgenflow.circuits import gradient_method
-from qgenflow.train import run_training
+from qgenflow.stages.train import run_training
 from qgenflow.circuits import CircuitRunner, ShotRunner
 
 N_SIGMA = 5.0

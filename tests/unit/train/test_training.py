@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from qgenflow.io import read_artefact
-from qgenflow.targets import make_target, run_target
-from qgenflow.train import run_training, train_qcbm
+from qgenflow.stages.target import run_target
+from qgenflow.targets import make_target
+from qgenflow.stages.train import run_training
+from qgenflow.train import train
 
 MMD_GOAL = 1e-4
 
@@ -14,7 +16,8 @@ def test_learns_uniform_three_bits():
     """On the tutorial's 3-bit uniform target the QCBM reaches MMD < 1e-4."""
     target = make_target({"kind": "uniform", "n_bits": 3, "n_samples": 10}, 0)
     spec = {"layers": 3, "optimizer": {"name": "adam", "lr": 0.05, "steps": 200}}
-    _, result, probs = train_qcbm(spec, target.probs, 3, seed=0)
+    trained = train({**spec, "kind": "qcbm"}, target, seed=0)
+    result, probs = trained, trained.probs
     assert result.history["loss"][-1] < MMD_GOAL
     assert result.history["loss"][-1] < result.history["loss"][0]
     assert probs.sum() == pytest.approx(1.0, abs=1e-10)
@@ -46,7 +49,8 @@ def test_kl_loss_gradient_and_training():
         assert (loss.value(p + dp) - loss.value(p - dp)) / (2 * eps) == pytest.approx(g[i], rel=1e-5)
     target = make_target({"kind": "uniform", "n_bits": 3, "n_samples": 10}, 0)
     spec = {"layers": 3, "loss": {"type": "kl"}, "optimizer": {"lr": 0.05, "steps": 150}}
-    _, result, _ = train_qcbm(spec, target.probs, 3, seed=0)
+    trained = train({**spec, "kind": "qcbm"}, target, seed=0)
+    result = trained
     assert result.history["loss"][-1] < 1e-4
 
 
@@ -68,11 +72,12 @@ def test_numba_and_lightning_engines_train_identically(ansatz, options):
     runs = {}
     for engine in ("numba", "lightning"):
         spec = {**base, "training": {"engine": engine}}
-        _, result, probs = train_qcbm(spec, target.probs, 6, seed=3)
+        trained = train({**spec, "kind": "qcbm"}, target, seed=3)
+        result, probs = trained, trained.probs
         runs[engine] = (result, probs)
     (fast, p_fast), (slow, p_slow) = runs["numba"], runs["lightning"]
     np.testing.assert_allclose(fast.history["loss"], slow.history["loss"], rtol=1e-9, atol=1e-14)
-    np.testing.assert_allclose(fast.params, slow.params, atol=1e-9)
+    np.testing.assert_allclose(fast.params["theta"], slow.params["theta"], atol=1e-9)
     np.testing.assert_allclose(p_fast, p_slow, atol=1e-12)
 
 

@@ -24,29 +24,33 @@ import logging
 from typing import Any, Mapping
 
 import numpy as np
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
 
 from ...bits import index_to_bits
 from ...errors import InvalidConfigError
+from ...fit.loop import fit
 from ...rng import make_rng
-from . import DEFAULT_N_SAMPLES, PROBS_MAX_BITS, BaselineResult, optimizer_spec, positive_int, training_data
+from ...limits import MAX_STORED_PROBS_QUBITS as PROBS_MAX_BITS
+from ..result import TargetData
+from . import BaselineResult, baseline_samples, optimizer_spec, positive_int, training_data
 
 __all__ = ["ACTIVATIONS", "count_params", "made_masks", "make_made", "train_autoregressive"]
 
 log = logging.getLogger(__name__)
 
 ACTIVATIONS = ("tanh", "relu")
-DEFAULT_HIDDEN = 64
-DEFAULT_LAYERS = 1
-DEFAULT_BATCH = 4096
 EVAL_BATCH = 2**14  # strings per forward pass when enumerating probabilities
 SAMPLE_BATCH = 2**16  # samples drawn per jitted call
 
 
 def _options(spec: Mapping[str, Any]) -> tuple[int, int, bool, str]:
-    hidden = positive_int(spec, "hidden", DEFAULT_HIDDEN)
-    layers = positive_int(spec, "layers", DEFAULT_LAYERS, minimum=0)
-    direct = bool(spec.get("direct_connections", True))
-    activation = spec.get("activation", "tanh")
+    hidden = positive_int(spec, "hidden")
+    layers = positive_int(spec, "layers", minimum=0)
+    direct = bool(spec["direct_connections"])
+    activation = spec["activation"]
     if activation not in ACTIVATIONS:
         raise InvalidConfigError(
             "activation", f"unknown activation {activation!r}; allowed: {', '.join(ACTIVATIONS)}"
@@ -85,10 +89,6 @@ def count_params(spec: Mapping[str, Any], n: int) -> int:
 
 def make_made(n: int, hidden: int, layers: int, direct: bool, activation: str):
     """The flax MADE module: ``apply(variables, x[..., n]) -> logits[..., n]``."""
-    import flax.linen as nn
-    import jax
-    import jax.numpy as jnp
-
     act = {"tanh": jnp.tanh, "relu": jax.nn.relu}[activation]
 
     class MaskedDense(nn.Module):
@@ -121,9 +121,6 @@ def make_made(n: int, hidden: int, layers: int, direct: bool, activation: str):
 
 def _log_prob(model, variables, x):
     """log p(x) of float rows ``x`` [B, n]."""
-    import jax
-    import jax.numpy as jnp
-
     logits = model.apply(variables, x)
     return jnp.sum(jax.nn.log_sigmoid((2.0 * x - 1.0) * logits), axis=-1)
 
@@ -131,10 +128,6 @@ def _log_prob(model, variables, x):
 @functools.lru_cache(maxsize=16)
 def _functions(n: int, hidden: int, layers: int, direct: bool, activation: str) -> dict[str, Any]:
     """The MADE, its parameter (un)flattening and jitted functions for one architecture (cached)."""
-    import jax
-    import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
-
     model = make_made(n, hidden, layers, direct, activation)
     shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros((1, n)))
     _, unravel = ravel_pytree(jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes))
@@ -178,8 +171,6 @@ def _init_flat(
 ) -> np.ndarray:
     """Initial parameters in flax's flattening order: masked Gaussian kernels scaled by their
     effective fan-in (LeCun normal), zero biases."""
-    from jax.flatten_util import ravel_pytree
-
     tree = {}
     for layer in sorted(shapes):
         mask = masks[layer]
@@ -199,14 +190,10 @@ def _all_probs(log_prob, flat, n: int) -> np.ndarray:
     return np.exp(np.concatenate(chunks))
 
 
-def train_autoregressive(
-    spec: Mapping[str, Any], samples: np.ndarray, seed: int, checkpointer=None
-) -> BaselineResult:
+def train_autoregressive(spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer=None) -> BaselineResult:
     """Train a MADE on ``samples`` by maximum likelihood, then sample it exactly."""
-    import jax
-    import jax.numpy as jnp
+    samples = baseline_samples(data)
 
-    from ...fit.loop import fit
 
     jax.config.update("jax_enable_x64", True)
     n = samples.shape[1]
@@ -215,7 +202,7 @@ def train_autoregressive(
     masks = _layer_masks(n, hidden, layers)
     init_rng = make_rng(seed, "model_init")
     flat0 = _init_flat(fns["shapes"], masks, init_rng)
-    batch_size = positive_int(spec, "batch_size", DEFAULT_BATCH)
+    batch_size = positive_int(spec, "batch_size")
     rows, weights = training_data(samples)
     full_batch = rows.shape[0] <= batch_size
     why = f"{rows.shape[0]} distinct training strings exceed batch_size={batch_size}"
@@ -236,7 +223,7 @@ def train_autoregressive(
     result = fit(value_and_grad, np.asarray(flat0), opt, checkpointer)
     flat = jnp.asarray(result.params)
     train_nll = -float(np.dot(_batched_log_prob(fns["log_prob"], flat, rows.astype(np.float64)), weights))
-    n_samples = positive_int(spec, "n_samples", DEFAULT_N_SAMPLES)
+    n_samples = positive_int(spec, "n_samples")
     sample_rng = make_rng(seed, "model_sample")  # successive draws continue one stream, so chunking changes nothing
     model_samples = np.concatenate([
         np.asarray(fns["sample"](flat, jnp.asarray(sample_rng.random((min(SAMPLE_BATCH, n_samples - i), n)))))

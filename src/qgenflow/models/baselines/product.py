@@ -14,7 +14,9 @@ import numpy as np
 
 from ...errors import InvalidConfigError
 from ...rng import make_rng
-from . import DEFAULT_N_SAMPLES, PROBS_MAX_BITS, BaselineResult, positive_int
+from ...limits import MAX_STORED_PROBS_QUBITS as PROBS_MAX_BITS
+from ..result import TargetData
+from . import BaselineResult, baseline_samples, positive_int
 
 __all__ = ["count_params", "fit_marginals", "product_log_probs", "product_probs", "train_product"]
 
@@ -48,16 +50,17 @@ def product_probs(marginals: np.ndarray) -> np.ndarray:
     return probs
 
 
-def train_product(spec: Mapping[str, Any], samples: np.ndarray, seed: int, checkpointer=None) -> BaselineResult:
+def train_product(spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer=None) -> BaselineResult:
     """Fit the product baseline (closed form; ``checkpointer`` is unused)."""
+    samples = baseline_samples(data)
     start = time.perf_counter()
     n = samples.shape[1]
-    pseudocount = float(spec.get("pseudocount", 0.0) or 0.0)
+    pseudocount = float(spec["pseudocount"])
     if pseudocount < 0:
         raise InvalidConfigError("pseudocount", f"must be >= 0, got {pseudocount}")
     marginals = fit_marginals(samples, pseudocount)
     nll = float(-product_log_probs(marginals, samples).mean())
-    n_samples = positive_int(spec, "n_samples", DEFAULT_N_SAMPLES)
+    n_samples = positive_int(spec, "n_samples")
     rng = make_rng(seed, "model_sample")
     model_samples = (rng.random((n_samples, n)) < marginals).astype(np.uint8)
     probs = product_probs(marginals) if n <= PROBS_MAX_BITS else None

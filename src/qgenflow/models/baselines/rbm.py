@@ -30,11 +30,16 @@ import logging
 from typing import Any, Mapping
 
 import numpy as np
+import jax
+import jax.numpy as jnp
 
 from ...bits import all_bitstrings, bits_to_index, sample_from_probs
 from ...errors import InvalidConfigError
+from ...fit.loop import fit
 from ...rng import make_rng
-from . import DEFAULT_N_SAMPLES, PROBS_MAX_BITS, BaselineResult, optimizer_spec, positive_int, training_data
+from ...limits import MAX_STORED_PROBS_QUBITS as PROBS_MAX_BITS
+from ..result import TargetData
+from . import BaselineResult, baseline_samples, optimizer_spec, positive_int, training_data
 
 __all__ = [
     "count_params",
@@ -49,15 +54,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ENUM_BLOCK_BITS = 12  # visible configurations are enumerated 2^12 at a time
-DEFAULT_EXACT_MAX_BITS = 16
 PARAM_NAMES = ("visible_bias", "hidden_bias", "weights")
 
 
 def n_hidden(spec: Mapping[str, Any], n: int) -> int:
     """Hidden units: ``n_hidden`` when given, else ``round(alpha * n)`` (alpha defaults to 1)."""
     if spec.get("n_hidden") is not None:
-        return positive_int(spec, "n_hidden", n)
-    alpha = float(spec.get("alpha", 1.0))
+        return positive_int(spec, "n_hidden")
+    alpha = float(spec["alpha"])
     if alpha <= 0:
         raise InvalidConfigError("alpha", f"must be > 0, got {alpha}")
     return max(1, int(round(alpha * n)))
@@ -71,18 +75,12 @@ def count_params(spec: Mapping[str, Any], n: int) -> int:
 
 def free_energy(params: Mapping[str, Any], v):
     """F(v) for visible rows ``v`` (float, [..., n])."""
-    import jax
-    import jax.numpy as jnp
-
     hidden_field = v @ params["weights"] + params["hidden_bias"]
     return -(v @ params["visible_bias"]) - jnp.sum(jax.nn.softplus(hidden_field), axis=-1)
 
 
 def _neg_free_energy_all(params: Mapping[str, Any], n: int):
     """-F(v) for all 2^n visible configurations in big-endian order, built block by block."""
-    import jax
-    import jax.numpy as jnp
-
     lo_bits = min(n, ENUM_BLOCK_BITS)
     hi = jnp.asarray(all_bitstrings(n - lo_bits), dtype=jnp.float64)  # leading (most significant) bits
     lo = jnp.asarray(all_bitstrings(lo_bits), dtype=jnp.float64)
@@ -100,8 +98,6 @@ def _neg_free_energy_all(params: Mapping[str, Any], n: int):
 
 def log_probs_all(params: Mapping[str, Any]) -> np.ndarray:
     """Exact log p(v) for all 2^n visible configurations (big-endian), by enumeration."""
-    import jax
-
     jax.config.update("jax_enable_x64", True)
     n, m = np.shape(params["weights"])
     return np.asarray(_functions(n, m)["log_probs"](_flatten(params)), dtype=np.float64)
@@ -109,9 +105,6 @@ def log_probs_all(params: Mapping[str, Any]) -> np.ndarray:
 
 def neg_log_pseudo_likelihood(params: Mapping[str, Any], v, weights):
     """-sum_i log p(v_i | v_-i), averaged over rows ``v`` with ``weights`` (summing to 1)."""
-    import jax
-    import jax.numpy as jnp
-
     pre = v @ params["weights"] + params["hidden_bias"]
     base = jnp.sum(jax.nn.softplus(pre), axis=-1)
     flip = 1.0 - 2.0 * v
@@ -127,8 +120,6 @@ def neg_log_pseudo_likelihood(params: Mapping[str, Any], v, weights):
 def _gibbs_sweeps(params: Mapping[str, Any], v, u_hidden, u_visible):
     """Block-Gibbs updates v -> h -> v of the chains ``v`` [C, n], one per leading slice of the
     uniforms ``u_hidden`` [S, C, m] and ``u_visible`` [S, C, n] (a unit is 1 where u < its probability)."""
-    import jax
-
     def sweep(v, u):
         h = (u[0] < jax.nn.sigmoid(v @ params["weights"] + params["hidden_bias"])).astype(v.dtype)
         return (u[1] < jax.nn.sigmoid(h @ params["weights"].T + params["visible_bias"])).astype(v.dtype), None
@@ -146,9 +137,6 @@ def gibbs_samples(
     """Block-Gibbs samples: ``n_chains`` chains from uniform random bits, a burn-in of
     ``burn_in`` sweeps (rounded up to a multiple of ``thin``), then one draw per chain
     every ``thin`` sweeps, interleaved across chains."""
-    import jax
-    import jax.numpy as jnp
-
     jax.config.update("jax_enable_x64", True)
     n, m = np.shape(params["weights"])
     sweeps = _functions(n, m)["sweeps"]
@@ -175,9 +163,6 @@ def _unflatten(flat, n: int, m: int) -> dict[str, Any]:
 @functools.lru_cache(maxsize=16)
 def _functions(n: int, m: int) -> dict[str, Any]:
     """Jitted functions of the flat parameter vector for n visible and m hidden units (cached)."""
-    import jax
-    import jax.numpy as jnp
-
     def nll(flat, v, w):
         p = _unflatten(flat, n, m)
         return jnp.dot(free_energy(p, v), w) + jax.scipy.special.logsumexp(_neg_free_energy_all(p, n))
@@ -201,7 +186,6 @@ def _functions(n: int, m: int) -> dict[str, Any]:
 
 
 def _log_normalise(neg_f):
-    import jax
 
     return neg_f - jax.scipy.special.logsumexp(neg_f)
 
@@ -216,21 +200,19 @@ def _init_params(rng: np.random.Generator, marginals: np.ndarray, m: int, scale:
     }
 
 
-def train_rbm(spec: Mapping[str, Any], samples: np.ndarray, seed: int, checkpointer=None) -> BaselineResult:
+def train_rbm(spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer=None) -> BaselineResult:
     """Train an RBM on ``samples`` (exact likelihood gradient or PCD-k), then sample it."""
-    import jax
-    import jax.numpy as jnp
+    samples = baseline_samples(data)
 
-    from ...fit.loop import fit
 
     jax.config.update("jax_enable_x64", True)
     n = samples.shape[1]
     m = n_hidden(spec, n)
-    exact_max = positive_int(spec, "exact_max_bits", DEFAULT_EXACT_MAX_BITS, minimum=0)
+    exact_max = positive_int(spec, "exact_max_bits", minimum=0)
     if exact_max > PROBS_MAX_BITS:
         raise InvalidConfigError("exact_max_bits", f"must be <= {PROBS_MAX_BITS}, got {exact_max}")
     exact = n <= exact_max
-    scale = float(spec.get("init_scale", 0.01))
+    scale = float(spec["init_scale"])
     if scale < 0:
         raise InvalidConfigError("init_scale", f"must be >= 0, got {scale}")
     init_rng = make_rng(seed, "model_init")
@@ -260,7 +242,7 @@ def train_rbm(spec: Mapping[str, Any], samples: np.ndarray, seed: int, checkpoin
         "n_hidden": m,
         "stopped_early": int(result.stopped_early),
     }
-    n_samples = positive_int(spec, "n_samples", DEFAULT_N_SAMPLES)
+    n_samples = positive_int(spec, "n_samples")
     probs = None
     if n <= PROBS_MAX_BITS:
         probs = np.exp(log_probs_all(params))
@@ -269,10 +251,10 @@ def train_rbm(spec: Mapping[str, Any], samples: np.ndarray, seed: int, checkpoin
         model_samples = sample_from_probs(probs, n_samples, make_rng(seed, "model_sample"))
         attrs["sampler"] = "exact"
     else:
-        sampling = spec.get("sampling", {}) or {}
-        chains = positive_int(sampling, "n_chains", 100, prefix="sampling.")
-        burn_in = positive_int(sampling, "burn_in", 1000, minimum=0, prefix="sampling.")
-        thin = positive_int(sampling, "thin", 10, prefix="sampling.")
+        sampling = spec["sampling"]
+        chains = positive_int(sampling, "n_chains", prefix="sampling.")
+        burn_in = positive_int(sampling, "burn_in", minimum=0, prefix="sampling.")
+        thin = positive_int(sampling, "thin", prefix="sampling.")
         model_samples = gibbs_samples(params, n_samples, make_rng(seed, "model_sample"), chains, burn_in, thin)
         attrs.update(sampler="gibbs", gibbs_chains=chains, gibbs_burn_in=burn_in, gibbs_thin=thin)
     return BaselineResult(
@@ -292,12 +274,10 @@ def _pcd_value_and_grad(spec, samples, rows, weights, m, init_rng):
 
     The chains persist between consecutive steps; a fresh or resumed run without saved
     chains starts them from random training samples."""
-    import jax.numpy as jnp
-
     n = samples.shape[1]
-    k = positive_int(spec, "k", 5)
-    n_chains = positive_int(spec, "n_chains", 256)
-    batch_size = positive_int(spec, "batch_size", 4096)
+    k = positive_int(spec, "k")
+    n_chains = positive_int(spec, "n_chains")
+    batch_size = positive_int(spec, "batch_size")
     full_batch = rows.shape[0] <= batch_size
     base = int(init_rng.integers(0, 2**31 - 1))
     step_fn = _functions(n, m)["pcd_step"]
@@ -325,7 +305,6 @@ def _pcd_value_and_grad(spec, samples, rows, weights, m, init_rng):
 class _ChainCheckpointer:
     """A :class:`~qgenflow.fit.checkpoint.Checkpointer` that also saves and restores the
     persistent chains (as one extra optimiser-state leaf), so PCD resumes exactly."""
-
     def __init__(self, inner, state: dict[str, Any]):
         self.inner, self.state, self.every = inner, state, inner.every
 
@@ -333,7 +312,6 @@ class _ChainCheckpointer:
         self.inner.save(step, params, [*opt_leaves, np.asarray(self.state["chains"])], history)
 
     def load(self):
-        import jax.numpy as jnp
 
         restored = self.inner.load()
         if restored is None:

@@ -8,21 +8,19 @@
 * ``state_preparation``: the variational baseline for quantum data, trained on the
   known target state directly (fidelity or energy; :mod:`.state_prep`).
 
-Every flavour returns a :class:`QGANResult` with the same fields, so the training
-stage writes it to model.h5 like any model.
+Every flavour is a trainer of :data:`qgenflow.train.TRAINERS` (``qgan/<flavour>``)
+and returns a :class:`~qgenflow.models.result.TrainedModel`, written like any model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
-from ...errors import InvalidConfigError
-from ..result import TrainedModel
+from ..result import TargetData, TrainedModel, target_data
 
-__all__ = ["FLAVORS", "QGANResult", "TargetData", "setting", "target_data", "train_qgan"]
+__all__ = ["FLAVORS", "QGANResult", "TargetData", "setting", "target_data"]
 
 FLAVORS = ("classical_discriminator", "quantum_discriminator", "state_preparation")
 #: Generator steps when the config gives none (as for a QCBM).
@@ -37,63 +35,3 @@ def setting(spec: Mapping[str, Any], key: str, default: Any) -> Any:
 
 #: What a QGAN run returns (see :class:`qgenflow.models.result.TrainedModel`).
 QGANResult = TrainedModel
-
-
-@dataclass
-class TargetData:
-    """The parts of a target a QGAN uses, from an Artefact or a :class:`~qgenflow.targets.Target`."""
-
-    n_qubits: int
-    samples: np.ndarray
-    probs: np.ndarray | None
-    state: np.ndarray | None
-    config: dict[str, Any] | None
-    attrs: dict[str, Any]
-    source: Any = None  # the object it was read from, for ansaetze that adapt to the target
-
-
-def target_data(target: Any) -> TargetData:
-    """Read a target Artefact (``read_artefact(..., kind="target")``) or an in-memory Target."""
-    if hasattr(target, "datasets"):  # io.Artefact
-        return TargetData(
-            n_qubits=int(target.attrs["n_qubits"]),
-            samples=np.asarray(target["samples"], dtype=np.uint8),
-            probs=target.get("probs"),
-            state=target.get("state"),
-            config=target.config if "config_json" in target.attrs else None,
-            attrs=dict(target.attrs),
-            source=target,
-        )
-    return TargetData(
-        n_qubits=int(target.n_qubits),
-        samples=np.asarray(target.samples, dtype=np.uint8),
-        probs=target.probs,
-        state=target.extra.get("state"),
-        config=None,
-        attrs=dict(target.attrs),
-        source=target,
-    )
-
-
-def train_qgan(flavor: str, spec: Mapping[str, Any], target: Any, seed: int, checkpointer=None) -> QGANResult:
-    """Train the QGAN flavour ``flavor`` described by the model config entry ``spec``.
-
-    Args:
-        flavor: one of :data:`FLAVORS`.
-        spec: the model's config slice (keys per flavour: see each module).
-        target: the target Artefact (or an in-memory Target).
-        seed: seeds initialisation, discriminator batches, shot noise and the final samples.
-        checkpointer: a :class:`~qgenflow.fit.checkpoint.Checkpointer` to save and resume the run.
-
-    Raises:
-        InvalidConfigError: unknown flavour, or a target the flavour cannot use.
-    """
-    if flavor == "classical_discriminator":
-        from .classical import train_classical_discriminator as train
-    elif flavor == "quantum_discriminator":
-        from .quantum import train_quantum_discriminator as train
-    elif flavor == "state_preparation":
-        from .state_prep import train_state_preparation as train
-    else:
-        raise InvalidConfigError("flavor", f"unknown QGAN flavour {flavor!r}; allowed: {', '.join(FLAVORS)}")
-    return train(spec, target_data(target), int(seed), checkpointer)

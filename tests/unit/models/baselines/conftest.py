@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qgenflow.io import Artefact, read_artefact
-from qgenflow.targets import run_target
+from qgenflow.stages.target import run_target
 
 BAS_SPEC = {"kind": "bars_and_stripes", "rows": 2, "cols": 2, "n_samples": 2000}
 

@@ -9,7 +9,7 @@ from scipy.stats import chisquare
 from qgenflow.bits import bits_to_index
 from qgenflow.errors import InvalidConfigError
 from qgenflow.models.baselines import autoregressive as ar
-from qgenflow.models.baselines import count_params, train_baseline
+from qgenflow.train import count_params, train
 
 PROB_TOL = 1e-12
 CHI2_P_MIN = 1e-3  # a correct sampler fails this with probability 1e-3 (the seed is fixed)
@@ -23,7 +23,7 @@ BAS_SPEC = {
 @pytest.fixture(scope="module")
 def bas_made(bas_target):
     """A MADE trained by full-batch maximum likelihood on BAS 2x2."""
-    return train_baseline("autoregressive", BAS_SPEC, bas_target, seed=0)
+    return train({**BAS_SPEC, "kind": "autoregressive"}, bas_target, seed=0)
 
 
 def made(n: int, hidden: int, layers: int, seed: int, scale: float = 1.0):
@@ -68,13 +68,13 @@ def test_training_learns_bars_and_stripes(bas_made, bas_target):
     nll = -np.mean(np.log(bas_made.probs[bits_to_index(bas_target["samples"])]))
     assert bas_made.history["loss"][-1] == pytest.approx(nll, abs=1e-9)
     assert bas_made.attrs["train_nll"] == pytest.approx(nll, abs=1e-9)
-    assert bas_made.n_params == count_params("autoregressive", BAS_SPEC, 4)
+    assert bas_made.n_params == count_params({**BAS_SPEC, "kind": "autoregressive"}, 4)
 
 
 def test_same_seed_gives_identical_params_and_samples(bas_target):
     """Two minibatch runs with one seed are bit-identical; another seed differs."""
     spec = dict(BAS_SPEC, batch_size=2, optimizer={"lr": 0.1, "steps": 5})
-    a, b, c = (train_baseline("autoregressive", spec, bas_target, seed=s) for s in (4, 4, 5))
+    a, b, c = (train({**spec, "kind": "autoregressive"}, bas_target, seed=s) for s in (4, 4, 5))
     assert a.attrs["loss_definition"] == "minibatch_nll"
     assert a.params.keys() == b.params.keys()
     for name in a.params:
@@ -87,4 +87,4 @@ def test_lbfgs_is_refused_for_minibatches(bas_target):
     """With more distinct strings than batch_size the loss is stochastic and L-BFGS is refused."""
     with pytest.raises(InvalidConfigError, match="lbfgs"):
         spec = dict(BAS_SPEC, batch_size=2, optimizer={"name": "lbfgs"})
-        train_baseline("autoregressive", spec, bas_target, seed=0)
+        train({**spec, "kind": "autoregressive"}, bas_target, seed=0)

@@ -8,9 +8,10 @@ import pytest
 from qgenflow.bits import all_bitstrings
 from qgenflow.errors import InvalidConfigError
 from qgenflow.io import read_artefact
-from qgenflow.models.baselines import BASELINES, count_params, run_baseline, train_baseline
+from qgenflow.stages.train import run_training
+from qgenflow.train import PARAMETER_COUNTS, count_params, train
 from qgenflow.models.baselines.product import fit_marginals
-from qgenflow.targets import run_target
+from qgenflow.stages.target import run_target
 
 PROB_TOL = 1e-12
 N_SIGMA = 5.0  # sampling-error bound in standard deviations
@@ -19,21 +20,21 @@ N_SIGMA = 5.0  # sampling-error bound in standard deviations
 def test_probs_are_the_kronecker_product_of_empirical_marginals(product_target):
     """Probabilities sum to 1 and equal prod_i m_i^x_i (1 - m_i)^(1 - x_i), string by string."""
     target = product_target(np.array([0.1, 0.5, 0.8, 0.3, 0.95]), 3000, 0)
-    res = train_baseline("product", {"n_samples": 10}, target, seed=0)
+    res = train({**{"n_samples": 10}, "kind": "product"}, target, seed=0)
     m = target["samples"].mean(axis=0)
     x = all_bitstrings(5)
     brute = np.prod(np.where(x == 1, m, 1 - m), axis=1)
     assert abs(res.probs.sum() - 1) < PROB_TOL
     np.testing.assert_allclose(res.probs, brute, rtol=0, atol=PROB_TOL)
     np.testing.assert_array_equal(res.params["marginals"], m)
-    assert res.n_params == 5 == count_params("product", {}, 5)
+    assert res.n_params == 5 == count_params({**{}, "kind": "product"}, 5)
 
 
 def test_reproduces_a_product_target_up_to_sampling_error(product_target):
     """Fitted marginals, model-sample marginals and the NLL match the true product distribution."""
     true = np.array([0.05, 0.3, 0.5, 0.7, 0.9, 0.6])
     n_train, n_model = 20000, 20000
-    res = train_baseline("product", {"n_samples": n_model}, product_target(true, n_train, 1), seed=3)
+    res = train({**{"n_samples": n_model}, "kind": "product"}, product_target(true, n_train, 1), seed=3)
     fitted = res.params["marginals"]
     assert np.all(np.abs(fitted - true) < N_SIGMA * np.sqrt(true * (1 - true) / n_train))
     assert np.all(np.abs(res.samples.mean(axis=0) - fitted) < N_SIGMA * np.sqrt(fitted * (1 - fitted) / n_model))
@@ -52,7 +53,7 @@ def test_pseudocount_keeps_unseen_values_possible():
 def test_same_seed_same_samples(product_target):
     """The same seed gives identical samples; another seed gives different ones."""
     target = product_target(np.full(8, 0.5), 500, 2)
-    a, b, c = (train_baseline("product", {"n_samples": 200}, target, seed=s) for s in (7, 7, 8))
+    a, b, c = (train({**{"n_samples": 200}, "kind": "product"}, target, seed=s) for s in (7, 7, 8))
     np.testing.assert_array_equal(a.samples, b.samples)
     assert not np.array_equal(a.samples, c.samples)
 
@@ -61,7 +62,7 @@ def test_run_baseline_writes_a_model_artefact(tmp_path):
     """run_baseline writes params, history, probs, samples and the timing attributes of model.h5."""
     target = run_target({"kind": "uniform", "n_bits": 3, "n_samples": 400}, 0, tmp_path / "t.h5")
     spec = {"kind": "product", "n_samples": 50}
-    model = read_artefact(run_baseline(spec, target, 0, tmp_path / "m.h5"), kind="model")
+    model = read_artefact(run_training(spec, target, 0, tmp_path / "m.h5"), kind="model")
     for name in ("params/marginals", "history/step", "history/loss", "probs", "samples"):
         assert name in model
     assert model["samples"].shape == (50, 3) and model["samples"].dtype == np.uint8
@@ -74,5 +75,5 @@ def test_run_baseline_writes_a_model_artefact(tmp_path):
 def test_unknown_kind_is_refused(product_target):
     """An unknown baseline kind names the allowed ones."""
     with pytest.raises(InvalidConfigError, match="product"):
-        train_baseline("vae", {}, product_target(np.full(2, 0.5), 10, 0), seed=0)
-    assert set(BASELINES) == {"product", "rbm", "autoregressive"}
+        train({**{}, "kind": "vae"}, product_target(np.full(2, 0.5), 10, 0), seed=0)
+    assert set(PARAMETER_COUNTS) == {"product", "rbm", "autoregressive"}

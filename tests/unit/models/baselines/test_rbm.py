@@ -10,7 +10,8 @@ import pytest
 
 from qgenflow.bits import all_bitstrings, bits_to_index
 from qgenflow.errors import InvalidConfigError
-from qgenflow.models.baselines import count_params, rbm, train_baseline
+from qgenflow.models.baselines import rbm
+from qgenflow.train import count_params, train
 from qgenflow.fit.checkpoint import Checkpointer
 
 PROB_TOL = 1e-12
@@ -35,7 +36,7 @@ def random_params(n: int, m: int, seed: int, scale: float = 0.7) -> dict[str, np
 @pytest.fixture(scope="module")
 def bas_rbm(bas_target):
     """An RBM trained with the exact likelihood gradient on BAS 2x2."""
-    return train_baseline("rbm", BAS_SPEC, bas_target, seed=0)
+    return train({**BAS_SPEC, "kind": "rbm"}, bas_target, seed=0)
 
 
 def test_enumerated_probs_equal_brute_force_sum_over_hidden_units():
@@ -75,13 +76,13 @@ def test_loss_is_the_nll_of_the_enumerated_probabilities(bas_rbm, bas_target):
     nll = -np.mean(np.log(bas_rbm.probs[bits_to_index(bas_target["samples"])]))
     assert bas_rbm.history["loss"][-1] == pytest.approx(nll, abs=1e-9)
     assert bas_rbm.attrs["train_nll"] == pytest.approx(nll, abs=1e-9)
-    assert bas_rbm.n_params == 4 + 6 + 24 == count_params("rbm", BAS_SPEC, 4)
+    assert bas_rbm.n_params == 4 + 6 + 24 == count_params({**BAS_SPEC, "kind": "rbm"}, 4)
 
 
 def test_same_seed_gives_identical_params_and_samples(bas_target):
     """Two exact runs with one seed are bit-identical; another seed differs."""
     spec = dict(BAS_SPEC, optimizer={"lr": 0.1, "steps": 5}, n_samples=300)
-    a, b, c = (train_baseline("rbm", spec, bas_target, seed=s) for s in (4, 4, 5))
+    a, b, c = (train({**spec, "kind": "rbm"}, bas_target, seed=s) for s in (4, 4, 5))
     for name in rbm.PARAM_NAMES:
         np.testing.assert_array_equal(a.params[name], b.params[name])
     np.testing.assert_array_equal(a.samples, b.samples)
@@ -102,11 +103,11 @@ def test_pcd_runs_at_24_bits_without_enumerating(product_target, monkeypatch, tm
         "kind": "rbm", "n_hidden": 4, "n_chains": 16, "k": 1, "batch_size": 64, "n_samples": 64,
         "sampling": {"n_chains": 16, "burn_in": 4, "thin": 2}, "optimizer": {"lr": 0.01, "steps": 4},
     }
-    a = train_baseline("rbm", spec, target, seed=0)
+    a = train({**spec, "kind": "rbm"}, target, seed=0)
     checkpointer = Checkpointer(tmp_path / "ck.h5", every=2, identity={"test": "pcd"})
-    train_baseline("rbm", spec, target, seed=0, checkpointer=checkpointer)  # leaves its step-2 checkpoint
+    train({**spec, "kind": "rbm"}, target, seed=0, checkpointer=checkpointer)  # leaves its step-2 checkpoint
     with caplog.at_level(logging.INFO, logger="qgenflow.fit.checkpoint"):
-        b = train_baseline("rbm", spec, target, seed=0, checkpointer=checkpointer)  # resumes at step 2
+        b = train({**spec, "kind": "rbm"}, target, seed=0, checkpointer=checkpointer)  # resumes at step 2
     assert "resuming from checkpoint at step 2" in caplog.text
     assert a.probs is None and a.samples.shape == (64, 24) and a.samples.dtype == np.uint8
     assert a.attrs["training"] == "pcd" and a.attrs["sampler"] == "gibbs"
@@ -119,4 +120,4 @@ def test_lbfgs_is_refused_for_pcd(product_target):
     """PCD gradients are stochastic, so the deterministic L-BFGS optimiser is refused."""
     spec = {"exact_max_bits": 0, "optimizer": {"name": "lbfgs"}}
     with pytest.raises(InvalidConfigError, match="lbfgs"):
-        train_baseline("rbm", spec, product_target(np.full(3, 0.5), 10, 0), seed=0)
+        train({**spec, "kind": "rbm"}, product_target(np.full(3, 0.5), 10, 0), seed=0)

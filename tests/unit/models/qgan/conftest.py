@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qgenflow.io import read_artefact
-from qgenflow.targets import run_target
+from qgenflow.stages.target import run_target
 
 HEIS_2X2 = {"kind": "heisenberg", "lattice": [2, 2], "pbc": False, "method": "exact", "n_samples": 100}
 TFIM_4 = {"kind": "tfim", "lattice": [4], "pbc": True, "h": 1.0, "J": 1.0, "method": "exact", "n_samples": 100}

@@ -10,7 +10,8 @@ import pytest
 from qgenflow.bits import bits_to_index
 from qgenflow.errors import InvalidConfigError
 from qgenflow.io import read_artefact, write_artefact
-from qgenflow.models.qgan import QGANResult, train_qgan
+from qgenflow.train import train
+from qgenflow.models.qgan import QGANResult
 from qgenflow.models.qgan.classical import CoverageMonitor, coverage
 from qgenflow.targets import bas_patterns, make_target
 from qgenflow.fit.checkpoint import Checkpointer
@@ -48,7 +49,7 @@ BAS_3X3_SPEC = {
 
 def test_learns_bars_and_stripes_2x2_with_model_h5_layout(bas_2x2, tmp_path):
     """Exact training puts most mass on the 6 valid 2x2 patterns; the result writes and reads as model.h5."""
-    result = train_qgan(FLAVOR, EXACT, bas_2x2, seed=0)
+    result = train({**EXACT, "kind": "qgan", "flavor": FLAVOR}, bas_2x2, seed=0)
     assert isinstance(result, QGANResult) and result.attrs["gradient"] == "adjoint"
     assert result.attrs["support_mass"] > SUPPORT_GOAL
     h = result.history
@@ -76,8 +77,8 @@ def test_learns_bars_and_stripes_2x2_with_model_h5_layout(bas_2x2, tmp_path):
 
 def test_finite_shots_run_learns_and_is_reproducible(bas_2x2):
     """With shots (parameter-shift via ShotRunner) the generator learns, reproducibly from its seed."""
-    a = train_qgan(FLAVOR, SHOTS, bas_2x2, seed=0)
-    b = train_qgan(FLAVOR, SHOTS, bas_2x2, seed=0)
+    a = train({**SHOTS, "kind": "qgan", "flavor": FLAVOR}, bas_2x2, seed=0)
+    b = train({**SHOTS, "kind": "qgan", "flavor": FLAVOR}, bas_2x2, seed=0)
     assert a.attrs["gradient"] == "parameter_shift"
     for key in a.params:
         assert np.array_equal(a.params[key], b.params[key])
@@ -91,9 +92,9 @@ def test_resume_from_checkpoint_is_exact(bas_2x2, tmp_path):
     """A run resumed from its step-10 checkpoint (random real batches included) ends where the full run ends."""
     spec = {**EXACT, "optimizer": {"steps": 16}, "log_every": 4, "batch_size": 32, "d_steps": 2}
     ckpt = Checkpointer(tmp_path / "ckpt.h5", every=10, identity={"test": 1})
-    full = train_qgan(FLAVOR, spec, bas_2x2, seed=2, checkpointer=ckpt)
+    full = train({**spec, "kind": "qgan", "flavor": FLAVOR}, bas_2x2, seed=2, checkpointer=ckpt)
     assert ckpt.path.exists()
-    resumed = train_qgan(FLAVOR, spec, bas_2x2, seed=2, checkpointer=ckpt)
+    resumed = train({**spec, "kind": "qgan", "flavor": FLAVOR}, bas_2x2, seed=2, checkpointer=ckpt)
     assert resumed.attrs["resumed_from"] == 10
     for key in full.params:
         np.testing.assert_allclose(resumed.params[key], full.params[key], rtol=1e-12, atol=1e-12)
@@ -121,9 +122,9 @@ def test_mode_collapse_is_flagged_and_logged(caplog):
 def test_invalid_settings_are_refused(bas_2x2):
     """Unknown flavours and out-of-range settings raise InvalidConfigError naming the key."""
     with pytest.raises(InvalidConfigError, match="flavor"):
-        train_qgan("nope", {}, bas_2x2, 0)
+        train({**{}, "kind": "qgan", "flavor": "nope"}, bas_2x2, 0)
     with pytest.raises(InvalidConfigError, match="label_smoothing"):
-        train_qgan(FLAVOR, {"label_smoothing": 0.7}, bas_2x2, 0)
+        train({**{"label_smoothing": 0.7}, "kind": "qgan", "flavor": FLAVOR}, bas_2x2, 0)
     with pytest.raises(InvalidConfigError, match="activation"):
         train_qgan(FLAVOR, {"discriminator": {"activation": "swish2"}}, bas_2x2, 0)
 
@@ -133,7 +134,7 @@ def test_bars_and_stripes_3x3_acceptance():
     """In at least 2 of 3 seeds, >= 90 % of 20,000 samples of the trained generator are valid 3x3 patterns."""
     valid = []
     for seed in (0, 1, 2):
-        result = train_qgan(FLAVOR, BAS_3X3_SPEC, make_target(BAS_3X3, seed), seed=seed)
+        result = train({**BAS_3X3_SPEC, "kind": "qgan", "flavor": FLAVOR}, make_target(BAS_3X3, seed), seed=seed)
         assert result.samples.shape == (20000, 9)
         valid.append(np.isin(bits_to_index(result.samples), bits_to_index(bas_patterns(3, 3))).mean())
     assert sum(v >= VALID_GOAL for v in valid) >= 2, valid

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qgenflow.models.qgan import train_qgan
+from qgenflow.train import train
 from qgenflow.models.qgan.quantum import helstrom_error
 from qgenflow.fit.checkpoint import Checkpointer
 
@@ -24,7 +24,7 @@ HEIS_2X2_SPEC = {
 
 def test_adversarial_training_reaches_the_heisenberg_ground_state(heis_2x2):
     """The min-max game on the 2x2 Heisenberg ground state ends at fidelity >= 0.99."""
-    result = train_qgan(FLAVOR, HEIS_2X2_SPEC, heis_2x2, seed=0)
+    result = train({**HEIS_2X2_SPEC, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=0)
     assert result.attrs["fidelity"] >= FIDELITY_GOAL
     assert result.history["fidelity"][-1] == pytest.approx(result.attrs["fidelity"])
     assert result.history["fidelity"][-1] > result.history["fidelity"][0]
@@ -40,7 +40,7 @@ def test_adversarial_training_reaches_the_heisenberg_ground_state(heis_2x2):
 def test_discriminator_error_is_bounded_by_helstrom(heis_2x2):
     """No discriminator circuit beats the Helstrom error for the generator's state."""
     spec = {**HEIS_2X2_SPEC, "optimizer": {"lr": 0.05, "steps": 3}, "d_steps": 10, "log_every": 1}
-    result = train_qgan(FLAVOR, spec, heis_2x2, seed=3)
+    result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=3)
     bound = helstrom_error(result.history["fidelity"])
     p_err = 0.5 * ((1 - result.history["p_real_real"]) + result.history["p_real_fake"])
     assert np.all(p_err >= bound - 1e-9)
@@ -58,8 +58,8 @@ def test_finite_shots_run_is_reproducible(heis_2x2):
         "n_samples": 200,
         "device": {"name": "lightning.qubit", "shots": 200},
     }
-    a = train_qgan(FLAVOR, spec, heis_2x2, seed=5)
-    b = train_qgan(FLAVOR, spec, heis_2x2, seed=5)
+    a = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=5)
+    b = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=5)
     assert a.attrs["gradient"] == "parameter_shift"
     assert np.all(np.isfinite(a.history["loss"])) and np.all(np.isfinite(a.history["d_loss"]))
     for key in a.params:
@@ -71,8 +71,8 @@ def test_resume_from_checkpoint_is_exact(heis_2x2, tmp_path):
     """A run resumed from its step-4 checkpoint ends exactly where the uninterrupted run ends."""
     spec = {**HEIS_2X2_SPEC, "optimizer": {"lr": 0.05, "steps": 6}, "d_steps": 2, "log_every": 2}
     ckpt = Checkpointer(tmp_path / "ckpt.h5", every=4, identity={"test": 2})
-    full = train_qgan(FLAVOR, spec, heis_2x2, seed=1, checkpointer=ckpt)
-    resumed = train_qgan(FLAVOR, spec, heis_2x2, seed=1, checkpointer=ckpt)
+    full = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=1, checkpointer=ckpt)
+    resumed = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=1, checkpointer=ckpt)
     assert resumed.attrs["resumed_from"] == 4
     for key in full.params:
         np.testing.assert_allclose(resumed.params[key], full.params[key], rtol=1e-12, atol=1e-12)
@@ -91,5 +91,5 @@ def test_six_site_heisenberg_ring_acceptance(heis_ring_6):
         "log_every": 30,
         "n_samples": 1000,
     }
-    result = train_qgan(FLAVOR, spec, heis_ring_6, seed=0)
+    result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_ring_6, seed=0)
     assert result.attrs["fidelity"] >= FIDELITY_GOAL

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from qgenflow.errors import InvalidConfigError
-from qgenflow.models.qgan import target_data, train_qgan
+from qgenflow.train import train
+from qgenflow.models.qgan import target_data
 from qgenflow.circuits import ExpvalRunner
 from qgenflow.models.qgan.state_prep import (
     default_generator,
@@ -56,7 +57,7 @@ def test_fidelity_objective_reaches_the_heisenberg_ground_state(heis_2x2):
         "log_every": 10,
         "n_samples": 1000,
     }
-    result = train_qgan(FLAVOR, spec, heis_2x2, seed=0)
+    result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=0)
     assert result.attrs["fidelity"] >= FIDELITY_GOAL
     assert result.history["fidelity"][-1] == pytest.approx(result.attrs["fidelity"])
     assert result.history["loss"][-1] == pytest.approx(1 - result.attrs["fidelity"], abs=1e-9)
@@ -72,7 +73,7 @@ def test_energy_objective_reaches_the_ground_state(heis_2x2):
         "optimizer": {"name": "lbfgs", "steps": 60},
         "log_every": 5,
     }
-    result = train_qgan(FLAVOR, spec, heis_2x2, seed=0)
+    result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=0)
     assert result.attrs["fidelity"] >= FIDELITY_GOAL
     assert result.attrs["energy_relative_error"] < 1e-3
     assert result.attrs["energy_exact"] == pytest.approx(heis_2x2.attrs["energy"])
@@ -89,8 +90,8 @@ def test_finite_shots_fidelity_run_learns(heis_2x2):
         "n_samples": 300,
         "device": {"name": "lightning.qubit", "shots": 500},
     }
-    a = train_qgan(FLAVOR, spec, heis_2x2, seed=1)
-    b = train_qgan(FLAVOR, spec, heis_2x2, seed=1)
+    a = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=1)
+    b = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=1)
     assert a.attrs["gradient"] == "parameter_shift"
     assert np.array_equal(a.params["theta"], b.params["theta"]) and np.array_equal(a.samples, b.samples)
     assert a.history["fidelity"][0] < 0.5 and a.attrs["fidelity"] > 0.8
@@ -106,7 +107,7 @@ def test_finite_shots_energy_run_learns(heis_2x2):
         "n_samples": 100,
         "device": {"name": "lightning.qubit", "shots": 1000},
     }
-    result = train_qgan(FLAVOR, spec, heis_2x2, seed=0)
+    result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=0)
     assert result.attrs["gradient"] == "parameter_shift"
     assert result.history["energy"][-1] < result.history["energy"][0] - 4.0
 
@@ -114,13 +115,13 @@ def test_finite_shots_energy_run_learns(heis_2x2):
 def test_targets_without_state_or_config_are_refused(bas_2x2, heis_2x2):
     """A classical target has no state; an in-memory target has no config for the energy objective."""
     with pytest.raises(InvalidConfigError, match="state"):
-        train_qgan(FLAVOR, {}, bas_2x2, 0)
+        train({**{}, "kind": "qgan", "flavor": FLAVOR}, bas_2x2, 0)
     in_memory = make_target(heis_2x2.config, 0)
     assert target_data(in_memory).state is not None
     with pytest.raises(InvalidConfigError, match="energy"):
-        train_qgan(FLAVOR, {"objective": "energy"}, in_memory, 0)
+        train({**{"objective": "energy"}, "kind": "qgan", "flavor": FLAVOR}, in_memory, 0)
     with pytest.raises(InvalidConfigError, match="objective"):
-        train_qgan(FLAVOR, {"objective": "entropy"}, heis_2x2, 0)
+        train({**{"objective": "entropy"}, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, 0)
 
 
 def test_default_generator_follows_the_state_sector(heis_2x2, tfim_4):
@@ -132,7 +133,7 @@ def test_default_generator_follows_the_state_sector(heis_2x2, tfim_4):
 def test_tfim_state_with_default_generator(tfim_4):
     """The critical TFIM ground state (all Hamming weights) is prepared to fidelity >= 0.99 by default."""
     spec = {"layers": 4, "optimizer": {"name": "lbfgs", "steps": 200}, "log_every": 20}
-    result = train_qgan(FLAVOR, spec, tfim_4, seed=0)
+    result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, tfim_4, seed=0)
     assert result.attrs["ansatz"] == "real_amplitudes"
     assert result.attrs["fidelity"] >= FIDELITY_GOAL
 
@@ -155,5 +156,5 @@ def test_six_site_heisenberg_ring(heis_ring_6, objective):
         "optimizer": {"lr": 0.05, "steps": 300},
         "log_every": 30,
     }
-    result = train_qgan(FLAVOR, spec, heis_ring_6, seed=0)
+    result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_ring_6, seed=0)
     assert result.attrs["fidelity"] >= FIDELITY_GOAL

@@ -1,0 +1,38 @@
+"""The training stage: read target.h5, train the configured model, write model.h5."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..fit.checkpoint import Checkpointer
+from ..io import read_artefact
+from ..models.result import target_data, write_trained_model
+from ..provenance import sha256_file
+from ..schema import with_defaults
+from ..train import match_parameter_count, train, trainer_name
+
+__all__ = ["run_training"]
+
+
+def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, output: str | Path) -> Path:
+    """Train the model of config entry ``spec`` on the target artefact and write model.h5.
+
+    model.h5 records the job's own config slice; a baseline sized by ``match_params``
+    trains at the matched size, which its ``n_params`` shows. A checkpoint beside
+    ``output`` resumes a killed run and is removed once model.h5 is written.
+    """
+    complete = with_defaults("models", spec)
+    name = trainer_name(complete)  # an unknown kind fails before the target is read
+    target = read_artefact(target_path, kind="target")
+    trained_spec = match_parameter_count(complete, target) if complete.get("match_params") else complete
+    checkpointer = Checkpointer(
+        path=Path(f"{output}.checkpoint"),
+        every=int(complete.get("checkpoint_every") or 0),  # kinds without the key (product) never checkpoint
+        identity={"config": dict(spec), "seed": seed, "target": sha256_file(target_path)},
+    )
+    result = train(trained_spec, target_data(target), seed, checkpointer)
+    attrs = {"flavor": complete["flavor"]} if name.startswith("qgan/") else {}
+    path = write_trained_model(result, output, spec, seed, target_path, int(target.attrs["n_qubits"]), attrs)
+    checkpointer.remove()
+    return path
