@@ -1,10 +1,10 @@
 """The Z-string MMD estimator of IQP Born machines against exact probabilities and a dense reference."""
 
 import numpy as np
-import optax
 import pytest
 
 from qgenflow.bits import all_bitstrings, empirical_probs, sample_from_probs
+from qgenflow.fit.loop import fit
 from qgenflow.kernels import mmd2_exact
 from qgenflow.models import make_ansatz
 from qgenflow.models.iqp import pad_generators
@@ -14,11 +14,11 @@ from qgenflow.train.iqp_estimator import (
     ClassicalSamplingError,
     ZStringMMD,
     bandwidth_probability,
-    data_init,
+    fit_iqp_estimator,
+    initial_angles,
     iqp_model_probs,
     sample_iqp_model,
     sigmas_for_weights,
-    train_iqp_estimator,
 )
 
 TOL_EXACT = 1e-12  # float64 sums over all 2^n z: exact up to rounding
@@ -256,10 +256,13 @@ def test_training_lowers_exact_mmd(seed):
     samples = sample_from_probs(target, 5000, np.random.default_rng(seed))
     ansatz = make_ansatz("iqp", n, 1, {"max_weight": 2})
     np.testing.assert_array_equal(ansatz.generators, gens)  # the target's own generator set
-    theta0 = data_init(gens, samples) + np.random.default_rng(seed).normal(0.0, 0.05, size=len(gens))
-    params, history = train_iqp_estimator(
-        ansatz, samples, SIGMAS, optax.adam(0.05), 120, n_ops=240, n_z=256, seed=seed, init=theta0
-    )
+    model_spec = {
+        "loss": {"sigmas": SIGMAS},
+        "training": {"n_ops": 240, "n_z": 256},
+        "optimizer": {"name": "adam", "lr": 0.05, "steps": 120},
+    }
+    result = fit_iqp_estimator(model_spec, ansatz, samples, seed)
+    theta0, params, history = initial_angles(gens, samples, seed), result.params, result.history
     assert history["step"].shape == history["loss"].shape == (121,)
     assert history["loss"][-10:].mean() < history["loss"][:10].mean()
     before = mmd2_exact(iqp_probs(gens, theta0, n), target, SIGMAS)
@@ -280,8 +283,6 @@ def test_sampling_limits(seed):
 
 def test_step_objective_drives_fit_reproducibly(seed):
     """step_objective plugs into loop.fit; the same (seed, step) draws give identical runs."""
-    from qgenflow.fit.loop import fit
-
     n = 6
     gens, theta = build_iqp(spec(n, max_weight=2), seed)
     samples = (np.random.default_rng(seed).random((100, n)) < 0.5).astype(np.uint8)
