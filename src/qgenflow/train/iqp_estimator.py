@@ -777,15 +777,12 @@ def iqp_outputs(
     Returns:
         ``(probs or None, samples or None, note)``.
     """
-    n = ansatz.n_qubits
-    symmetric = ansatz.spin_flip_symmetric
-    probs = iqp_model_probs(ansatz.generators, theta, n, spin_flip_symmetric=symmetric) if n <= _PROBS_MAX_QUBITS else None
+    n, gens, symmetric = ansatz.n_qubits, ansatz.generators, ansatz.spin_flip_symmetric
+    probs = iqp_model_probs(gens, theta, n, spin_flip_symmetric=symmetric) if n <= _PROBS_MAX_QUBITS else None
     device = spec.get("device") if spec.get("device", {}).get("shots") else None
+    n_samples = int(spec.get("n_samples", 20000))
     try:
-        samples = sample_iqp_model(
-            ansatz.generators, theta, n, int(spec.get("n_samples", 20000)), seed,
-            spin_flip_symmetric=symmetric, device=device,
-        )
+        samples = sample_iqp_model(gens, theta, n, n_samples, seed, spin_flip_symmetric=symmetric, device=device)
     except ClassicalSamplingError as exc:
         log.warning("trained model not sampled: %s", exc)
         return probs, None, str(exc)
