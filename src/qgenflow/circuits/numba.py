@@ -666,102 +666,121 @@ def _n_wires(name: str) -> int | None:
     return None  # MultiRZ: any
 
 
-def _compile(ops: Sequence, n: int) -> tuple[_Program | None, str | None]:
-    """Compile ``ops``; returns (program, None) or (None, reason it is unsupported)."""
-    pkind: list[int] = []
-    pa: list[int] = []
-    pb: list[int] = []
-    pmask: list[int] = []
-    ptheta: list[float] = []
-    ppidx: list[int] = []
-    mstart: list[int] = []
-    mkind: list[int] = []
-    mtheta: list[float] = []
-    mfixed: list[np.ndarray] = []
-    mpidx: list[int] = []
-    # pending one-qubit blocks: key (target bit, control bit) -> list of micro-ops
-    pending: dict[tuple[int, int], list] = {}
-    pending_wires: dict[int, tuple[int, int]] = {}  # bit -> key of the pending block using it
+def _parse_op(op, n: int) -> tuple[str, tuple[int, ...], tuple] | str:
+    """``(name, wires, angles)`` of a supported operation (``MultiRZ`` on one wire renamed ``RZ``), or why not."""
+    name = getattr(op, "name", None)
+    if name not in SUPPORTED_OPS:
+        return f"operation {name!r} is not supported"
+    if name == "Identity":
+        return name, (), ()
+    wires = _op_wires(op, n)
+    if wires is None:
+        return f"{name} acts on wires {list(op.wires)!r}, not distinct integers in 0..{n - 1}"
+    angles = _op_angles(op)
+    if angles is None:
+        return f"{name} has non-scalar or non-real parameters"
+    need = _n_wires(name)
+    if (need is not None and len(wires) != need) or len(angles) != _N_PARAMS.get(name, len(angles)):
+        return f"{name} has an unexpected signature"
+    if name == "MultiRZ" and len(wires) == 1:  # a plain RZ
+        name = "RZ"
+    return name, wires, angles
 
-    def flush(key):
-        micro = pending.pop(key)
+
+class _Assembler:
+    """Instructions and micro-ops of a program being compiled.
+
+    One-qubit gates (and controlled ones) collect in pending blocks keyed by (target bit,
+    control bit); a block is emitted when a later gate touches one of its bits.
+    """
+
+    def __init__(self) -> None:
+        self.pkind: list[int] = []
+        self.pa: list[int] = []
+        self.pb: list[int] = []
+        self.pmask: list[int] = []
+        self.ptheta: list[float] = []
+        self.ppidx: list[int] = []
+        self.mstart: list[int] = []
+        self.mkind: list[int] = []
+        self.mtheta: list[float] = []
+        self.mfixed: list[np.ndarray] = []
+        self.mpidx: list[int] = []
+        # pending one-qubit blocks: key (target bit, control bit) -> list of micro-ops
+        self.pending: dict[tuple[int, int], list] = {}
+        self.pending_wires: dict[int, tuple[int, int]] = {}  # bit -> key of the pending block using it
+
+    def flush(self, key: tuple[int, int]) -> None:
+        micro = self.pending.pop(key)
         for b in key:
             if b >= 0:
-                pending_wires.pop(b, None)
+                self.pending_wires.pop(b, None)
         if not micro:
             return
-        pkind.append(P_BLOCK)
-        pa.append(key[0])
-        pb.append(key[1])
-        pmask.append(0)
-        ptheta.append(0.0)
-        ppidx.append(-1)
-        mstart.append(len(mkind))
+        self.pkind.append(P_BLOCK)
+        self.pa.append(key[0])
+        self.pb.append(key[1])
+        self.pmask.append(0)
+        self.ptheta.append(0.0)
+        self.ppidx.append(-1)
+        self.mstart.append(len(self.mkind))
         for kind, theta, fixed, pidx in micro:
-            mkind.append(kind)
-            mtheta.append(theta)
-            mfixed.append(fixed)
-            mpidx.append(pidx)
+            self.mkind.append(kind)
+            self.mtheta.append(theta)
+            self.mfixed.append(fixed)
+            self.mpidx.append(pidx)
 
-    def flush_bits(bits, keep=None):
+    def flush_bits(self, bits: Sequence[int], keep: tuple[int, int] | None = None) -> None:
         for b in bits:
-            key = pending_wires.get(b)
+            key = self.pending_wires.get(b)
             if key is not None and key != keep:
-                flush(key)
+                self.flush(key)
 
-    pidx = 0
-    for op in ops:
-        name = getattr(op, "name", None)
-        if name not in SUPPORTED_OPS:
-            return None, f"operation {name!r} is not supported"
-        if name == "Identity":
-            continue
-        wires = _op_wires(op, n)
-        if wires is None:
-            return None, f"{name} acts on wires {list(op.wires)!r}, not distinct integers in 0..{n - 1}"
-        angles = _op_angles(op)
-        if angles is None:
-            return None, f"{name} has non-scalar or non-real parameters"
-        need = _n_wires(name)
-        if (need is not None and len(wires) != need) or len(angles) != _N_PARAMS.get(name, len(angles)):
-            return None, f"{name} has an unexpected signature"
-        bits = [n - 1 - w for w in wires]
-        if name == "MultiRZ" and len(wires) == 1:  # a plain RZ
-            name = "RZ"
-        if name in _ONE_QUBIT or name in _CONTROLLED:
-            if name in _ONE_QUBIT:
-                key = (bits[0], -1)
-                table = _ONE_QUBIT[name]
-            else:
-                key = (bits[1], bits[0])
-                table = _CONTROLLED[name]
-            flush_bits(bits, keep=key)
-            if key not in pending:
-                pending[key] = []
-                for b in key:
-                    if b >= 0:
-                        pending_wires[b] = key
-            block = pending[key]
-            for kind, fixed, di in table:
-                if di >= 0:
-                    block.append((kind, float(angles[di]), _I4, pidx + di))
-                else:
-                    block.append((kind, 0.0, fixed, -1))
+    def add_block_gate(self, name: str, bits: Sequence[int], angles: tuple, pidx: int) -> None:
+        """A one-qubit or controlled gate: micro-ops appended to the pending block on its bits."""
+        if name in _ONE_QUBIT:
+            key = (bits[0], -1)
+            table = _ONE_QUBIT[name]
         else:
-            flush_bits(bits)
-            pkind.append(P_ZPAR if name in ("IsingZZ", "MultiRZ") else _TWO_QUBIT[name])
-            pa.append(bits[0])
-            pb.append(bits[1] if len(bits) > 1 else -1)
-            pmask.append(sum(1 << b for b in bits))
-            ptheta.append(float(angles[0]) if angles else 0.0)
-            ppidx.append(pidx if angles else -1)
-            mstart.append(len(mkind))
-        pidx += len(angles)
-    for key in list(pending):
-        flush(key)
-    mstart.append(len(mkind))
+            key = (bits[1], bits[0])
+            table = _CONTROLLED[name]
+        self.flush_bits(bits, keep=key)
+        if key not in self.pending:
+            self.pending[key] = []
+            for b in key:
+                if b >= 0:
+                    self.pending_wires[b] = key
+        block = self.pending[key]
+        for kind, fixed, di in table:
+            if di >= 0:
+                block.append((kind, float(angles[di]), _I4, pidx + di))
+            else:
+                block.append((kind, 0.0, fixed, -1))
 
-    # A CNOT right after an uncontrolled block on its target rides along in the block's pass.
+    def add_instruction(self, name: str, bits: Sequence[int], angles: tuple, pidx: int) -> None:
+        """A Z-parity or two-qubit gate: an instruction of its own, after flushing the blocks on its bits."""
+        self.flush_bits(bits)
+        self.pkind.append(P_ZPAR if name in ("IsingZZ", "MultiRZ") else _TWO_QUBIT[name])
+        self.pa.append(bits[0])
+        self.pb.append(bits[1] if len(bits) > 1 else -1)
+        self.pmask.append(sum(1 << b for b in bits))
+        self.ptheta.append(float(angles[0]) if angles else 0.0)
+        self.ppidx.append(pidx if angles else -1)
+        self.mstart.append(len(self.mkind))
+
+    def finish(self) -> None:
+        """Emit the blocks still pending and close the micro-op ranges."""
+        for key in list(self.pending):
+            self.flush(key)
+        self.mstart.append(len(self.mkind))
+
+
+def _fuse_cnots(asm: _Assembler) -> tuple[list, ...]:
+    """``(pkind, pa, pb, pc, pmask, ptheta, ppidx, micro-op ranges)`` with CNOTs folded into blocks.
+
+    A CNOT right after an uncontrolled block on its target rides along in the block's pass.
+    """
+    pkind, pa, pb, mstart, mkind, mfixed = asm.pkind, asm.pa, asm.pb, asm.mstart, asm.mkind, asm.mfixed
     mr = [(mstart[g], mstart[g + 1]) for g in range(len(pkind))]  # micro-op range of each instruction
     pc = [-1] * len(pkind)
     keep = [True] * len(pkind)
@@ -771,10 +790,32 @@ def _compile(ops: Sequence, n: int) -> tuple[_Program | None, str | None]:
                 and mstart[h + 1] - mstart[h] == 1 and mkind[mstart[h]] == M_FIXED and mfixed[mstart[h]] is _X4):
             pc[g] = pb[h]
             keep[h] = False
-    if not all(keep):
-        idx = [g for g in range(len(pkind)) if keep[g]]
-        pkind, pa, pb, pc, pmask, ptheta, ppidx, mr = (
-            [v[g] for g in idx] for v in (pkind, pa, pb, pc, pmask, ptheta, ppidx, mr))
+    columns = (pkind, pa, pb, pc, asm.pmask, asm.ptheta, asm.ppidx, mr)
+    if all(keep):
+        return columns
+    idx = [g for g in range(len(pkind)) if keep[g]]
+    return tuple([v[g] for g in idx] for v in columns)
+
+
+def _compile(ops: Sequence, n: int) -> tuple[_Program | None, str | None]:
+    """Compile ``ops``; returns (program, None) or (None, reason it is unsupported)."""
+    asm = _Assembler()
+    pidx = 0
+    for op in ops:
+        parsed = _parse_op(op, n)
+        if isinstance(parsed, str):
+            return None, parsed
+        name, wires, angles = parsed
+        if name == "Identity":
+            continue
+        bits = [n - 1 - w for w in wires]
+        if name in _ONE_QUBIT or name in _CONTROLLED:
+            asm.add_block_gate(name, bits, angles, pidx)
+        else:
+            asm.add_instruction(name, bits, angles, pidx)
+        pidx += len(angles)
+    asm.finish()
+    pkind, pa, pb, pc, pmask, ptheta, ppidx, mr = _fuse_cnots(asm)
 
     prog = _Program()
     prog.pkind = np.asarray(pkind, dtype=np.int64)
@@ -785,10 +826,10 @@ def _compile(ops: Sequence, n: int) -> tuple[_Program | None, str | None]:
     prog.ptheta = np.asarray(ptheta, dtype=np.float64)
     prog.ppidx = np.asarray(ppidx, dtype=np.int64)
     prog.mstart = np.asarray(mr, dtype=np.int64).reshape(-1, 2)
-    prog.mkind = np.asarray(mkind, dtype=np.int64)
-    prog.mtheta = np.asarray(mtheta, dtype=np.float64)
-    prog.mfixed = np.asarray(mfixed, dtype=np.complex128).reshape(-1, 4)
-    prog.mpidx = np.asarray(mpidx, dtype=np.int64)
+    prog.mkind = np.asarray(asm.mkind, dtype=np.int64)
+    prog.mtheta = np.asarray(asm.mtheta, dtype=np.float64)
+    prog.mfixed = np.asarray(asm.mfixed, dtype=np.complex128).reshape(-1, 4)
+    prog.mpidx = np.asarray(asm.mpidx, dtype=np.int64)
     prog.n_params = pidx
     return prog, None
 

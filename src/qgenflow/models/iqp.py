@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidConfigError
-from ..targets.iqp import candidate_generators
+from ..targets.iqp import GATE_ANGLE_SCALE, candidate_generators, generator_lists, iqp_gate_ops, pad_generators
 from .ansatz import Ansatz, register_ansatz
 
 __all__ = ["IQP_OPTIONS", "IQPAnsatz", "generator_lists", "pad_generators"]
@@ -46,24 +46,6 @@ IQP_OPTIONS: dict[str, Any] = {
     "pbc": False,
     "spin_flip_symmetric": False,
 }
-
-
-def pad_generators(generators: list[tuple[int, ...]] | np.ndarray) -> np.ndarray:
-    """Generators as int64 [G, w] of ascending qubit indices padded with -1 (the targets.iqp layout)."""
-    if isinstance(generators, np.ndarray) and generators.ndim == 2:
-        return np.asarray(generators, dtype=np.int64)
-    rows = [sorted(int(q) for q in g) for g in generators]
-    if not rows:
-        raise ValueError("an IQP circuit needs at least one generator")
-    out = np.full((len(rows), max(len(r) for r in rows)), -1, dtype=np.int64)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = r
-    return out
-
-
-def generator_lists(generators: np.ndarray) -> list[list[int]]:
-    """Rows of a padded generator array as lists of qubit indices."""
-    return [[int(q) for q in row if q >= 0] for row in np.asarray(generators)]
 
 
 @register_ansatz("iqp")
@@ -79,7 +61,7 @@ class IQPAnsatz(Ansatz):
     """
 
     #: d(gate angle) / d(theta): the gates are ``MultiRZ(2 theta)``.
-    gate_angle_scale = 2.0
+    gate_angle_scale = GATE_ANGLE_SCALE
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.options) - set(IQP_OPTIONS))
@@ -124,22 +106,9 @@ class IQPAnsatz(Ansatz):
 
     def ops(self, params: np.ndarray) -> list:
         """PennyLane operations; the trainable gate parameters are ``2 * params`` in generator order."""
-        import pennylane as qml
-
-        params = np.reshape(params, self.shape)
-        n = self.n_qubits
-        ops = []
-        if self.spin_flip_symmetric:
-            ops.append(qml.Hadamard(0))
-            ops.extend(qml.CNOT(wires=[0, q]) for q in range(1, n))
-        ops.extend(qml.Hadamard(q) for q in range(n))
-        for g, theta in zip(generator_lists(self.generators), params):
-            angle = self.gate_angle_scale * theta
-            if len(g) == 1:
-                ops.append(qml.RZ(angle, wires=g[0]))
-            elif len(g) == 2:
-                ops.append(qml.IsingZZ(angle, wires=g))
-            else:
-                ops.append(qml.MultiRZ(angle, wires=g))
-        ops.extend(qml.Hadamard(q) for q in range(n))
-        return ops
+        return iqp_gate_ops(
+            generator_lists(self.generators),
+            np.reshape(params, self.shape),
+            self.n_qubits,
+            spin_flip_symmetric=self.spin_flip_symmetric,
+        )

@@ -40,12 +40,14 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..bits import bits_to_index, sample_from_probs
-from ..limits import MAX_EXACT_QUBITS
+from ..devices import make_device
 from ..errors import InvalidConfigError
+from ..limits import MAX_EXACT_QUBITS
 from .base import Target
 
 __all__ = [
     "ANGLE_DISTRIBUTIONS",
+    "GATE_ANGLE_SCALE",
     "GENERATOR_PATTERNS",
     "MAX_SHOT_QUBITS",
     "MAX_WEIGHT",
@@ -55,6 +57,8 @@ __all__ = [
     "build_iqp",
     "candidate_generators",
     "check_iqp_spec",
+    "generator_lists",
+    "iqp_gate_ops",
     "iqp_ops",
     "iqp_phase",
     "iqp_probs",
@@ -62,6 +66,7 @@ __all__ = [
     "iqp_samples_lightning",
     "linear_xeb",
     "make_iqp",
+    "pad_generators",
     "walsh_hadamard",
 ]
 
@@ -74,6 +79,8 @@ MAX_WEIGHT = 3
 # Shots on lightning.qubit: peak memory measured 3.3 GiB at 26 qubits, x4 per 2 more (~13 GiB at 28).
 MAX_SHOT_QUBITS = 28
 PHASE_CONVENTION = "D = prod_j exp(-i theta_j Z_{g_j}) = prod_j MultiRZ(2 theta_j, wires=g_j), as qml.IQP"
+#: Gate angle per unit of theta: generator ``g_j`` is the gate ``MultiRZ(GATE_ANGLE_SCALE * theta_j)``.
+GATE_ANGLE_SCALE = 2.0
 
 DEFAULT_GENERATORS: dict[str, Any] = {"pattern": "all", "max_weight": 2, "density": 1.0, "pbc": False}
 DEFAULT_ANGLES: dict[str, Any] = {"distribution": "uniform", "scale": 2 * math.pi}
@@ -245,20 +252,29 @@ def build_iqp(spec: Mapping[str, Any], seed: int) -> tuple[np.ndarray, np.ndarra
     else:
         angles = rng.normal(0.0, scale, size=len(candidates))
 
-    width = max(len(g) for g in candidates)
-    generators = np.full((len(candidates), width), -1, dtype=np.int64)
-    for row, g in enumerate(candidates):
-        generators[row, : len(g)] = g
-    return generators, angles.astype(np.float64)
+    return pad_generators(candidates), angles.astype(np.float64)
 
 
-def _as_lists(generators: np.ndarray) -> list[list[int]]:
+def pad_generators(generators: Sequence[Sequence[int]] | np.ndarray) -> np.ndarray:
+    """Generators as int64 [G, w] of ascending qubit indices padded with -1 (the artefact layout)."""
+    if isinstance(generators, np.ndarray) and generators.ndim == 2:
+        return np.asarray(generators, dtype=np.int64)
+    rows = [sorted(int(q) for q in g) for g in generators]
+    if not rows:
+        raise ValueError("an IQP circuit needs at least one generator")
+    out = np.full((len(rows), max(len(r) for r in rows)), -1, dtype=np.int64)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def generator_lists(generators: np.ndarray) -> list[list[int]]:
     """Rows of a padded generator array as lists of qubit indices."""
     return [[int(q) for q in row if q >= 0] for row in np.asarray(generators)]
 
 
 def _check_circuit(generators: np.ndarray, angles: np.ndarray, n_qubits: int) -> list[list[int]]:
-    gens = _as_lists(generators)
+    gens = generator_lists(generators)
     if len(gens) != len(np.asarray(angles)):
         raise ValueError(f"{len(gens)} generators but {len(np.asarray(angles))} angles")
     for g in gens:
@@ -267,18 +283,31 @@ def _check_circuit(generators: np.ndarray, angles: np.ndarray, n_qubits: int) ->
     return gens
 
 
-def iqp_ops(generators: np.ndarray, angles: np.ndarray, n_qubits: int) -> list:
-    """PennyLane operations of the circuit: Hadamards, the diagonal gates, Hadamards.
+def iqp_gate_ops(
+    generators: Sequence[Sequence[int]], angles: Sequence, n_qubits: int, *, spin_flip_symmetric: bool = False
+) -> list:
+    """PennyLane operations of an IQP circuit, unchecked: the one place its gate list is built.
 
-    Generator ``g_j`` with angle ``theta_j`` becomes ``exp(-i theta_j Z_{g_j})``:
-    ``RZ(2 theta_j)``, ``IsingZZ(2 theta_j)`` or ``MultiRZ(2 theta_j)`` by weight.
+    Optionally the spin-flip-symmetric input ``(|0..0> + |1..1>) / sqrt 2`` (a Hadamard on
+    wire 0, CNOTs 0 -> i), then Hadamards, one ``exp(-i theta_j Z_{g_j})`` per generator
+    (``RZ``, ``IsingZZ`` or ``MultiRZ`` of ``GATE_ANGLE_SCALE * theta_j`` by weight), Hadamards.
+
+    Args:
+        generators: qubit lists (:func:`generator_lists`).
+        angles: ``theta_j``, one per generator, used as given (no conversion).
+        n_qubits: number of wires.
+        spin_flip_symmetric: prepend the spin-flip-symmetric input state.
     """
+    # heavy: pennylane takes seconds to import; this module is imported at Snakefile parse (config.file_widths)
     import pennylane as qml
 
-    gens = _check_circuit(generators, angles, n_qubits)
-    ops = [qml.Hadamard(q) for q in range(n_qubits)]
-    for g, theta in zip(gens, np.asarray(angles, dtype=np.float64)):
-        phi = 2.0 * float(theta)
+    ops = []
+    if spin_flip_symmetric:
+        ops.append(qml.Hadamard(0))
+        ops.extend(qml.CNOT(wires=[0, q]) for q in range(1, n_qubits))
+    ops.extend(qml.Hadamard(q) for q in range(n_qubits))
+    for g, theta in zip(generators, angles):
+        phi = GATE_ANGLE_SCALE * theta
         if len(g) == 1:
             ops.append(qml.RZ(phi, wires=g[0]))
         elif len(g) == 2:
@@ -287,6 +316,17 @@ def iqp_ops(generators: np.ndarray, angles: np.ndarray, n_qubits: int) -> list:
             ops.append(qml.MultiRZ(phi, wires=g))
     ops.extend(qml.Hadamard(q) for q in range(n_qubits))
     return ops
+
+
+def iqp_ops(generators: np.ndarray, angles: np.ndarray, n_qubits: int) -> list:
+    """PennyLane operations of the circuit: Hadamards, the diagonal gates, Hadamards.
+
+    Generator ``g_j`` with angle ``theta_j`` becomes ``exp(-i theta_j Z_{g_j})``:
+    ``RZ(2 theta_j)``, ``IsingZZ(2 theta_j)`` or ``MultiRZ(2 theta_j)`` by weight.
+    The generators are checked and the angles taken as Python floats.
+    """
+    gens = _check_circuit(generators, angles, n_qubits)
+    return iqp_gate_ops(gens, [float(t) for t in np.asarray(angles, dtype=np.float64)], n_qubits)
 
 
 def _monomials(n_bits: int, masks: Sequence[tuple[int, ...]]) -> np.ndarray:
@@ -427,7 +467,7 @@ def iqp_probs(generators: np.ndarray, angles: np.ndarray, n_qubits: int) -> np.n
 
 def iqp_probs_lightning(generators: np.ndarray, angles: np.ndarray, n_qubits: int) -> np.ndarray:
     """Exact output probabilities from ``qml.probs`` on ``lightning.qubit`` (the reference path)."""
-    from ..devices import make_device
+    # heavy: qgenflow.circuits loads pennylane and numba; this module is imported at Snakefile parse
     from ..circuits import CircuitRunner
 
     runner = CircuitRunner(make_device({"name": "lightning.qubit"}, n_qubits), n_qubits)
@@ -438,9 +478,8 @@ def iqp_samples_lightning(
     generators: np.ndarray, angles: np.ndarray, n_qubits: int, n_samples: int, seed: int
 ) -> np.ndarray:
     """[n_samples, n] uint8 samples from ``lightning.qubit`` with shots, seeded by ``seed``."""
+    # heavy: pennylane takes seconds to import; this module is imported at Snakefile parse (config.file_widths)
     import pennylane as qml
-
-    from ..devices import make_device
 
     device = make_device({"name": "lightning.qubit"}, n_qubits, seed=seed)
     tape = qml.tape.QuantumScript(

@@ -65,13 +65,24 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import pennylane as qml
+from scipy.stats import binom
 
+from ..bits import index_to_bits, sample_from_probs
+from ..devices import make_device
 from ..errors import QgenflowError
+from ..fit.checkpoint import Checkpointer
+from ..fit.loop import TrainResult, fit
+from ..limits import MAX_EXACT_QUBITS
+from ..models import QCBM, make_ansatz
+from ..models.iqp import IQPAnsatz
+from ..targets.iqp import MAX_SHOT_QUBITS, iqp_phase, iqp_probs, walsh_hadamard
 
 __all__ = [
     "ClassicalSamplingError",
@@ -79,11 +90,15 @@ __all__ = [
     "ZStringMMD",
     "bandwidth_probability",
     "data_init",
+    "estimator_sigmas",
+    "fit_iqp_estimator",
+    "initial_angles",
     "iqp_model_probs",
+    "iqp_outputs",
     "sample_iqp_model",
     "sigmas_for_weights",
     "step_rng",
-    "train_iqp_estimator",
+    "train_iqp_with_estimator",
 ]
 
 log = logging.getLogger(__name__)
@@ -105,6 +120,8 @@ _HEAVY_WEIGHT = 64
 _DENSE_STRINGS = 1 << 22
 # Weight-2 generators above this fraction of all n^2 / 2 pairs use the dense Theta s product.
 _DENSE_PAIR_FRACTION = 1 / 16
+# A trained model's exact probabilities are stored up to this many qubits.
+_PROBS_MAX_QUBITS = 20
 
 
 class ClassicalSamplingError(QgenflowError, RuntimeError):
@@ -138,8 +155,6 @@ def step_rng(seed: int, step: int) -> np.random.Generator:
 
 
 def _enable_x64() -> None:
-    import jax
-
     jax.config.update("jax_enable_x64", True)
 
 
@@ -150,6 +165,17 @@ def _canonical_generators(gens: np.ndarray, n: int) -> np.ndarray:
     if repeated_qubit or len(np.unique(canonical, axis=0)) != len(canonical):
         raise ValueError("generators must be distinct sets of distinct qubits")
     return np.where(canonical < n, canonical, -1)
+
+
+def _resolve_path(path: str, max_weight: int) -> str:
+    """The computation path: ``auto`` is ``pairwise`` when every generator has weight <= 2, else ``incidence``."""
+    if path not in PATHS:
+        raise ValueError(f"unknown path {path!r}; allowed: {', '.join(PATHS)}")
+    if path == "auto":
+        path = "pairwise" if max_weight <= 2 else "incidence"
+    if path == "pairwise" and max_weight > 2:
+        raise ValueError("the pairwise path needs generators of weight <= 2; use path='incidence'")
+    return path
 
 
 def _round_up(k: int) -> int:
@@ -249,10 +275,6 @@ class ZStringMMD:
         unbiased_data: bool = False,
         block_min_weight: int = _BLOCK_MIN_K,
     ):
-        import jax
-        import jax.numpy as jnp
-        from scipy.stats import binom
-
         _enable_x64()
         self.n_qubits = n = int(n_qubits)
         gens = np.asarray(generators, dtype=np.int64)
@@ -265,6 +287,27 @@ class ZStringMMD:
         samples = np.asarray(target_samples, dtype=np.uint8)
         if samples.ndim != 2 or samples.shape[1] != n or samples.shape[0] < 2:
             raise ValueError(f"target_samples must be [N >= 2, {n}] bits, got shape {samples.shape}")
+        self._set_draws(sigmas, n_ops, n_z)
+        self.spin_flip_symmetric = bool(spin_flip_symmetric)
+        self.path = _resolve_path(path, int(weights.max()))
+        self.dtype = np.dtype(dtype)
+        self.unbiased_data = bool(unbiased_data)
+        self._set_data(samples)
+        self._set_padding(block_min_weight)
+
+        self._struct: dict[str, Any] = {}
+        if self.path == "pairwise":
+            self._setup_pairwise(gens, weights)
+        else:
+            self._setup_incidence(gens)
+        self._loss_jit = jax.jit(self._loss)
+        self._value_and_grad_jit = jax.jit(jax.value_and_grad(self._loss))
+        self._expvals_jit = jax.jit(self._model_expvals)
+        self._data_jit = jax.jit(self._data_expvals, static_argnames=("n_ops", "popcount"))
+
+    # ------------------------------------------------------------------ structure
+    def _set_draws(self, sigmas: Sequence[float], n_ops: int, n_z: int) -> None:
+        """Bandwidths, their string probabilities and the per-step draw sizes (strings stratified over bandwidths)."""
         self.sigmas = [float(s) for s in sigmas]
         if not self.sigmas:
             raise ValueError("need at least one kernel bandwidth")
@@ -274,18 +317,9 @@ class ZStringMMD:
         self.n_ops, self.n_z = int(n_ops), int(n_z)
         n_groups = len(self.sigmas)
         self.group_sizes = [self.n_ops // n_groups + (g < self.n_ops % n_groups) for g in range(n_groups)]
-        self.spin_flip_symmetric = bool(spin_flip_symmetric)
-        if path not in PATHS:
-            raise ValueError(f"unknown path {path!r}; allowed: {', '.join(PATHS)}")
-        if path == "auto":
-            path = "pairwise" if weights.max() <= 2 else "incidence"
-        if path == "pairwise" and weights.max() > 2:
-            raise ValueError("the pairwise path needs generators of weight <= 2; use path='incidence'")
-        self.path = path
-        self.dtype = np.dtype(dtype)
-        self.unbiased_data = bool(unbiased_data)
 
-        # Target samples: distinct rows with their weights, as bits per qubit and as packed words.
+    def _set_data(self, samples: np.ndarray) -> None:
+        """Target samples: distinct rows with their weights, as bits per qubit and as packed words."""
         uniq, counts = np.unique(samples, axis=0, return_counts=True)
         self.n_samples = int(samples.shape[0])
         self._data = {
@@ -295,8 +329,13 @@ class ZStringMMD:
         }
         self._words = int(self._data["packed"].shape[1])
 
-        # Padded sizes only grow. Per bandwidth: the largest string weight (a high quantile of
-        # Binomial(n, p) to start with); bandwidths with heavy strings use dense [k, k] blocks.
+    def _set_padding(self, block_min_weight: int) -> None:
+        """Initial padded sizes, which only grow.
+
+        Per bandwidth: the largest string weight (a high quantile of Binomial(n, p) to start
+        with); bandwidths with heavy strings use dense [k, k] blocks.
+        """
+        n = self.n_qubits
         self._k = [_round_up(binom.ppf(1.0 - _PAD_OVERFLOW / m, n, p)) for m, p in zip(self.group_sizes, self.probs)]
         self._block = [self.path == "pairwise" and k > block_min_weight for k in self._k]
         for sigma, p in zip(self.sigmas, self.probs):
@@ -311,20 +350,7 @@ class ZStringMMD:
                 )
         self._sizes = {"singles": 0, "pairs": 0, "odd": 0}
 
-        self._struct: dict[str, Any] = {}
-        if self.path == "pairwise":
-            self._setup_pairwise(gens, weights)
-        else:
-            self._setup_incidence(gens)
-        self._loss_jit = jax.jit(self._loss)
-        self._value_and_grad_jit = jax.jit(jax.value_and_grad(self._loss))
-        self._expvals_jit = jax.jit(self._model_expvals)
-        self._data_jit = jax.jit(self._data_expvals, static_argnames=("n_ops", "popcount"))
-
-    # ------------------------------------------------------------------ structure
     def _setup_pairwise(self, gens: np.ndarray, weights: np.ndarray) -> None:
-        import jax.numpy as jnp
-
         n = self.n_qubits
         one = np.flatnonzero(weights == 1)
         two = np.flatnonzero(weights == 2)
@@ -364,8 +390,6 @@ class ZStringMMD:
         return np.where(self._pair_keys[at] == keys, self._pair_idx[at], -1).astype(np.int32)
 
     def _setup_incidence(self, gens: np.ndarray) -> None:
-        import jax.numpy as jnp
-
         n = self.n_qubits
         qubits = gens.ravel()
         owner = np.repeat(np.arange(gens.shape[0]), gens.shape[1])
@@ -392,16 +416,30 @@ class ZStringMMD:
 
         For fixed randomness (tests, finite differences) or exact sums over all ``z``.
         """
-        import jax.numpy as jnp
-
         if len(strings) != len(self.sigmas):
             raise ValueError(f"need one string array per bandwidth ({len(self.sigmas)}), got {len(strings)}")
         strings = [np.asarray(s, dtype=bool).reshape(-1, self.n_qubits) for s in strings]
         z = np.asarray(z, dtype=np.uint8)
-        n_z = z.shape[0]
-        if n_z < 2 or z.shape[1] != self.n_qubits:
+        if z.shape[0] < 2 or z.shape[1] != self.n_qubits:
             raise ValueError(f"z must be [n_z >= 2, {self.n_qubits}] bits, got shape {z.shape}")
         bits = np.concatenate(strings)
+        n_ops = bits.shape[0]
+        host, blocks = self._host_columns(strings, bits)
+        signs, zmask = self._z_chunks(z, n_ops, blocks)
+        arrays = {
+            "struct": self._struct,
+            "signs": jnp.asarray(signs),
+            "zmask": jnp.asarray(zmask),
+            "host": {key: jnp.asarray(v) for key, v in host.items()},
+            "blocks": [{key: jnp.asarray(v) for key, v in b.items()} for b in blocks],
+        }
+        popcount = self._sizes["singles"] > n_ops * self._words
+        packed = jnp.asarray(_pack_rows(bits)) if popcount else None
+        arrays["host"]["data"] = self._data_jit(self._data, arrays["host"], packed, n_ops=n_ops, popcount=popcount)
+        return ZStringBatch(z=z, strings=strings, arrays=arrays)
+
+    def _host_columns(self, strings: list[np.ndarray], bits: np.ndarray) -> tuple[dict[str, Any], list[dict]]:
+        """Host arrays of a batch's strings (weights, parities, padded incidences) and its dense pair blocks."""
         n_ops = bits.shape[0]
         sizes = [s.shape[0] for s in strings]
         group = np.repeat(np.arange(len(strings)), sizes)
@@ -415,43 +453,56 @@ class ZStringMMD:
             "even": (ones % 2 == 0).astype(self.dtype),
             **self._padded({"one_str": rows, "one_q": cols}, self._sizes["singles"]),
         }
-        blocks = []
-        if self.path == "pairwise" and n_ops * (self.n_qubits + 1) <= _DENSE_STRINGS:
-            # The sum over each string's ones as one matrix product: faster than gather + segment_sum here.
-            host["dense_strings"] = np.concatenate([bits, np.zeros((n_ops, 1), bool)], axis=1).astype(self.dtype)
-        if self.path == "pairwise":
-            listed = ~np.asarray(self._block)[group[rows]]  # ones of strings whose pairs are listed
-            sel_rows, sel_cols = rows[listed], cols[listed]
-            first, second = _pairs_within_rows(sel_rows, sel_cols)
-            idx = self._pair_lookup(sel_cols[first], sel_cols[second])
-            keep = idx >= 0
-            self._sizes["pairs"] = _sticky(self._sizes["pairs"], int(keep.sum()))
-            host.update(
-                self._padded(
-                    {"pair_str": sel_rows[first][keep], "pair_idx": idx[keep]}, self._sizes["pairs"], prefix="pair"
-                )
-            )
-            host["pair_q1"] = self._pad(sel_cols[first][keep], self._sizes["pairs"])
-            host["pair_q2"] = self._pad(sel_cols[second][keep], self._sizes["pairs"])
-            start = 0
-            for g, s in enumerate(strings):
-                if self._block[g]:
-                    self._k[g] = max(self._k[g], _round_up(int(s.sum(axis=1).max(initial=0))))
-                    pos, mask = _positions(s, self._k[g])
-                    block = {"rows": np.arange(start, start + s.shape[0], dtype=np.int32), "pos": pos}
-                    block["mask"] = mask.astype(self.dtype)
-                    if not self._dense_pairs:
-                        block["idx"] = np.where(
-                            mask[:, :, None] & mask[:, None, :], self._pair_lookup(pos[:, :, None], pos[:, None, :]), -1
-                        ).astype(np.int32)
-                    blocks.append(block)
-                start += s.shape[0]
-        else:
+        if self.path != "pairwise":
             seg, gid = self._odd_incidences(rows, cols)
             self._sizes["odd"] = _sticky(self._sizes["odd"], seg.size)
             host.update(self._padded({"odd_str": seg, "odd_gid": gid}, self._sizes["odd"], prefix="odd"))
+            return host, []
+        if n_ops * (self.n_qubits + 1) <= _DENSE_STRINGS:
+            # The sum over each string's ones as one matrix product: faster than gather + segment_sum here.
+            host["dense_strings"] = np.concatenate([bits, np.zeros((n_ops, 1), bool)], axis=1).astype(self.dtype)
+        host.update(self._pair_columns(rows, cols, group))
+        return host, self._pair_blocks(strings)
 
-        # z chunks: bound the largest [rows, chunk] intermediate.
+    def _pair_columns(self, rows: np.ndarray, cols: np.ndarray, group: np.ndarray) -> dict[str, np.ndarray]:
+        """Padded (string, weight-2 generator inside it) incidences of the bandwidths whose pairs are listed."""
+        listed = ~np.asarray(self._block)[group[rows]]  # ones of strings whose pairs are listed
+        sel_rows, sel_cols = rows[listed], cols[listed]
+        first, second = _pairs_within_rows(sel_rows, sel_cols)
+        idx = self._pair_lookup(sel_cols[first], sel_cols[second])
+        keep = idx >= 0
+        self._sizes["pairs"] = _sticky(self._sizes["pairs"], int(keep.sum()))
+        out = self._padded(
+            {"pair_str": sel_rows[first][keep], "pair_idx": idx[keep]}, self._sizes["pairs"], prefix="pair"
+        )
+        out["pair_q1"] = self._pad(sel_cols[first][keep], self._sizes["pairs"])
+        out["pair_q2"] = self._pad(sel_cols[second][keep], self._sizes["pairs"])
+        return out
+
+    def _pair_blocks(self, strings: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+        """Dense [k, k] blocks (positions of each string's ones) of the bandwidths with heavy strings."""
+        blocks = []
+        start = 0
+        for g, s in enumerate(strings):
+            if self._block[g]:
+                self._k[g] = max(self._k[g], _round_up(int(s.sum(axis=1).max(initial=0))))
+                pos, mask = _positions(s, self._k[g])
+                block = {"rows": np.arange(start, start + s.shape[0], dtype=np.int32), "pos": pos}
+                block["mask"] = mask.astype(self.dtype)
+                if not self._dense_pairs:
+                    block["idx"] = np.where(
+                        mask[:, :, None] & mask[:, None, :], self._pair_lookup(pos[:, :, None], pos[:, None, :]), -1
+                    ).astype(np.int32)
+                blocks.append(block)
+            start += s.shape[0]
+        return blocks
+
+    def _z_chunks(self, z: np.ndarray, n_ops: int, blocks: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        """Signs ``1 - 2 z`` [chunks, n + 1, chunk] (row n all +1) and the 0/1 mask of real ``z`` [chunks, chunk].
+
+        The chunk size bounds the largest [rows, chunk] intermediate.
+        """
+        n_z = z.shape[0]
         widest = max(self._sizes["singles"], self._sizes["pairs"], self._sizes["odd"], self.n_qubits + 1, n_ops)
         widest = max([widest] + [b["pos"].size for b in blocks])
         n_chunks = max(1, math.ceil(widest * n_z / _CHUNK_ELEMENTS))
@@ -460,17 +511,7 @@ class ZStringMMD:
         signs[: self.n_qubits, :n_z] = 1 - 2 * z.T.astype(self.dtype)
         zmask = np.zeros(n_chunks * chunk, dtype=self.dtype)
         zmask[:n_z] = 1
-        arrays = {
-            "struct": self._struct,
-            "signs": jnp.asarray(signs.reshape(-1, n_chunks, chunk).transpose(1, 0, 2)),  # [chunks, n+1, chunk]
-            "zmask": jnp.asarray(zmask.reshape(n_chunks, chunk)),
-            "host": {key: jnp.asarray(v) for key, v in host.items()},
-            "blocks": [{key: jnp.asarray(v) for key, v in b.items()} for b in blocks],
-        }
-        popcount = self._sizes["singles"] > n_ops * self._words
-        packed = jnp.asarray(_pack_rows(bits)) if popcount else None
-        arrays["host"]["data"] = self._data_jit(self._data, arrays["host"], packed, n_ops=n_ops, popcount=popcount)
-        return ZStringBatch(z=z, strings=strings, arrays=arrays)
+        return signs.reshape(-1, n_chunks, chunk).transpose(1, 0, 2), zmask.reshape(n_chunks, chunk)
 
     @staticmethod
     def _pad(values: np.ndarray, size: int, fill: int = 0) -> np.ndarray:
@@ -500,9 +541,6 @@ class ZStringMMD:
     # ------------------------------------------------------------------ jax kernels
     def _data_expvals(self, data, host, packed, n_ops, *, popcount):
         """Empirical ``<Z_a>`` of the target samples for every string: gather the ones, or AND + popcount."""
-        import jax
-        import jax.numpy as jnp
-
         if popcount:
             both = packed[:, None, :] & data["packed"][None, :, :]  # [n_ops, U, words]
             parity = jax.lax.population_count(both).sum(axis=-1, dtype=jnp.int32) & 1
@@ -514,8 +552,6 @@ class ZStringMMD:
 
     def _theta_parts(self, theta, st, blocks):
         """What the phases need from theta, computed once for all z chunks."""
-        import jax.numpy as jnp
-
         n = self.n_qubits
         th = theta.astype(self.dtype)
         if self.path == "incidence":
@@ -537,9 +573,6 @@ class ZStringMMD:
 
     def _chunk_phases(self, parts, st, host, blocks, signs, n_ops):
         """Phases [n_ops, chunk] of every string for one chunk of z (signs [n + 1, chunk], row n = 1)."""
-        import jax
-        import jax.numpy as jnp
-
         th = parts["th"]
         if self.path == "incidence":
             coef = 2.0 * th[host["odd_gid"]] * host["odd_valid"]
@@ -575,9 +608,6 @@ class ZStringMMD:
 
     def _cos_sums(self, theta, arrays):
         """Per string: sum over z of c = cos(phase) and of c^2 (c = 0 for odd strings under spin-flip symmetry)."""
-        import jax
-        import jax.numpy as jnp
-
         st, host, blocks = arrays["struct"], arrays["host"], arrays["blocks"]
         n_ops = host["weight"].shape[0]
         parts = self._theta_parts(theta, st, blocks)
@@ -598,8 +628,6 @@ class ZStringMMD:
         return sums / arrays["zmask"].sum(dtype="float64")
 
     def _loss(self, theta, arrays):
-        import jax.numpy as jnp
-
         host = arrays["host"]
         n_z = arrays["zmask"].sum(dtype=jnp.float64)
         sums, squares = self._cos_sums(theta, arrays)
@@ -659,120 +687,128 @@ def data_init(generators: np.ndarray, target_samples: np.ndarray) -> np.ndarray:
     return theta
 
 
-def train_iqp_estimator(
-    ansatz_or_generators: Any,
-    target_samples: np.ndarray,
-    sigmas: Sequence[float],
-    optimizer,
-    steps: int,
-    n_ops: int,
-    n_z: int,
-    seed: int,
-    *,
-    n_qubits: int | None = None,
-    spin_flip_symmetric: bool | None = None,
-    init: str | np.ndarray = "data",
-    init_scale: float = 0.05,
-    path: str = "auto",
-    dtype: str = "float32",
-    log_every: int | None = None,
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Train an IQP Born machine on target samples with the Z-string MMD estimator.
+def initial_angles(
+    generators: np.ndarray, target_samples: np.ndarray, seed: int, *, init: str = "data", noise: float = 0.05
+) -> np.ndarray:
+    """Initial angles [G] of a run, from the generator ``(seed, _INIT_STREAM)``.
 
     Args:
-        ansatz_or_generators: an :class:`~qgenflow.models.iqp.IQPAnsatz` (its generators,
-            qubit count and spin-flip option are used) or an int [G, w] generator array.
+        init: ``data`` (weight-1 angles from the marginals, :func:`data_init`, plus normal
+            noise of std ``noise`` on every angle: at zero weight-2 angles their gradient
+            vanishes) or ``uniform`` (uniform in ``[-noise, noise]``).
+    """
+    rng = np.random.default_rng([int(seed), _INIT_STREAM])
+    size = (len(generators),)
+    if init == "data":
+        return data_init(generators, target_samples) + rng.normal(0.0, noise, size=size)
+    if init == "uniform":
+        return rng.uniform(-noise, noise, size=size)
+    raise ValueError(f"unknown init {init!r}; allowed: data, uniform")
+
+
+def estimator_sigmas(loss_spec: Mapping[str, Any], n_qubits: int) -> list[float]:
+    """Kernel bandwidths of a ``loss`` config entry: ``sigma_weights`` (:func:`sigmas_for_weights`) or ``sigmas``."""
+    if loss_spec.get("sigma_weights"):
+        return sigmas_for_weights(n_qubits, loss_spec["sigma_weights"])
+    return [float(s) for s in loss_spec.get("sigmas", (0.5, 1, 2, 4))]
+
+
+def fit_iqp_estimator(
+    spec: Mapping[str, Any],
+    ansatz: IQPAnsatz,
+    target_samples: np.ndarray,
+    seed: int,
+    checkpointer: Checkpointer | None = None,
+) -> TrainResult:
+    """Train an IQP Born machine on target samples with the Z-string MMD estimator, through :func:`fit`.
+
+    Args:
+        spec: the model's config entry: ``loss`` (``sigmas`` or ``sigma_weights``),
+            ``training`` (``n_ops``, ``n_z``, ``dtype``, ``init``, ``init_noise``) and
+            ``optimizer`` (as :func:`~qgenflow.fit.loop.fit`).
+        ansatz: the IQP circuit family (generators, qubit count, spin-flip option).
         target_samples: [N, n] uint8 bits.
-        sigmas: kernel bandwidths (mixture = mean of kernels).
-        optimizer: an ``optax.GradientTransformation``.
-        steps: number of updates.
-        n_ops, n_z: Z-strings and ``z`` samples per step (redrawn every step).
-        seed: seeds the initial angles and every step's draws (:func:`step_rng`).
-        n_qubits, spin_flip_symmetric: only with a generator array (defaults: the samples'
-            width, false).
-        init: ``data`` (weight-1 angles from the marginals, :func:`data_init`, plus
-            normal noise of std ``init_scale`` on every angle: at zero weight-2 angles
-            their gradient vanishes), ``uniform`` (uniform in ``[-init_scale, init_scale]``)
-            or an explicit array.
-        path, dtype: see :class:`ZStringMMD`.
-        log_every: log progress every this many steps (default: about 20 lines a run).
+        seed: seeds the initial angles (:func:`initial_angles`) and every step's draws (:func:`step_rng`).
+        checkpointer: saves and restores the run every ``checkpointer.every`` steps.
 
     Returns:
-        ``(params, history)``: float64 angles [G] and ``history`` with ``step`` [steps + 1],
-        ``loss`` (the estimate before each update, then a final one on a fresh batch) and
-        ``seconds`` (wall time since the start at each step).
+        The :class:`~qgenflow.fit.loop.TrainResult`: float64 angles [G] and the loss history.
     """
-    import jax
-    import optax
-
-    _enable_x64()
-    if hasattr(ansatz_or_generators, "generators"):
-        generators = np.asarray(ansatz_or_generators.generators)
-        n = int(ansatz_or_generators.n_qubits)
-        symmetric = bool(getattr(ansatz_or_generators, "spin_flip_symmetric", False))
-    else:
-        generators = np.asarray(ansatz_or_generators)
-        n = int(n_qubits if n_qubits is not None else np.shape(target_samples)[1])
-        symmetric = bool(spin_flip_symmetric)
+    training = spec.get("training", {})
+    samples = np.asarray(target_samples, dtype=np.uint8)
     estimator = ZStringMMD(
-        generators,
-        n,
-        target_samples,
-        sigmas,
-        n_ops=n_ops,
-        n_z=n_z,
-        spin_flip_symmetric=symmetric,
-        path=path,
-        dtype=dtype,
+        ansatz.generators,
+        ansatz.n_qubits,
+        samples,
+        estimator_sigmas(spec.get("loss", {}), ansatz.n_qubits),
+        n_ops=int(training.get("n_ops", 1000)),
+        n_z=int(training.get("n_z", 1000)),
+        spin_flip_symmetric=ansatz.spin_flip_symmetric,
+        dtype=training.get("dtype", "float32"),
     )
-    rng = np.random.default_rng([int(seed), _INIT_STREAM])
-    if isinstance(init, str):
-        if init == "data":
-            theta0 = data_init(generators, target_samples) + rng.normal(0.0, init_scale, size=len(generators))
-        elif init == "uniform":
-            theta0 = rng.uniform(-init_scale, init_scale, size=len(generators))
-        else:
-            raise ValueError(f"unknown init {init!r}; allowed: data, uniform, or an array")
-    else:
-        theta0 = np.asarray(init, dtype=np.float64).reshape(len(generators))
-
-    @jax.jit
-    def update(grad, state, params):
-        updates, state = optimizer.update(grad, state, params)
-        return optax.apply_updates(params, updates), state
-
-    params = jax.numpy.asarray(theta0, dtype=jax.numpy.float64)
-    state = optimizer.init(params)
-    log_every = log_every or max(1, steps // 20)
-    losses = np.empty(steps + 1)
-    seconds = np.empty(steps + 1)
     log.info(
         "iqp estimator: %d qubits, %d parameters, %d strings x %d z per step, path %s, sigmas %s",
-        n,
-        len(generators),
-        n_ops,
-        n_z,
+        ansatz.n_qubits,
+        estimator.n_params,
+        estimator.n_ops,
+        estimator.n_z,
         estimator.path,
         ", ".join(f"{s:.3g}" for s in estimator.sigmas),
     )
-    start = time.perf_counter()
-    for step in range(steps):
-        batch = estimator.draw_batch(step_rng(seed, step))
-        loss, grad = estimator.jax_value_and_grad(params, batch)
-        params, state = update(grad, state, params)
-        losses[step] = float(loss)
-        seconds[step] = time.perf_counter() - start
-        if (step + 1) % log_every == 0 or step == 0:
-            eta = seconds[step] / (step + 1) * (steps - step - 1)
-            log.info(
-                "step %d/%d  loss %.3e  elapsed %.1fs  left ~%.1fs", step + 1, steps, losses[step], seconds[step], eta
-            )
-    params_np = np.asarray(params, dtype=np.float64)
-    losses[steps] = estimator.loss(params_np, estimator.draw_batch(step_rng(seed, steps)))
-    seconds[steps] = time.perf_counter() - start
-    log.info("final loss %.3e after %d steps in %.1fs", losses[steps], steps, seconds[steps])
-    history = {"step": np.arange(steps + 1, dtype=np.int64), "loss": losses, "seconds": seconds}
-    return params_np, history
+    init = initial_angles(
+        ansatz.generators,
+        samples,
+        seed,
+        init=training.get("init", "data"),
+        noise=float(training.get("init_noise", 0.05)),
+    )
+    return fit(estimator.step_objective(seed), init, spec.get("optimizer", {}), checkpointer)
+
+
+def iqp_outputs(
+    spec: Mapping[str, Any], ansatz: IQPAnsatz, theta: np.ndarray, seed: int
+) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    """Exact probabilities (up to ``_PROBS_MAX_QUBITS`` qubits) and samples of a trained IQP model.
+
+    Samples come from :func:`sample_iqp_model`, on the configured device when it has
+    shots; where the circuit is too large to sample classically they are ``None`` and the
+    note says why.
+
+    Returns:
+        ``(probs or None, samples or None, note)``.
+    """
+    n, gens, symmetric = ansatz.n_qubits, ansatz.generators, ansatz.spin_flip_symmetric
+    probs = iqp_model_probs(gens, theta, n, spin_flip_symmetric=symmetric) if n <= _PROBS_MAX_QUBITS else None
+    device = spec.get("device") if spec.get("device", {}).get("shots") else None
+    n_samples = int(spec.get("n_samples", 20000))
+    try:
+        samples = sample_iqp_model(gens, theta, n, n_samples, seed, spin_flip_symmetric=symmetric, device=device)
+    except ClassicalSamplingError as exc:
+        log.warning("trained model not sampled: %s", exc)
+        return probs, None, str(exc)
+    return probs, samples, ""
+
+
+def train_iqp_with_estimator(
+    spec: Mapping[str, Any], target: Any, n_qubits: int, seed: int, checkpointer: Checkpointer | None = None
+) -> tuple[QCBM, TrainResult, np.ndarray | None, np.ndarray | None, str]:
+    """Train an IQP Born machine with the classical Z-string MMD estimator (any n).
+
+    Args:
+        spec: the model's config entry (``ansatz: iqp``, ``training.method: estimator``).
+        target: the target artefact (its ``samples`` are trained on).
+        n_qubits: width of the target.
+        seed: run seed.
+        checkpointer: saves and restores the run.
+
+    Returns:
+        (model, TrainResult, exact probabilities or None, samples or None, note)
+    """
+    ansatz = make_ansatz("iqp", n_qubits, int(spec.get("layers", 1)), spec.get("ansatz_options", {}), target=target)
+    model = QCBM(ansatz)
+    result = fit_iqp_estimator(spec, ansatz, target["samples"], seed, checkpointer)
+    probs, samples, note = iqp_outputs(spec, ansatz, result.params, seed)
+    return model, result, probs, samples, note
 
 
 # ---------------------------------------------------------------------- sampling the trained model
@@ -780,10 +816,6 @@ def iqp_model_probs(
     generators: np.ndarray, theta: np.ndarray, n_qubits: int, *, spin_flip_symmetric: bool = False
 ) -> np.ndarray:
     """Exact big-endian output probabilities of the IQP model (numpy; ``n <= MAX_EXACT_QUBITS``)."""
-    from ..bits import index_to_bits
-    from ..limits import MAX_EXACT_QUBITS
-    from ..targets.iqp import iqp_phase, iqp_probs, walsh_hadamard
-
     if n_qubits > MAX_EXACT_QUBITS:
         raise ClassicalSamplingError(f"exact probabilities are limited to {MAX_EXACT_QUBITS} qubits, got {n_qubits}")
     if not spin_flip_symmetric:
@@ -818,10 +850,6 @@ def sample_iqp_model(
         ClassicalSamplingError: more than ``MAX_SHOT_QUBITS`` qubits and no device: the
             model is trained, but sampling an IQP circuit this large is classically hard.
     """
-    from ..bits import sample_from_probs
-    from ..limits import MAX_EXACT_QUBITS
-    from ..targets.iqp import MAX_SHOT_QUBITS
-
     if device is None and n_qubits <= MAX_EXACT_QUBITS:
         probs = iqp_model_probs(generators, theta, n_qubits, spin_flip_symmetric=spin_flip_symmetric)
         return sample_from_probs(probs, int(n_samples), np.random.default_rng(int(seed)))
@@ -831,11 +859,6 @@ def sample_iqp_model(
             "sampling IQP circuits is believed classically hard): configure a device (hardware) to sample "
             "the trained circuit, or keep the model without samples"
         )
-    import pennylane as qml
-
-    from ..devices import make_device
-    from ..models.iqp import IQPAnsatz
-
     ansatz = IQPAnsatz(
         n_qubits=n_qubits,
         layers=1,

@@ -1,24 +1,27 @@
 """The Z-string MMD estimator of IQP Born machines against exact probabilities and a dense reference."""
 
 import numpy as np
-import optax
 import pytest
 
 from qgenflow.bits import all_bitstrings, empirical_probs, sample_from_probs
+from qgenflow.fit.loop import fit
+from qgenflow.io import read_artefact
 from qgenflow.kernels import mmd2_exact
 from qgenflow.models import make_ansatz
 from qgenflow.models.iqp import pad_generators
+from qgenflow.targets import run_target
 from qgenflow.targets.iqp import build_iqp, candidate_generators, iqp_probs
 from qgenflow.train import iqp_estimator
 from qgenflow.train.iqp_estimator import (
     ClassicalSamplingError,
     ZStringMMD,
     bandwidth_probability,
-    data_init,
+    fit_iqp_estimator,
+    initial_angles,
     iqp_model_probs,
     sample_iqp_model,
     sigmas_for_weights,
-    train_iqp_estimator,
+    train_iqp_with_estimator,
 )
 
 TOL_EXACT = 1e-12  # float64 sums over all 2^n z: exact up to rounding
@@ -256,10 +259,13 @@ def test_training_lowers_exact_mmd(seed):
     samples = sample_from_probs(target, 5000, np.random.default_rng(seed))
     ansatz = make_ansatz("iqp", n, 1, {"max_weight": 2})
     np.testing.assert_array_equal(ansatz.generators, gens)  # the target's own generator set
-    theta0 = data_init(gens, samples) + np.random.default_rng(seed).normal(0.0, 0.05, size=len(gens))
-    params, history = train_iqp_estimator(
-        ansatz, samples, SIGMAS, optax.adam(0.05), 120, n_ops=240, n_z=256, seed=seed, init=theta0
-    )
+    model_spec = {
+        "loss": {"sigmas": SIGMAS},
+        "training": {"n_ops": 240, "n_z": 256},
+        "optimizer": {"name": "adam", "lr": 0.05, "steps": 120},
+    }
+    result = fit_iqp_estimator(model_spec, ansatz, samples, seed)
+    theta0, params, history = initial_angles(gens, samples, seed), result.params, result.history
     assert history["step"].shape == history["loss"].shape == (121,)
     assert history["loss"][-10:].mean() < history["loss"][:10].mean()
     before = mmd2_exact(iqp_probs(gens, theta0, n), target, SIGMAS)
@@ -280,8 +286,6 @@ def test_sampling_limits(seed):
 
 def test_step_objective_drives_fit_reproducibly(seed):
     """step_objective plugs into loop.fit; the same (seed, step) draws give identical runs."""
-    from qgenflow.fit.loop import fit
-
     n = 6
     gens, theta = build_iqp(spec(n, max_weight=2), seed)
     samples = (np.random.default_rng(seed).random((100, n)) < 0.5).astype(np.uint8)
@@ -289,3 +293,18 @@ def test_step_objective_drives_fit_reproducibly(seed):
     runs = [fit(est.step_objective(seed), theta, {"name": "adam", "lr": 0.05, "steps": 4}) for _ in range(2)]
     np.testing.assert_array_equal(runs[0].params, runs[1].params)
     np.testing.assert_array_equal(runs[0].history["loss"], runs[1].history["loss"])
+
+
+def test_train_with_estimator_from_artefact(tmp_path, seed):
+    """train_iqp_with_estimator runs fit for the configured steps and returns exact probs and samples."""
+    tpath = run_target({"kind": "iqp", "n_qubits": 5, "circuit_seed": 3, "n_samples": 500}, 0, tmp_path / "t.h5")
+    model_spec = {
+        "ansatz_options": {"max_weight": 2, "spin_flip_symmetric": True},
+        "n_samples": 40,
+        "training": {"n_ops": 60, "n_z": 50},
+        "optimizer": {"name": "adam", "lr": 0.05, "steps": 5},
+    }
+    model, result, probs, samples, note = train_iqp_with_estimator(model_spec, read_artefact(tpath), 5, seed)
+    assert result.history["loss"].shape == (6,) and result.params.shape == model.shape
+    np.testing.assert_allclose(probs, iqp_model_probs(model.ansatz.generators, result.params, 5, spin_flip_symmetric=True))
+    assert samples.shape == (40, 5) and note == ""
