@@ -41,6 +41,7 @@ import numpy as np
 
 from ..bits import bits_to_index, sample_from_probs
 from ..devices import make_device
+from ..rng import make_rng
 from ..errors import InvalidConfigError
 from ..limits import MAX_EXACT_QUBITS
 from .base import Target
@@ -85,8 +86,6 @@ GATE_ANGLE_SCALE = 2.0
 DEFAULT_GENERATORS: dict[str, Any] = {"pattern": "all", "max_weight": 2, "density": 1.0, "pbc": False}
 DEFAULT_ANGLES: dict[str, Any] = {"distribution": "uniform", "scale": 2 * math.pi}
 DEFAULT_N_SAMPLES = 20000
-# Second argument of the circuit generator's seed, so circuit draws never reuse a run stream.
-_CIRCUIT_STREAM = 11
 # Work sizes that keep a block in a core's cache (2 MiB L2 here): phases per block, transpose tile.
 _BLOCK_ENTRIES = 1 << 16
 _TILE = 256
@@ -240,7 +239,7 @@ def build_iqp(spec: Mapping[str, Any], seed: int) -> tuple[np.ndarray, np.ndarra
     """
     n, gen, ang, _ = _settings(spec)
     candidates = _candidates(n, gen)
-    rng = np.random.default_rng([int(seed), _CIRCUIT_STREAM])
+    rng = make_rng(seed, "iqp_circuit")
     density = float(gen["density"])
     if density < 1.0:
         keep = max(1, math.floor(density * len(candidates) + 0.5))

@@ -79,9 +79,9 @@ from ..devices import make_device
 from ..errors import QgenflowError
 from ..fit.checkpoint import Checkpointer
 from ..fit.loop import TrainResult, fit
-from ..limits import MAX_EXACT_QUBITS
-from ..models import QCBM, make_ansatz
+from ..limits import MAX_EXACT_QUBITS, MAX_STORED_PROBS_QUBITS
 from ..models.iqp import IQPAnsatz
+from ..rng import make_rng
 from ..targets.iqp import MAX_SHOT_QUBITS, iqp_phase, iqp_probs, walsh_hadamard
 
 __all__ = [
@@ -98,16 +98,11 @@ __all__ = [
     "sample_iqp_model",
     "sigmas_for_weights",
     "step_rng",
-    "train_iqp_with_estimator",
 ]
 
 log = logging.getLogger(__name__)
 
 PATHS = ("auto", "pairwise", "incidence")
-# Second seed word of the estimator's generators (strings and z per step; initial angles),
-# so their draws never reuse a run stream.
-_ESTIMATOR_STREAM = 101
-_INIT_STREAM = 102
 # Probability that a step needs a larger padded string weight than the initial guess.
 _PAD_OVERFLOW = 0.01
 # Elements of the largest [rows, z-chunk] intermediate; z is processed in chunks beyond it.
@@ -121,7 +116,6 @@ _DENSE_STRINGS = 1 << 22
 # Weight-2 generators above this fraction of all n^2 / 2 pairs use the dense Theta s product.
 _DENSE_PAIR_FRACTION = 1 / 16
 # A trained model's exact probabilities are stored up to this many qubits.
-_PROBS_MAX_QUBITS = 20
 
 
 class ClassicalSamplingError(QgenflowError, RuntimeError):
@@ -151,7 +145,7 @@ def sigmas_for_weights(n_qubits: int, mean_weights: Sequence[float]) -> list[flo
 
 def step_rng(seed: int, step: int) -> np.random.Generator:
     """The generator of step ``step``'s Z-strings and ``z`` samples under run seed ``seed``."""
-    return np.random.default_rng([int(seed), _ESTIMATOR_STREAM, int(step)])
+    return make_rng(seed, "estimator_steps", step)
 
 
 def _enable_x64() -> None:
@@ -690,14 +684,14 @@ def data_init(generators: np.ndarray, target_samples: np.ndarray) -> np.ndarray:
 def initial_angles(
     generators: np.ndarray, target_samples: np.ndarray, seed: int, *, init: str = "data", noise: float = 0.05
 ) -> np.ndarray:
-    """Initial angles [G] of a run, from the generator ``(seed, _INIT_STREAM)``.
+    """Initial angles [G] of a run, from the named stream ``estimator_init`` of ``seed``.
 
     Args:
         init: ``data`` (weight-1 angles from the marginals, :func:`data_init`, plus normal
             noise of std ``noise`` on every angle: at zero weight-2 angles their gradient
             vanishes) or ``uniform`` (uniform in ``[-noise, noise]``).
     """
-    rng = np.random.default_rng([int(seed), _INIT_STREAM])
+    rng = make_rng(seed, "estimator_init")
     size = (len(generators),)
     if init == "data":
         return data_init(generators, target_samples) + rng.normal(0.0, noise, size=size)
@@ -710,7 +704,7 @@ def estimator_sigmas(loss_spec: Mapping[str, Any], n_qubits: int) -> list[float]
     """Kernel bandwidths of a ``loss`` config entry: ``sigma_weights`` (:func:`sigmas_for_weights`) or ``sigmas``."""
     if loss_spec.get("sigma_weights"):
         return sigmas_for_weights(n_qubits, loss_spec["sigma_weights"])
-    return [float(s) for s in loss_spec.get("sigmas", (0.5, 1, 2, 4))]
+    return [float(s) for s in loss_spec["sigmas"]]
 
 
 def fit_iqp_estimator(
@@ -734,17 +728,17 @@ def fit_iqp_estimator(
     Returns:
         The :class:`~qgenflow.fit.loop.TrainResult`: float64 angles [G] and the loss history.
     """
-    training = spec.get("training", {})
+    training = spec["training"]
     samples = np.asarray(target_samples, dtype=np.uint8)
     estimator = ZStringMMD(
         ansatz.generators,
         ansatz.n_qubits,
         samples,
-        estimator_sigmas(spec.get("loss", {}), ansatz.n_qubits),
-        n_ops=int(training.get("n_ops", 1000)),
-        n_z=int(training.get("n_z", 1000)),
+        estimator_sigmas(spec["loss"], ansatz.n_qubits),
+        n_ops=int(training["n_ops"]),
+        n_z=int(training["n_z"]),
         spin_flip_symmetric=ansatz.spin_flip_symmetric,
-        dtype=training.get("dtype", "float32"),
+        dtype=training["dtype"],
     )
     log.info(
         "iqp estimator: %d qubits, %d parameters, %d strings x %d z per step, path %s, sigmas %s",
@@ -759,16 +753,16 @@ def fit_iqp_estimator(
         ansatz.generators,
         samples,
         seed,
-        init=training.get("init", "data"),
-        noise=float(training.get("init_noise", 0.05)),
+        init=training["init"],
+        noise=float(training["init_noise"]),
     )
-    return fit(estimator.step_objective(seed), init, spec.get("optimizer", {}), checkpointer)
+    return fit(estimator.step_objective(seed), init, spec["optimizer"], checkpointer)
 
 
 def iqp_outputs(
     spec: Mapping[str, Any], ansatz: IQPAnsatz, theta: np.ndarray, seed: int
 ) -> tuple[np.ndarray | None, np.ndarray | None, str]:
-    """Exact probabilities (up to ``_PROBS_MAX_QUBITS`` qubits) and samples of a trained IQP model.
+    """Exact probabilities (up to ``MAX_STORED_PROBS_QUBITS`` qubits) and samples of a trained IQP model.
 
     Samples come from :func:`sample_iqp_model`, on the configured device when it has
     shots; where the circuit is too large to sample classically they are ``None`` and the
@@ -778,37 +772,15 @@ def iqp_outputs(
         ``(probs or None, samples or None, note)``.
     """
     n, gens, symmetric = ansatz.n_qubits, ansatz.generators, ansatz.spin_flip_symmetric
-    probs = iqp_model_probs(gens, theta, n, spin_flip_symmetric=symmetric) if n <= _PROBS_MAX_QUBITS else None
-    device = spec.get("device") if spec.get("device", {}).get("shots") else None
-    n_samples = int(spec.get("n_samples", 20000))
+    probs = iqp_model_probs(gens, theta, n, spin_flip_symmetric=symmetric) if n <= MAX_STORED_PROBS_QUBITS else None
+    device = spec["device"] if spec["device"]["shots"] else None
+    n_samples = int(spec["n_samples"])
     try:
         samples = sample_iqp_model(gens, theta, n, n_samples, seed, spin_flip_symmetric=symmetric, device=device)
     except ClassicalSamplingError as exc:
         log.warning("trained model not sampled: %s", exc)
         return probs, None, str(exc)
     return probs, samples, ""
-
-
-def train_iqp_with_estimator(
-    spec: Mapping[str, Any], target: Any, n_qubits: int, seed: int, checkpointer: Checkpointer | None = None
-) -> tuple[QCBM, TrainResult, np.ndarray | None, np.ndarray | None, str]:
-    """Train an IQP Born machine with the classical Z-string MMD estimator (any n).
-
-    Args:
-        spec: the model's config entry (``ansatz: iqp``, ``training.method: estimator``).
-        target: the target artefact (its ``samples`` are trained on).
-        n_qubits: width of the target.
-        seed: run seed.
-        checkpointer: saves and restores the run.
-
-    Returns:
-        (model, TrainResult, exact probabilities or None, samples or None, note)
-    """
-    ansatz = make_ansatz("iqp", n_qubits, int(spec.get("layers", 1)), spec.get("ansatz_options", {}), target=target)
-    model = QCBM(ansatz)
-    result = fit_iqp_estimator(spec, ansatz, target["samples"], seed, checkpointer)
-    probs, samples, note = iqp_outputs(spec, ansatz, result.params, seed)
-    return model, result, probs, samples, note
 
 
 # ---------------------------------------------------------------------- sampling the trained model

@@ -18,18 +18,11 @@ from ..fit.checkpoint import Checkpointer
 from ..fit.losses import make_loss
 from ..fit.loop import TrainResult, fit
 from ..kernels import mmd2_samples_vs_probs
-from ..limits import MAX_EXACT_QUBITS, MAX_STORED_PROBS_QUBITS
+from ..limits import MAX_EXACT_QUBITS
 from ..models import QCBM, make_ansatz
 from ..models.result import TargetData, TrainedModel
 from ..rng import make_rng
-from .iqp_estimator import (
-    ClassicalSamplingError,
-    ZStringMMD,
-    data_init,
-    iqp_model_probs,
-    sample_iqp_model,
-    sigmas_for_weights,
-)
+from .iqp_estimator import fit_iqp_estimator, iqp_outputs
 
 __all__ = ["gradient_engine", "train_iqp_estimator_model", "train_qcbm"]
 
@@ -146,57 +139,24 @@ def train_qcbm(
         samples = ShotRunner(device_spec, n, n_samples, seed).samples(model.ops(result.params), FINAL_SAMPLING_STEP)
     attrs = {
         "gradient": method,
-        "device": device_spec.get("name", "lightning.qubit"),
+        "device": device_spec["name"],
         "gradient_engine": gradient_engine(spec),
         "sampling_note": "",
     }
     return _trained(model, result, probs, samples, attrs)
 
 
-def _estimator_sigmas(loss_spec: Mapping[str, Any], n: int) -> list[float]:
-    if loss_spec.get("sigma_weights"):
-        return sigmas_for_weights(n, loss_spec["sigma_weights"])
-    return [float(s) for s in loss_spec["sigmas"]]
-
-
 def train_iqp_estimator_model(
     spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer: Checkpointer | None = None
 ) -> TrainedModel:
     """Train an IQP Born machine with the classical Z-string MMD estimator (any n, no statevector)."""
-    n = data.n_qubits
-    ansatz = make_ansatz("iqp", n, int(spec["layers"]), spec.get("ansatz_options", {}), target=data.source)
-    model = QCBM(ansatz)
-    training = spec["training"]
-    generators = ansatz.structure["generators"]
-    symmetric = bool(ansatz.options.get("spin_flip_symmetric", False))
-    estimator = ZStringMMD(
-        generators, n, data.samples, _estimator_sigmas(spec["loss"], n),
-        n_ops=int(training["n_ops"]), n_z=int(training["n_z"]),
-        spin_flip_symmetric=symmetric, dtype=training["dtype"],
-    )
-    rng = make_rng(seed, "estimator_init")
-    noise = float(training["init_noise"])
-    if training["init"] == "data":
-        init = data_init(generators, data.samples) + rng.normal(0.0, noise, size=model.shape)
-    else:
-        init = rng.uniform(-noise, noise, size=model.shape)
-    result = fit(estimator.step_objective(seed), init, spec["optimizer"], checkpointer)
-    theta = result.params
-    small = n <= MAX_STORED_PROBS_QUBITS
-    probs = iqp_model_probs(generators, theta, n, spin_flip_symmetric=symmetric) if small else None
-    note = ""
-    try:
-        device = spec["device"] if spec["device"].get("shots") else None
-        samples = sample_iqp_model(
-            generators, theta, n, int(spec["n_samples"]), seed, spin_flip_symmetric=symmetric, device=device
-        )
-    except ClassicalSamplingError as exc:
-        samples, note = None, str(exc)
-        log.warning("trained model not sampled: %s", exc)
+    ansatz = make_ansatz("iqp", data.n_qubits, int(spec["layers"]), spec.get("ansatz_options", {}), target=data.source)
+    result = fit_iqp_estimator(spec, ansatz, data.samples, seed, checkpointer)
+    probs, samples, note = iqp_outputs(spec, ansatz, result.params, seed)
     attrs = {
         "gradient": "estimator",
-        "device": spec["device"].get("name", "lightning.qubit"),
+        "device": spec["device"]["name"],
         "gradient_engine": "estimator",
         "sampling_note": note,
     }
-    return _trained(model, result, probs, samples, attrs)
+    return _trained(QCBM(ansatz), result, probs, samples, attrs)

@@ -9,9 +9,10 @@ from qgenflow.io import read_artefact
 from qgenflow.kernels import mmd2_exact
 from qgenflow.models import make_ansatz
 from qgenflow.models.iqp import pad_generators
-from qgenflow.targets import run_target
+from qgenflow.schema import with_defaults
+from qgenflow.stages.target import run_target
 from qgenflow.targets.iqp import build_iqp, candidate_generators, iqp_probs
-from qgenflow.train import iqp_estimator
+from qgenflow.train import iqp_estimator, train
 from qgenflow.train.iqp_estimator import (
     ClassicalSamplingError,
     ZStringMMD,
@@ -21,7 +22,6 @@ from qgenflow.train.iqp_estimator import (
     iqp_model_probs,
     sample_iqp_model,
     sigmas_for_weights,
-    train_iqp_with_estimator,
 )
 
 TOL_EXACT = 1e-12  # float64 sums over all 2^n z: exact up to rounding
@@ -259,11 +259,13 @@ def test_training_lowers_exact_mmd(seed):
     samples = sample_from_probs(target, 5000, np.random.default_rng(seed))
     ansatz = make_ansatz("iqp", n, 1, {"max_weight": 2})
     np.testing.assert_array_equal(ansatz.generators, gens)  # the target's own generator set
-    model_spec = {
+    model_spec = with_defaults("models", {
+        "kind": "qcbm",
+        "ansatz": "iqp",
         "loss": {"sigmas": SIGMAS},
         "training": {"n_ops": 240, "n_z": 256},
         "optimizer": {"name": "adam", "lr": 0.05, "steps": 120},
-    }
+    })
     result = fit_iqp_estimator(model_spec, ansatz, samples, seed)
     theta0, params, history = initial_angles(gens, samples, seed), result.params, result.history
     assert history["step"].shape == history["loss"].shape == (121,)
@@ -296,15 +298,19 @@ def test_step_objective_drives_fit_reproducibly(seed):
 
 
 def test_train_with_estimator_from_artefact(tmp_path, seed):
-    """train_iqp_with_estimator runs fit for the configured steps and returns exact probs and samples."""
+    """The estimator trainer runs fit for the configured steps and returns exact probs and samples."""
     tpath = run_target({"kind": "iqp", "n_qubits": 5, "circuit_seed": 3, "n_samples": 500}, 0, tmp_path / "t.h5")
     model_spec = {
+        "kind": "qcbm",
+        "ansatz": "iqp",
+        "layers": 1,
         "ansatz_options": {"max_weight": 2, "spin_flip_symmetric": True},
         "n_samples": 40,
-        "training": {"n_ops": 60, "n_z": 50},
+        "training": {"method": "estimator", "n_ops": 60, "n_z": 50},
         "optimizer": {"name": "adam", "lr": 0.05, "steps": 5},
     }
-    model, result, probs, samples, note = train_iqp_with_estimator(model_spec, read_artefact(tpath), 5, seed)
-    assert result.history["loss"].shape == (6,) and result.params.shape == model.shape
-    np.testing.assert_allclose(probs, iqp_model_probs(model.ansatz.generators, result.params, 5, spin_flip_symmetric=True))
-    assert samples.shape == (40, 5) and note == ""
+    trained = train(model_spec, read_artefact(tpath), seed)
+    theta, generators = trained.params["theta"], trained.extra["ansatz/generators"]
+    assert trained.history["loss"].shape == (6,) and theta.shape == (len(generators),)
+    np.testing.assert_allclose(trained.probs, iqp_model_probs(generators, theta, 5, spin_flip_symmetric=True))
+    assert trained.samples.shape == (40, 5) and trained.attrs["sampling_note"] == ""
