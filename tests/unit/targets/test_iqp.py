@@ -365,9 +365,11 @@ def test_artefact_round_trip(tmp_path, monkeypatch):
     """Written through run_target, the artefact holds the circuit, and the circuit rebuilds from it."""
     from qgenflow.io import read_artefact
     from qgenflow.stages.target import run_target
+    import dataclasses
+
     from qgenflow.targets import REGISTRY
 
-    monkeypatch.setitem(REGISTRY, "iqp", make_iqp)
+    monkeypatch.setitem(REGISTRY, "iqp", dataclasses.replace(REGISTRY["iqp"], make=make_iqp))
     spec = spec_of(5, n_samples=100, generators={"max_weight": 3, "density": 0.5})
     art = read_artefact(run_target(spec, 4, tmp_path / "t.h5"), kind="target")
     gens, angles = build_iqp(art.config, art.attrs["circuit_seed"])
