@@ -3,7 +3,9 @@
 Gradient-step optimisers come from optax (with learning-rate schedules);
 ``lbfgs`` uses SciPy's L-BFGS-B for exact, deterministic losses. The loop stops
 early when the loss plateaus (``early_stopping``) or falls below ``tol``,
-checkpoints every K steps, and logs step, loss and time left.
+checkpoints every K steps, and logs step, loss and time left. An adversarial game
+is the same loop with an :class:`InnerStep` (the discriminator), stepped before
+every generator step and checkpointed with it.
 """
 
 from __future__ import annotations
@@ -11,18 +13,45 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
+import jax
 import numpy as np
+import optax
+from scipy.optimize import minimize
 
-from .checkpoint import Checkpointer
+from .checkpoint import Checkpoint, Checkpointer
+from .optimizers import make_optimizer
 
-__all__ = ["TrainResult", "Progress", "fit"]
+__all__ = ["InnerStep", "TrainResult", "Progress", "fit", "without_early_stopping"]
 
 log = logging.getLogger(__name__)
 
 # value_and_grad(params, step) -> (loss, gradient); ``step`` seeds shot noise reproducibly.
 ValueAndGrad = Callable[[np.ndarray, int], tuple[float, np.ndarray]]
+
+
+class InnerStep(Protocol):
+    """A second player that :func:`fit` steps beside the trained parameters (a GAN's discriminator).
+
+    At every step the loop calls ``before(params, step, final)`` (e.g. train the
+    discriminator against the current generator), then ``value_and_grad(params, step)``,
+    then ``after(step, loss, final)`` (e.g. log extra series); ``final`` marks the
+    evaluation after the last update, which no update follows. ``state()`` (named
+    arrays) and ``history(last)`` (series through step ``last``; never ``step`` or
+    ``loss``) are written with every checkpoint and handed back to ``restore`` on
+    resume, so a resumed run continues exactly; ``history`` joins the result's history.
+    """
+
+    def before(self, params: np.ndarray, step: int, final: bool) -> None: ...
+
+    def after(self, step: int, loss: float, final: bool) -> None: ...
+
+    def state(self) -> dict[str, np.ndarray]: ...
+
+    def history(self, last: int) -> dict[str, np.ndarray]: ...
+
+    def restore(self, step: int, state: Mapping[str, np.ndarray], history: Mapping[str, np.ndarray]) -> None: ...
 
 
 @dataclass
@@ -74,8 +103,6 @@ class _Plateau:
 
 
 def _fit_lbfgs(value_and_grad: ValueAndGrad, params: np.ndarray, spec: Mapping[str, Any], steps: int) -> TrainResult:
-    from scipy.optimize import minimize
-
     shape = params.shape
     losses: list[float] = []
     progress = Progress(steps)
@@ -97,11 +124,50 @@ def _fit_lbfgs(value_and_grad: ValueAndGrad, params: np.ndarray, spec: Mapping[s
     return TrainResult(res.x.reshape(shape), history, seconds, seconds / max(len(losses) - 1, 1))
 
 
+def without_early_stopping(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The optimiser entry ``spec`` with ``tol`` and ``early_stopping`` switched off: every step runs.
+
+    For a loss that is a moving target, such as a GAN generator's (the discriminator changes it).
+    """
+    return {**spec, "tol": -np.inf, "early_stopping": None}
+
+
+def _evaluate(
+    value_and_grad: ValueAndGrad, inner: InnerStep | None, params: np.ndarray, step: int, final: bool
+) -> tuple[float, np.ndarray]:
+    if inner is not None:
+        inner.before(params, step, final)
+    loss, grad = value_and_grad(params, step)
+    if inner is not None:
+        inner.after(step, loss, final)
+    return loss, grad
+
+
+def _restore(checkpointer: Checkpointer | None, inner: InnerStep | None) -> Checkpoint | None:
+    if checkpointer is None:
+        return None
+    if inner is None:  # what plain runs always read (wrapping checkpointers included)
+        restored = checkpointer.load()
+        return None if restored is None else Checkpoint(*restored)
+    return checkpointer.restore(extra=list(inner.state()))
+
+
+def _save(
+    checkpointer: Checkpointer, inner: InnerStep | None, step: int, params: np.ndarray, state, losses: np.ndarray
+) -> None:
+    leaves = [np.asarray(x) for x in jax.tree_util.tree_leaves(state)]
+    if inner is None:
+        checkpointer.save(step, params, leaves, {"loss": losses})
+    else:
+        checkpointer.save(step, params, leaves, {"loss": losses, **inner.history(step - 1)}, extra=inner.state())
+
+
 def fit(
     value_and_grad: ValueAndGrad,
     params: np.ndarray,
     spec: Mapping[str, Any],
     checkpointer: Checkpointer | None = None,
+    inner: InnerStep | None = None,
 ) -> TrainResult:
     """Minimise a loss as the ``optimizer`` config entry ``spec`` says.
 
@@ -111,28 +177,27 @@ def fit(
         params: initial parameters.
         spec: ``name`` (adam, sgd, lbfgs), ``lr``, ``steps``, ``schedule``, ``early_stopping``, ``tol``.
         checkpointer: saves and restores the run state every ``checkpointer.every`` steps.
+        inner: a second player stepped around every evaluation (see :class:`InnerStep`);
+            it needs a gradient-step optimiser.
     """
-    import jax
-    import optax
-
-    from .optimizers import make_optimizer
-
     jax.config.update("jax_enable_x64", True)
     steps = int(spec.get("steps", 300))
     params = np.asarray(params, dtype=np.float64)
-    if spec.get("name", "adam") == "lbfgs":
+    if spec.get("name", "adam") == "lbfgs" and inner is None:
         return _fit_lbfgs(value_and_grad, params, spec, steps)
 
-    optimizer = make_optimizer(spec)
+    optimizer = make_optimizer(spec)  # refuses lbfgs: an inner step needs one update per step
     state = optimizer.init(params)
     treedef = jax.tree_util.tree_structure(state)
     losses = np.full(steps + 1, np.nan)
     start_step = 0
-    restored = checkpointer.load() if checkpointer is not None else None
+    restored = _restore(checkpointer, inner)
     if restored is not None:
-        start_step, params, leaves, history = restored
-        state = jax.tree_util.tree_unflatten(treedef, [np.asarray(x) for x in leaves])
-        losses[:start_step] = history["loss"][:start_step]
+        start_step, params = restored.step, restored.params
+        state = jax.tree_util.tree_unflatten(treedef, [np.asarray(x) for x in restored.opt_leaves])
+        losses[:start_step] = restored.history["loss"][:start_step]
+        if inner is not None:
+            inner.restore(start_step, restored.extra, restored.history)
     plateau = _Plateau(spec.get("early_stopping"))
     for step in range(start_step):
         plateau.stop(step, losses[step])
@@ -142,7 +207,7 @@ def fit(
     stopped = False
     last = start_step
     for step in range(start_step, steps):
-        loss, grad = value_and_grad(params, step)
+        loss, grad = _evaluate(value_and_grad, inner, params, step, final=False)
         losses[step] = loss
         progress.update(step, loss)
         if loss <= tol or plateau.stop(step, loss):
@@ -153,14 +218,14 @@ def fit(
         params = np.asarray(optax.apply_updates(params, updates), dtype=np.float64)
         last = step + 1
         if checkpointer is not None and checkpointer.every and last % checkpointer.every == 0 and last < steps:
-            leaves = [np.asarray(x) for x in jax.tree_util.tree_leaves(state)]
-            checkpointer.save(last, params, leaves, {"loss": losses})
+            _save(checkpointer, inner, last, params, state, losses)
     seconds = time.perf_counter() - start
     if not stopped:
-        losses[steps], _ = value_and_grad(params, steps)
+        losses[steps], _ = _evaluate(value_and_grad, inner, params, steps, final=True)
         last = steps
     log.info("final loss %.3e after %d steps in %.1fs", losses[last], last, seconds)
     history = {"step": np.arange(last + 1, dtype=np.int64), "loss": losses[: last + 1]}
+    history.update(inner.history(last) if inner is not None else {})
     return TrainResult(
         params, history, seconds, seconds / max(last - start_step, 1), stopped_early=stopped, resumed_from=start_step
     )

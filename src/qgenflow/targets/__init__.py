@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -17,25 +19,63 @@ from .samples_file import make_samples_file
 from .spin import make_heisenberg, make_tfim
 from .uniform import make_uniform
 
-__all__ = ["HOLDOUT_FRACTION", "REGISTRY", "Target", "bas_patterns", "make_target", "split_holdout"]
+__all__ = [
+    "HOLDOUT_FRACTION",
+    "REGISTRY",
+    "Target",
+    "TargetKind",
+    "bas_patterns",
+    "make_target",
+    "split_holdout",
+    "target_kind",
+]
 
-REGISTRY: dict[str, Callable[[Mapping[str, Any], np.random.Generator], Target]] = {
-    "uniform": make_uniform,
-    "bars_and_stripes": make_bars_and_stripes,
-    "gaussian_mixture": make_gaussian_mixture,
-    "file": make_samples_file,
-    "iqp": make_iqp,
-    "heisenberg": make_heisenberg,
-    "tfim": make_tfim,
+@dataclass(frozen=True)
+class TargetKind:
+    """One target family: how to make it, and what the plan must know before any job.
+
+    Attributes:
+        make: ``(spec, rng) -> Target``.
+        qubits: the width of a config entry, or None when only its data file knows.
+        quantum: whether it is a quantum ground state (quantum data for QGANs, spin figures).
+    """
+
+    make: Callable[[Mapping[str, Any], np.random.Generator], Target]
+    qubits: Callable[[Mapping[str, Any]], int | None]
+    quantum: bool = False
+
+
+def _n_bits(spec: Mapping[str, Any]) -> int | None:
+    return None if spec.get("n_bits") is None else int(spec["n_bits"])
+
+
+def _sites(spec: Mapping[str, Any]) -> int:
+    return int(math.prod(int(x) for x in spec["lattice"]))
+
+
+#: Every target kind, by the ``kind`` of its config entry.
+REGISTRY: dict[str, TargetKind] = {
+    "uniform": TargetKind(make_uniform, _n_bits),
+    "bars_and_stripes": TargetKind(make_bars_and_stripes, lambda spec: int(spec["rows"]) * int(spec["cols"])),
+    "gaussian_mixture": TargetKind(make_gaussian_mixture, _n_bits),
+    "file": TargetKind(make_samples_file, _n_bits),
+    "iqp": TargetKind(make_iqp, lambda spec: int(spec["n_qubits"])),
+    "heisenberg": TargetKind(make_heisenberg, _sites, quantum=True),
+    "tfim": TargetKind(make_tfim, _sites, quantum=True),
 }
+
+
+def target_kind(spec: Mapping[str, Any]) -> TargetKind:
+    """The registry entry of a target config entry; an unknown kind names the allowed ones."""
+    kind = spec.get("kind")
+    if kind not in REGISTRY:
+        raise InvalidConfigError("kind", f"unknown target kind {kind!r}; allowed: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[kind]
 
 
 def make_target(spec: Mapping[str, Any], seed: int) -> Target:
     """Build the target described by a config entry, seeded by ``seed``."""
-    kind = spec.get("kind")
-    if kind not in REGISTRY:
-        raise InvalidConfigError("kind", f"unknown target kind {kind!r}; allowed: {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[kind](spec, make_rng(seed, "target"))
+    return target_kind(spec).make(spec, make_rng(seed, "target"))
 
 
 HOLDOUT_FRACTION = 0.2

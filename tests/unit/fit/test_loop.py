@@ -1,4 +1,4 @@
-"""The optimisation loop: schedules, L-BFGS, early stopping, checkpoints."""
+"""The optimisation loop: schedules, L-BFGS, early stopping, checkpoints, inner steps."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qgenflow.errors import InvalidConfigError
 from qgenflow.io import read_artefact
 from qgenflow.stages.target import run_target
 from qgenflow.fit.checkpoint import Checkpointer
@@ -85,6 +86,119 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert resumed.resumed_from == 40
     assert np.array_equal(resumed.params, full.params)
     assert np.array_equal(resumed.history["loss"], full.history["loss"])
+
+
+class Pull:
+    """A toy inner step: a state vector pulled toward the parameters; its sum every step and norm every 3 steps."""
+
+    def __init__(self, steps: int):
+        self.v = np.zeros(3)
+        self.calls: list[tuple[str, int, bool]] = []
+        self.trace = np.full(steps + 1, np.nan)
+        self.log_steps: list[int] = []
+        self.norms: list[float] = []
+
+    def before(self, params, step, final):
+        self.calls.append(("before", step, final))
+        if not final:
+            self.v = 0.9 * self.v + params
+
+    def after(self, step, loss, final):
+        self.calls.append(("after", step, final))
+        self.trace[step] = self.v.sum()
+        if step % 3 == 0 or final:
+            self.log_steps.append(step)
+            self.norms.append(float(np.linalg.norm(self.v)))
+
+    def state(self):
+        return {"v": self.v}
+
+    def history(self, last):
+        return {
+            "trace": self.trace[: last + 1],
+            "log_step": np.asarray(self.log_steps, dtype=np.int64),
+            "norm": np.asarray(self.norms, dtype=np.float64),
+        }
+
+    def restore(self, step, state, history):
+        self.v = np.array(state["v"])
+        self.trace[:step] = history["trace"][:step]
+        self.log_steps, self.norms = list(history["log_step"]), list(history["norm"])
+
+
+def pulled_quadratic(center, inner):
+    """sum (x - c)^2 + 0.01 v.x: the loss depends on the inner step's state."""
+
+    def value_and_grad(x, step):
+        d = x - center
+        return float(d @ d + 0.01 * inner.v @ x), 2 * d + 0.01 * inner.v
+
+    return value_and_grad
+
+
+class Killed(Exception):
+    """Stands for the job being killed."""
+
+
+class KilledAfterSave(Checkpointer):
+    """A checkpointer whose job dies right after writing the checkpoint of step ``at``."""
+
+    def __init__(self, path, every, identity, at):
+        super().__init__(path, every, identity)
+        self.at = at
+
+    def save(self, step, *args, **kwargs):
+        super().save(step, *args, **kwargs)
+        if step == self.at:
+            raise Killed
+
+
+def test_inner_step_runs_around_every_evaluation():
+    """before/after wrap every evaluation, the last one marked final; the inner history joins the result's."""
+    inner = Pull(4)
+    c = np.array([0.5, -0.5, 1.5])
+    res = fit(pulled_quadratic(c, inner), np.zeros(3), {"lr": 0.1, "steps": 4}, inner=inner)
+    expected = [(kind, s, s == 4) for s in range(5) for kind in ("before", "after")]
+    assert inner.calls == expected
+    assert set(res.history) == {"step", "loss", "trace", "log_step", "norm"}
+    assert res.history["trace"].shape == (5,) and np.array_equal(res.history["log_step"], [0, 3, 4])
+
+
+def test_inner_step_resumes_exactly_after_a_kill(tmp_path):
+    """Killed after its step-10 checkpoint and rerun, a run with an inner step ends bit-identical."""
+    c = np.array([0.5, -0.5, 1.5])
+    spec = {"name": "adam", "lr": 0.05, "steps": 23, "schedule": "cosine"}
+    inner = Pull(23)
+    full = fit(pulled_quadratic(c, inner), np.zeros(3), spec, inner=inner)
+    path = tmp_path / "ck.h5"
+    killed = Pull(23)
+    with pytest.raises(Killed):
+        fit(pulled_quadratic(c, killed), np.zeros(3), spec, KilledAfterSave(path, 5, {}, at=10), inner=killed)
+    again = Pull(23)
+    resumed = fit(pulled_quadratic(c, again), np.zeros(3), spec, Checkpointer(path, 5, {}), inner=again)
+    assert resumed.resumed_from == 10 and again.calls[0] == ("before", 10, False)
+    assert np.array_equal(resumed.params, full.params) and np.array_equal(again.v, inner.v)
+    assert set(resumed.history) == set(full.history)
+    for key, series in full.history.items():
+        assert np.array_equal(resumed.history[key], series), key
+
+
+def test_plain_checkpoint_is_not_resumed_by_a_run_with_an_inner_step(tmp_path):
+    """A checkpoint without the inner step's state (older code) is ignored: the run starts afresh."""
+    c = np.array([1.0, 2.0, 3.0])
+    ck = Checkpointer(tmp_path / "ck.h5", every=5, identity={})
+    fit(quadratic(c), np.zeros(3), {"lr": 0.1, "steps": 12}, ck)
+    assert ck.load()[0] == 10
+    inner = Pull(12)
+    res = fit(pulled_quadratic(c, inner), np.zeros(3), {"lr": 0.1, "steps": 12}, ck, inner=inner)
+    assert res.resumed_from == 0 and inner.calls[0] == ("before", 0, False)
+
+
+def test_inner_step_needs_a_gradient_step_optimiser():
+    """L-BFGS cannot interleave a second player: refused with the optimiser's config key."""
+    inner = Pull(5)
+    with pytest.raises(InvalidConfigError, match="optimizer.name"):
+        fit(pulled_quadratic(np.zeros(3), inner), np.zeros(3), {"name": "lbfgs", "steps": 5}, inner=inner)
 
 
 TRAIN_SCRIPT = """

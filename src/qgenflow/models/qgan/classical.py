@@ -25,12 +25,25 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
+from dataclasses import dataclass
 from typing import Any, Mapping
 
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
 
+from ...bits import all_bitstrings, bits_to_index, empirical_probs, sample_from_probs, unique_counts
+from ...circuits import FINAL_SAMPLING_STEP, CircuitRunner, ShotRunner, gradient_method
+from ...devices import make_device
 from ...errors import InvalidConfigError
+from ...fit.loop import TrainResult, fit, without_early_stopping
+from ...kernels import mmd2_exact
+from ...limits import MAX_EXACT_QUBITS
+from ...rng import make_rng
+from ..ansatz import make_ansatz
+from ..qcbm import QCBM
 from . import DEFAULT_STEPS, QGANResult, TargetData, setting
 
 __all__ = [
@@ -55,9 +68,6 @@ _KL_EPS = 1e-12
 
 def make_discriminator(hidden: tuple[int, ...], activation: str):
     """A flax MLP mapping a batch of spins [B, n] (+-1) to logits [B]."""
-    import flax.linen as nn
-    import jax
-
     if activation not in _ACTIVATIONS:
         raise InvalidConfigError(
             "discriminator.activation", f"unknown activation {activation!r}; allowed: {', '.join(_ACTIVATIONS)}"
@@ -81,10 +91,6 @@ def _softplus(z: np.ndarray) -> np.ndarray:
 @functools.lru_cache(maxsize=16)
 def _compiled(hidden: tuple[int, ...], activation: str, name: str, lr: float, decay: float, smoothing: float):
     """Jitted (init, update, apply) and the optimiser of one discriminator setting, compiled once per process."""
-    import jax
-    import jax.numpy as jnp
-    import optax
-
     module = make_discriminator(hidden, activation)
     if name == "adam":
         optimizer = optax.adamw(lr, weight_decay=decay) if decay else optax.adam(lr)
@@ -112,11 +118,6 @@ class MLPDiscriminator:
     """
 
     def __init__(self, spec: Mapping[str, Any], n: int, seed: int, smoothing: float):
-        import jax
-        import jax.numpy as jnp
-
-        from . import setting
-
         hidden = tuple(int(h) for h in spec.get("hidden", [32, 32]))
         name, lr, decay = (
             spec.get("name", "adam"),
@@ -152,12 +153,16 @@ class MLPDiscriminator:
         """Balanced accuracy: real called real (logit > 0), generated called generated."""
         return 0.5 * (float(wr @ (self.logits(xr) > 0)) + float(wf @ (self.logits(xf) < 0)))
 
-    def trees(self) -> tuple:
-        return self.params, self.state
+    def leaves(self) -> list[np.ndarray]:
+        """The parameters' and optimiser state's leaves, in pytree order (for checkpoints)."""
+        return [np.asarray(x) for x in jax.tree_util.tree_leaves((self.params, self.state))]
+
+    def set_leaves(self, leaves: list[np.ndarray]) -> None:
+        """Restore :meth:`leaves`."""
+        treedef = jax.tree_util.tree_structure((self.params, self.state))
+        self.params, self.state = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(x) for x in leaves])
 
     def named_params(self) -> dict[str, np.ndarray]:
-        import jax
-
         return _flatten_tree(jax.tree_util.tree_map(np.asarray, self.params)["params"], "discriminator")
 
 
@@ -227,6 +232,169 @@ def _check_spec(spec: Mapping[str, Any], n: int) -> None:
         )
 
 
+def _spins(bits: np.ndarray) -> np.ndarray:
+    """The discriminator's inputs ``1 - 2 x`` of bit rows ``x``."""
+    return 1.0 - 2.0 * bits.astype(np.float64)
+
+
+@dataclass
+class _Reference:
+    """What the logged metrics compare the generator with: target (or empirical) probabilities and their support."""
+
+    probs: np.ndarray
+    name: str
+    support: np.ndarray
+    threshold: float
+
+
+def _reference(spec: Mapping[str, Any], target: TargetData) -> _Reference:
+    if target.probs is not None:
+        probs, name = np.asarray(target.probs, dtype=np.float64), "probs"
+    else:
+        probs, name = empirical_probs(target.samples, target.n_qubits), "empirical"
+    support = np.flatnonzero(probs > 0)
+    threshold = spec.get("coverage_threshold")
+    threshold = 1.0 / (10.0 * support.size) if threshold is None else float(threshold)
+    return _Reference(probs, name, support, threshold)
+
+
+class _RealData:
+    """The discriminator's real side: the distinct training samples weighted by count, or seeded random batches."""
+
+    def __init__(self, samples: np.ndarray, seed: int, batch_size: int | None):
+        rows, counts = unique_counts(samples)
+        self.x, self.w = _spins(rows), counts / counts.sum()
+        self.samples, self.seed, self.batch_size = samples, seed, batch_size
+
+    def batch(self, step: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(spins, weights) of discriminator update ``k`` at generator step ``step``."""
+        if self.batch_size is None:
+            return self.x, self.w
+        rng = np.random.default_rng([self.seed, _STREAM_D_BATCH, step, k])
+        idx = rng.integers(len(self.samples), size=int(self.batch_size))
+        return _spins(self.samples[idx]), np.full(int(self.batch_size), 1.0 / int(self.batch_size))
+
+
+class _BornGenerator:
+    """The Born machine as the discriminator sees it: exact probabilities (adjoint) or shot samples."""
+
+    def __init__(self, model: QCBM, device_spec: Mapping[str, Any], method: str, n: int, seed: int):
+        self.model, self.device_spec, self.method, self.n, self.seed = model, dict(device_spec), method, n, seed
+        self.all_x = _spins(all_bitstrings(n))
+        if method == "adjoint":
+            self.runner = CircuitRunner(make_device(self.device_spec, n, seed=seed), n)
+        else:
+            self.runner = ShotRunner(self.device_spec, n, int(self.device_spec.get("shots")), seed)
+
+    def view(self, ops: list, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(fake inputs, fake weights, model probability vector) at this step."""
+        if self.method == "adjoint":
+            p = self.runner.probs(ops)
+            return self.all_x, p, p
+        samples = self.runner.samples(ops, step)
+        return _spins(samples), np.full(len(samples), 1.0 / len(samples)), empirical_probs(samples, self.n)
+
+    def grad(self, ops: list, g: np.ndarray, step: int) -> np.ndarray:
+        """Gradient of ``E_p[g]`` in the angles (exact, or parameter-shift with this step's shots)."""
+        if self.method == "adjoint":
+            return self.runner.diagonal_grad(ops, g)
+        return self.runner.diagonal_grad(ops, g, step)
+
+    def final(self, theta: np.ndarray, n_samples: int) -> tuple[np.ndarray | None, np.ndarray]:
+        """(exact probabilities or None, samples) of the trained generator."""
+        ops = self.model.ops(theta)
+        if self.method == "adjoint":
+            probs = self.runner.probs(ops)
+            return probs, sample_from_probs(probs, n_samples, make_rng(self.seed, "model_sample"))
+        # samples from the configured device itself; exact probabilities where a simulator can give them
+        samples = ShotRunner(self.device_spec, self.n, n_samples, self.seed).samples(ops, FINAL_SAMPLING_STEP)
+        exact = CircuitRunner(make_device({"name": "lightning.qubit"}, self.n), self.n)
+        return (exact.probs(ops) if self.n <= MAX_EXACT_QUBITS else None), samples
+
+
+_LOGGED = ("log_step", "d_accuracy", "mmd", "kl", "coverage", "support_mass", "mode_collapse")
+_INT_SERIES = ("log_step", "mode_collapse")
+
+
+class _Game:
+    """The discriminator's side of the game, stepped by :func:`~qgenflow.fit.loop.fit` as its inner step.
+
+    ``before`` trains the discriminator on this step's generator output; ``value_and_grad``
+    is the generator's non-saturating loss ``E_p[-log D]`` and its gradient; ``after``
+    logs the metrics every ``log_every`` steps.
+    """
+
+    def __init__(self, spec: Mapping[str, Any], gen: _BornGenerator, disc: MLPDiscriminator, real: _RealData,
+                 ref: _Reference, steps: int):
+        self.gen, self.disc, self.real, self.ref = gen, disc, real, ref
+        self.d_steps = int(setting(spec, "d_steps", 1))
+        self.log_every = int(spec.get("log_every", 10))
+        self.sigmas = [float(s) for s in spec.get("sigmas", [0.5, 1.0, 2.0, 4.0])]
+        self.monitor = CoverageMonitor(float(spec.get("collapse_fraction", 0.5)))
+        self.d_loss = np.full(steps + 1, np.nan)
+        self.logged: dict[str, list] = {k: [] for k in _LOGGED}
+        self.n_leaves = len(disc.leaves())
+        self.now: dict[str, Any] = {}
+
+    def before(self, theta: np.ndarray, step: int, final: bool) -> None:
+        ops = self.gen.model.ops(theta)
+        xf, wf, p = self.gen.view(ops, step)
+        losses = []
+        for k in range(0 if final else self.d_steps):
+            xr, wr = self.real.batch(step, k)
+            losses.append(self.disc.update(xr, wr, xf, wf))
+        xr, wr = self.real.batch(step, 0)
+        if final:
+            losses.append(self.disc.loss(xr, wr, xf, wf))
+        self.d_loss[step] = float(np.mean(losses))
+        self.now = {"ops": ops, "xf": xf, "wf": wf, "p": p, "xr": xr, "wr": wr, "final": final}
+
+    def value_and_grad(self, theta: np.ndarray, step: int) -> tuple[float, np.ndarray]:
+        now = self.now
+        g = self.disc.g(self.gen.all_x)
+        loss = float(now["p"] @ g) if self.gen.method == "adjoint" else float(now["wf"] @ self.disc.g(now["xf"]))
+        if now["final"]:  # the evaluation after the last update: its gradient is never used
+            return loss, np.zeros(self.gen.model.shape)
+        return loss, self.gen.grad(now["ops"], g, step).reshape(self.gen.model.shape)
+
+    def after(self, step: int, loss: float, final: bool) -> None:
+        if step % self.log_every and not final:
+            return
+        now, ref = self.now, self.ref
+        p = now["p"]
+        cov = coverage(p, ref.support, ref.threshold)
+        row = {
+            "log_step": step,
+            "d_accuracy": self.disc.accuracy(now["xr"], now["wr"], now["xf"], now["wf"]),
+            "mmd": mmd2_exact(p, ref.probs, self.sigmas),
+            "kl": _kl(ref.probs, p),
+            "coverage": cov,
+            "support_mass": float(p[ref.support].sum()),
+            "mode_collapse": int(self.monitor.update(step, cov)),
+        }
+        for key, value in row.items():
+            self.logged[key].append(value)
+        log.info(
+            "step %d: G loss %.4f  D loss %.4f  D acc %.3f  MMD %.2e  KL %.3f  coverage %.2f  support mass %.3f",
+            step, loss, self.d_loss[step], row["d_accuracy"], row["mmd"], row["kl"], cov, row["support_mass"],
+        )
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {f"discriminator/{i:04d}": leaf for i, leaf in enumerate(self.disc.leaves())}
+
+    def history(self, last: int) -> dict[str, np.ndarray]:
+        logged = {k: np.asarray(v, dtype=np.int64 if k in _INT_SERIES else np.float64) for k, v in self.logged.items()}
+        return {"d_loss": self.d_loss[: last + 1], **logged}
+
+    def restore(self, step: int, state: Mapping[str, np.ndarray], history: Mapping[str, np.ndarray]) -> None:
+        self.disc.set_leaves([state[f"discriminator/{i:04d}"] for i in range(self.n_leaves)])
+        self.d_loss[:step] = history["d_loss"][:step]
+        for key in self.logged:
+            self.logged[key] = list(np.asarray(history[key]))
+        for step_, cov in zip(self.logged["log_step"], self.logged["coverage"]):
+            self.monitor.update(int(step_), float(cov))
+
+
 def train_classical_discriminator(
     spec: Mapping[str, Any], target: TargetData, seed: int, checkpointer=None
 ) -> QGANResult:
@@ -239,229 +407,66 @@ def train_classical_discriminator(
     ``collapse_fraction``, ``sigmas``, ``device`` (``name``, ``shots``, ``options``),
     ``n_samples``.
     """
-    import jax
-    import jax.numpy as jnp
-    import optax
-
-    from ...bits import all_bitstrings, bits_to_index, empirical_probs, sample_from_probs, unique_counts
-    from ...limits import MAX_EXACT_QUBITS
-    from ...devices import make_device
-    from ...kernels import mmd2_exact
-    from ...rng import make_rng
-    from ...circuits import FINAL_SAMPLING_STEP, gradient_method
-    from ...circuits import CircuitRunner, ShotRunner
-    from ...fit.loop import Progress
-    from ...fit.optimizers import make_optimizer
-    from .. import QCBM, make_ansatz
-
     jax.config.update("jax_enable_x64", True)
     n = target.n_qubits
     _check_spec(spec, n)
-    method = gradient_method(spec)
-    device_spec = dict(spec.get("device", {}))
-    shots = device_spec.get("shots")
-    model = QCBM(
-        make_ansatz(
-            setting(spec, "ansatz", "hardware_efficient"),
-            n,
-            int(setting(spec, "layers", 6)),
-            spec.get("ansatz_options", {}),
-            target=target.source,
-        )
+    ansatz = make_ansatz(
+        setting(spec, "ansatz", "hardware_efficient"),
+        n,
+        int(setting(spec, "layers", 6)),
+        spec.get("ansatz_options", {}),
+        target=target.source,
     )
+    model = QCBM(ansatz)
     g_spec = dict(spec.get("optimizer", {}))
-    steps = int(setting(g_spec, "steps", DEFAULT_STEPS))
-    g_spec["steps"] = steps  # the learning-rate schedule spans the same steps
-    d_spec = dict(spec.get("discriminator", {}))
-    d_steps = int(setting(spec, "d_steps", 1))
-    smooth = float(spec.get("label_smoothing", 0.1))
-    log_every = int(spec.get("log_every", 10))
-    sigmas = [float(s) for s in spec.get("sigmas", [0.5, 1.0, 2.0, 4.0])]
-    batch_size = spec.get("batch_size")
-
-    # Reference distribution and support for the metrics.
-    if target.probs is not None:
-        ref_probs, reference = np.asarray(target.probs, dtype=np.float64), "probs"
-    else:
-        ref_probs, reference = empirical_probs(target.samples, n), "empirical"
-    support = np.flatnonzero(ref_probs > 0)
-    threshold = spec.get("coverage_threshold")
-    threshold = 1.0 / (10.0 * support.size) if threshold is None else float(threshold)
-    monitor = CoverageMonitor(float(spec.get("collapse_fraction", 0.5)))
-
-    # Discriminator inputs: spins of every bitstring, and of the distinct training samples.
-    all_x = 1.0 - 2.0 * all_bitstrings(n).astype(np.float64)
-    real_rows, real_counts = unique_counts(target.samples)
-    real_x = 1.0 - 2.0 * real_rows.astype(np.float64)
-    real_w = real_counts / real_counts.sum()
-    disc = MLPDiscriminator(d_spec, n, seed, smooth)
-
-    def real_batch(step: int, k: int):
-        if batch_size is None:
-            return real_x, real_w
-        rng = np.random.default_rng([seed, _STREAM_D_BATCH, step, k])
-        idx = rng.integers(len(target.samples), size=int(batch_size))
-        return 1.0 - 2.0 * target.samples[idx].astype(np.float64), np.full(int(batch_size), 1.0 / int(batch_size))
-
-    if method == "adjoint":
-        runner = CircuitRunner(make_device(device_spec, n, seed=seed), n)
-    else:
-        shot_runner = ShotRunner(device_spec, n, int(shots), seed)
-
-    def generator_view(ops, step):
-        """(fake inputs, fake weights, model probability vector) for this step."""
-        if method == "adjoint":
-            p = runner.probs(ops)
-            return all_x, p, p
-        samples = shot_runner.samples(ops, step)
-        fake_x = 1.0 - 2.0 * samples.astype(np.float64)
-        return fake_x, np.full(len(samples), 1.0 / len(samples)), empirical_probs(samples, n)
-
-    g_opt = make_optimizer(g_spec)
+    g_spec["steps"] = int(setting(g_spec, "steps", DEFAULT_STEPS))  # the learning-rate schedule spans the same steps
+    disc = MLPDiscriminator(dict(spec.get("discriminator", {})), n, seed, float(spec.get("label_smoothing", 0.1)))
+    gen = _BornGenerator(model, spec.get("device", {}), gradient_method(spec), n, seed)
+    real = _RealData(target.samples, seed, spec.get("batch_size"))
+    game = _Game(spec, gen, disc, real, _reference(spec, target), g_spec["steps"])
     theta = np.asarray(model.init_params(make_rng(seed, "model_init"), float(spec.get("init_scale", np.pi))))
-    g_state = g_opt.init(theta)
-    treedefs = [jax.tree_util.tree_structure(t) for t in (g_state, *disc.trees())]
-    sizes = [len(jax.tree_util.tree_leaves(t)) for t in (g_state, *disc.trees())]
+    result = fit(game.value_and_grad, theta, without_early_stopping(g_spec), checkpointer, inner=game)
+    probs, samples = gen.final(result.params, int(spec.get("n_samples", 20000)))
+    return QGANResult(
+        params={"theta": result.params, **disc.named_params()},
+        history=result.history,
+        probs=probs,
+        samples=samples,
+        n_params=model.n_params,
+        seconds=result.seconds,
+        seconds_per_step=result.seconds_per_step,
+        attrs=_attrs(game, result, samples),
+        extra={f"ansatz/{k}": v for k, v in model.ansatz.structure.items()},
+    )
 
-    g_loss = np.full(steps + 1, np.nan)
-    d_loss = np.full(steps + 1, np.nan)
-    logged: dict[str, list] = {
-        k: [] for k in ("log_step", "d_accuracy", "mmd", "kl", "coverage", "support_mass", "mode_collapse")
-    }
-    start_step = 0
-    restored = checkpointer.load() if checkpointer is not None else None
-    if restored is not None:
-        start_step, theta, leaves, hist = restored
-        theta = np.asarray(theta, dtype=np.float64)
-        parts, offset = [], 0
-        for treedef, size in zip(treedefs, sizes):
-            parts.append(
-                jax.tree_util.tree_unflatten(treedef, [jnp.asarray(x) for x in leaves[offset : offset + size]])
-            )
-            offset += size
-        g_state, disc.params, disc.state = parts
-        g_loss[:start_step], d_loss[:start_step] = hist["loss"][:start_step], hist["d_loss"][:start_step]
-        for key in logged:
-            logged[key] = list(np.asarray(hist[key]))
-        for step_, cov in zip(logged["log_step"], logged["coverage"]):
-            monitor.update(int(step_), float(cov))
 
-    def log_metrics(step: int, p: np.ndarray, xf, wf, xr, wr) -> None:
-        cov = coverage(p, support, threshold)
-        collapsed = monitor.update(step, cov)
-        row = {
-            "log_step": step,
-            "d_accuracy": disc.accuracy(xr, wr, xf, wf),
-            "mmd": mmd2_exact(p, ref_probs, sigmas),
-            "kl": _kl(ref_probs, p),
-            "coverage": cov,
-            "support_mass": float(p[support].sum()),
-            "mode_collapse": int(collapsed),
-        }
-        for key, value in row.items():
-            logged[key].append(value)
-        log.info(
-            "step %d: G loss %.4f  D loss %.4f  D acc %.3f  MMD %.2e  KL %.3f  coverage %.2f  support mass %.3f",
-            step,
-            g_loss[step],
-            d_loss[step],
-            row["d_accuracy"],
-            row["mmd"],
-            row["kl"],
-            cov,
-            row["support_mass"],
-        )
-
-    progress = Progress(steps, start_step=start_step)
-    start = time.perf_counter()
-    shape = model.shape
-    for step in range(start_step, steps + 1):
-        ops = model.ops(theta)
-        xf, wf, p = generator_view(ops, step)
-        final = step == steps
-        losses = []
-        for k in range(0 if final else d_steps):
-            xr, wr = real_batch(step, k)
-            losses.append(disc.update(xr, wr, xf, wf))
-        xr, wr = real_batch(step, 0)
-        if final:
-            losses.append(disc.loss(xr, wr, xf, wf))
-        d_loss[step] = float(np.mean(losses))
-        g = disc.g(all_x)
-        g_loss[step] = float(p @ g) if method == "adjoint" else float(wf @ disc.g(xf))
-        if step % log_every == 0 or final:
-            log_metrics(step, p, xf, wf, xr, wr)
-        if final:
-            break
-        progress.update(step, g_loss[step])
-        if method == "adjoint":
-            grad = runner.diagonal_grad(ops, g)
-        else:
-            grad = shot_runner.diagonal_grad(ops, g, step)
-        updates, g_state = g_opt.update(grad.reshape(shape), g_state, theta)
-        theta = np.asarray(optax.apply_updates(theta, updates), dtype=np.float64)
-        done = step + 1
-        if checkpointer is not None and checkpointer.every and done % checkpointer.every == 0 and done < steps:
-            leaves = [np.asarray(x) for t in (g_state, *disc.trees()) for x in jax.tree_util.tree_leaves(t)]
-            hist = {"loss": g_loss, "d_loss": d_loss, **{k: np.asarray(v) for k, v in logged.items()}}
-            checkpointer.save(done, theta, leaves, hist)
-    seconds = time.perf_counter() - start
-
-    ops = model.ops(theta)
-    n_samples = int(spec.get("n_samples", 20000))
-    if method == "adjoint":
-        probs = runner.probs(ops)
-        samples = sample_from_probs(probs, n_samples, make_rng(seed, "model_sample"))
-    else:  # samples from the configured device itself; exact probabilities where a simulator can give them
-        samples = ShotRunner(device_spec, n, n_samples, seed).samples(ops, FINAL_SAMPLING_STEP)
-        probs = (
-            CircuitRunner(make_device({"name": "lightning.qubit"}, n), n).probs(ops) if n <= MAX_EXACT_QUBITS else None
-        )
-    valid = float(np.mean(np.isin(bits_to_index(samples), support)))
-    history = {
-        "step": np.arange(steps + 1, dtype=np.int64),
-        "loss": g_loss,
-        "d_loss": d_loss,
-        **{
-            k: np.asarray(v, dtype=np.int64 if k in ("log_step", "mode_collapse") else np.float64)
-            for k, v in logged.items()
-        },
-    }
+def _attrs(game: _Game, result: TrainResult, samples: np.ndarray) -> dict[str, Any]:
+    """The run's summary attributes: final losses and metrics, coverage and mode collapse."""
+    gen, ref, logged, monitor = game.gen, game.ref, game.logged, game.monitor
+    steps = len(game.d_loss) - 1
     attrs = {
         "flavor": "classical_discriminator",
-        "ansatz": model.ansatz.name,
-        "gradient": method,
-        "device": device_spec.get("name", "lightning.qubit"),
-        "metrics_reference": reference,
-        "final_loss": float(g_loss[-1]),
-        "final_d_loss": float(d_loss[-1]),
+        "ansatz": gen.model.ansatz.name,
+        "gradient": gen.method,
+        "device": gen.device_spec.get("name", "lightning.qubit"),
+        "metrics_reference": ref.name,
+        "final_loss": float(result.history["loss"][-1]),
+        "final_d_loss": float(game.d_loss[-1]),
         "final_d_accuracy": float(logged["d_accuracy"][-1]),
         "final_mmd": float(logged["mmd"][-1]),
         "final_kl": float(logged["kl"][-1]),
         "coverage": float(logged["coverage"][-1]),
         "coverage_best": float(monitor.best),
-        "coverage_threshold": threshold,
+        "coverage_threshold": ref.threshold,
         "support_mass": float(logged["support_mass"][-1]),
-        "sample_support_fraction": valid,
+        "sample_support_fraction": float(np.mean(np.isin(bits_to_index(samples), ref.support))),
         "mode_collapse": int(monitor.collapsed),
         "mode_collapse_events": int(monitor.events),
         "steps_done": steps,
-        "resumed_from": start_step,
+        "resumed_from": result.resumed_from,
     }
     if monitor.collapsed:
         log.warning(
             "the trained generator is mode-collapsed: coverage %.3f (best %.3f)", attrs["coverage"], monitor.best
         )
-    params = {"theta": theta, **disc.named_params()}
-    extra = {f"ansatz/{k}": v for k, v in model.ansatz.structure.items()}
-    return QGANResult(
-        params=params,
-        history=history,
-        probs=probs,
-        samples=samples,
-        n_params=model.n_params,
-        seconds=seconds,
-        seconds_per_step=seconds / max(steps - start_step, 1),
-        attrs=attrs,
-        extra=extra,
-    )
+    return attrs

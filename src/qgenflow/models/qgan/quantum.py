@@ -20,14 +20,20 @@ device. The fidelity ``|<t|g>|^2`` is recorded every ``log_every`` steps.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, Mapping
 
+import jax
 import numpy as np
+import optax
+import pennylane as qml
 
-from ...errors import InvalidConfigError
-from . import DEFAULT_STEPS, QGANResult, TargetData, setting
 from ...circuits.expval import ExpvalRunner
+from ...errors import InvalidConfigError
+from ...fit.loop import TrainResult, fit, without_early_stopping
+from ...fit.optimizers import make_optimizer
+from ...rng import make_rng
+from ..ansatz import Ansatz
+from . import DEFAULT_STEPS, QGANResult, TargetData, setting
 from .state_prep import (
     default_generator,
     fidelity,
@@ -46,11 +52,114 @@ DEFAULT_D_STEPS = 5
 # Shot streams per step: real-data circuits 3k, fake-data circuits 3k + 1 for discriminator update k;
 # the generator's gradient circuits 2.
 _STREAM_GEN = 2
+# Seed-sequence tags of the discriminator's initial angles.
+_STREAM_D_INIT = (1, 103)
 
 
 def helstrom_error(fidelity: np.ndarray | float) -> np.ndarray | float:
     """Least error probability of telling two pure states of this fidelity apart (equal priors)."""
     return 0.5 * (1.0 - np.sqrt(np.clip(1.0 - np.asarray(fidelity, dtype=np.float64), 0.0, None)))
+
+
+class _Game:
+    """The discriminator circuit's side of the game, stepped by :func:`~qgenflow.fit.loop.fit` as its inner step.
+
+    ``before`` runs ``d_steps`` discriminator updates against the target and the
+    current generator; ``value_and_grad`` is the generator's loss ``1 - P_real(g)`` and
+    its gradient; ``after`` records the discriminator loss and, every ``log_every``
+    steps, the fidelity and both ``P_real``.
+    """
+
+    def __init__(self, spec: Mapping[str, Any], target: TargetData, state: np.ndarray, gen: Ansatz, steps: int,
+                 seed: int):
+        n = target.n_qubits
+        d_spec = dict(spec.get("discriminator", {}))
+        self.disc = make_generator(
+            d_spec.get("ansatz", "hardware_efficient"), n + 1, int(d_spec.get("layers", 4)),
+            d_spec.get("ansatz_options", {}),
+        )
+        self.gen, self.target, self.n = gen, state, n
+        self.d_steps = int(setting(spec, "d_steps", DEFAULT_D_STEPS))
+        self.log_every = int(spec.get("log_every", 10))
+        self.obs = qml.PauliZ(n)
+        self.runner = ExpvalRunner(dict(spec.get("device", {})), n + 1, seed)
+        self.real_prep = [qml.StatePrep(state, wires=range(n))]
+        self.opt = make_optimizer(
+            {"name": d_spec.get("name", "adam"), "lr": float(setting(d_spec, "lr", 0.1)), "steps": steps}
+        )
+        d_rng = np.random.default_rng(np.random.SeedSequence([seed, *_STREAM_D_INIT]))
+        self.phi = np.asarray(self.disc.init_params(d_rng, float(d_spec.get("init_scale", np.pi))))
+        self.opt_state = self.opt.init(self.phi)
+        self.d_loss = np.full(steps + 1, np.nan)
+        self.logged: dict[str, list] = {"log_step": [], "fidelity": [], "p_real_real": [], "p_real_fake": []}
+        self.now: dict[str, Any] = {}
+
+    def p_real_real(self, step: int, k: int) -> tuple[float, np.ndarray]:
+        """P_real(target) and its gradient in phi."""
+        ops = self.real_prep + self.disc.ops(self.phi)
+        value, grad = self.runner.value_and_grad(ops, self.obs, range(1, 1 + self.disc.n_params), step, 3 * k)
+        return 0.5 * (1.0 + value), 0.5 * grad
+
+    def p_real_fake(self, theta: np.ndarray, step: int, stream: int) -> tuple[float, np.ndarray, np.ndarray]:
+        """P_real(generator) and its gradients in theta and phi."""
+        g_ops = self.gen.ops(theta)
+        k = n_angles(g_ops)
+        ops = g_ops + self.disc.ops(self.phi)
+        value, grad = self.runner.value_and_grad(ops, self.obs, range(k + self.disc.n_params), step, stream)
+        return 0.5 * (1.0 + value), 0.5 * grad[:k], 0.5 * grad[k:]
+
+    def before(self, theta: np.ndarray, step: int, final: bool) -> None:
+        losses = []
+        for k in range(0 if final else self.d_steps):
+            pr, grad_r = self.p_real_real(step, k)
+            pf, _, grad_f = self.p_real_fake(theta, step, 3 * k + 1)
+            losses.append(0.5 * ((1.0 - pr) + pf))
+            updates, self.opt_state = self.opt.update(
+                0.5 * (grad_f - grad_r).reshape(self.disc.shape), self.opt_state, self.phi
+            )
+            self.phi = np.asarray(optax.apply_updates(self.phi, updates), dtype=np.float64)
+        pr, _ = self.p_real_real(step, self.d_steps)
+        self.now = {"theta": theta, "losses": losses, "pr": pr}
+
+    def value_and_grad(self, theta: np.ndarray, step: int) -> tuple[float, np.ndarray]:
+        pf, grad_g, _ = self.p_real_fake(theta, step, _STREAM_GEN)
+        self.now["pf"] = pf
+        return 1.0 - pf, -grad_g.reshape(self.gen.shape)
+
+    def after(self, step: int, loss: float, final: bool) -> None:
+        losses, pr, pf = self.now["losses"], self.now["pr"], self.now["pf"]
+        if final:
+            losses.append(0.5 * ((1.0 - pr) + pf))
+        self.d_loss[step] = float(np.mean(losses))
+        if step % self.log_every and not final:
+            return
+        fid = fidelity(self.runner.state(self.gen.ops(self.now["theta"]), self.n), self.target)
+        for key, value in (("log_step", step), ("fidelity", fid), ("p_real_real", pr), ("p_real_fake", pf)):
+            self.logged[key].append(value)
+        log.info(
+            "step %d: G loss %.4f  D loss %.4f  P_real(t) %.3f  P_real(g) %.3f  fidelity %.6f",
+            step, loss, self.d_loss[step], pr, pf, fid,
+        )
+
+    def state(self) -> dict[str, np.ndarray]:
+        leaves = jax.tree_util.tree_leaves(self.opt_state)
+        return {"phi": self.phi, **{f"d_opt_state/{i:04d}": np.asarray(x) for i, x in enumerate(leaves)}}
+
+    def history(self, last: int) -> dict[str, np.ndarray]:
+        return {
+            "d_loss": self.d_loss[: last + 1],
+            "log_step": np.asarray(self.logged["log_step"], dtype=np.int64),
+            **{k: np.asarray(self.logged[k], dtype=np.float64) for k in ("fidelity", "p_real_real", "p_real_fake")},
+        }
+
+    def restore(self, step: int, state: Mapping[str, np.ndarray], history: Mapping[str, np.ndarray]) -> None:
+        self.phi = np.asarray(state["phi"], dtype=np.float64)
+        treedef = jax.tree_util.tree_structure(self.opt_state)
+        leaves = [np.asarray(state[f"d_opt_state/{i:04d}"]) for i in range(treedef.num_leaves)]
+        self.opt_state = jax.tree_util.tree_unflatten(treedef, leaves)
+        self.d_loss[:step] = history["d_loss"][:step]
+        for key in self.logged:
+            self.logged[key] = list(np.asarray(history[key]))
 
 
 def train_quantum_discriminator(
@@ -64,14 +173,6 @@ def train_quantum_discriminator(
     ``ansatz_options``, ``init_scale`` and the optimiser's ``name``, ``lr``), ``d_steps``,
     ``log_every``, ``device``, ``n_samples``.
     """
-    import jax
-    import optax
-    import pennylane as qml
-
-    from ...rng import make_rng
-    from ...fit.loop import Progress
-    from ...fit.optimizers import make_optimizer
-
     jax.config.update("jax_enable_x64", True)
     state = target_state(target)
     n = target.n_qubits
@@ -88,146 +189,42 @@ def train_quantum_discriminator(
         spec.get("ansatz_options", {}),
         target=target.source,
     )
-    d_spec = dict(spec.get("discriminator", {}))
-    disc = make_generator(
-        d_spec.get("ansatz", "hardware_efficient"),
-        n + 1,
-        int(d_spec.get("layers", 4)),
-        d_spec.get("ansatz_options", {}),
-    )
-    obs = qml.PauliZ(n)
-    device_spec = dict(spec.get("device", {}))
-    shots = device_spec.get("shots")
-    runner = ExpvalRunner(device_spec, n + 1, seed)
-    real_prep = [qml.StatePrep(state, wires=range(n))]
-
     g_spec = dict(spec.get("optimizer", {}))
-    steps = int(setting(g_spec, "steps", DEFAULT_STEPS))
-    g_spec["steps"] = steps  # the learning-rate schedule spans the same steps
-    g_opt = make_optimizer(g_spec)
-    d_opt = make_optimizer(
-        {"name": d_spec.get("name", "adam"), "lr": float(setting(d_spec, "lr", 0.1)), "steps": steps}
-    )
+    g_spec["steps"] = int(setting(g_spec, "steps", DEFAULT_STEPS))  # the learning-rate schedule spans the same steps
+    game = _Game(spec, target, state, gen, g_spec["steps"], seed)
     theta = np.asarray(gen.init_params(make_rng(seed, "model_init"), float(spec.get("init_scale", np.pi))))
-    d_rng = np.random.default_rng(np.random.SeedSequence([seed, 1, 103]))
-    phi = np.asarray(disc.init_params(d_rng, float(d_spec.get("init_scale", np.pi))))
-    g_state, d_state = g_opt.init(theta), d_opt.init(phi)
-    treedefs = [jax.tree_util.tree_structure(t) for t in (g_state, d_state)]
-    sizes = [len(jax.tree_util.tree_leaves(t)) for t in (g_state, d_state)]
-
-    g_loss = np.full(steps + 1, np.nan)
-    d_loss = np.full(steps + 1, np.nan)
-    logged: dict[str, list] = {"log_step": [], "fidelity": [], "p_real_real": [], "p_real_fake": []}
-    start_step = 0
-    restored = checkpointer.load() if checkpointer is not None else None
-    if restored is not None:
-        start_step, theta, leaves, hist = restored
-        theta = np.asarray(theta, dtype=np.float64)
-        phi = np.asarray(leaves[0], dtype=np.float64)
-        rest, offset, parts = leaves[1:], 0, []
-        for treedef, size in zip(treedefs, sizes):
-            parts.append(jax.tree_util.tree_unflatten(treedef, [np.asarray(x) for x in rest[offset : offset + size]]))
-            offset += size
-        g_state, d_state = parts
-        g_loss[:start_step], d_loss[:start_step] = hist["loss"][:start_step], hist["d_loss"][:start_step]
-        for key in logged:
-            logged[key] = list(np.asarray(hist[key]))
-
-    def p_real_real(phi_: np.ndarray, step: int, k: int) -> tuple[float, np.ndarray]:
-        """P_real(target) and its gradient in phi."""
-        ops = real_prep + disc.ops(phi_)
-        value, grad = runner.value_and_grad(ops, obs, range(1, 1 + disc.n_params), step, 3 * k)
-        return 0.5 * (1.0 + value), 0.5 * grad
-
-    def p_real_fake(
-        theta_: np.ndarray, phi_: np.ndarray, step: int, stream: int
-    ) -> tuple[float, np.ndarray, np.ndarray]:
-        """P_real(generator) and its gradients in theta and phi."""
-        g_ops = gen.ops(theta_)
-        k = n_angles(g_ops)
-        value, grad = runner.value_and_grad(g_ops + disc.ops(phi_), obs, range(k + disc.n_params), step, stream)
-        return 0.5 * (1.0 + value), 0.5 * grad[:k], 0.5 * grad[k:]
-
-    progress = Progress(steps, start_step=start_step)
-    start = time.perf_counter()
-    for step in range(start_step, steps + 1):
-        final = step == steps
-        losses = []
-        for k in range(0 if final else d_steps):
-            pr, grad_r = p_real_real(phi, step, k)
-            pf, _, grad_f = p_real_fake(theta, phi, step, 3 * k + 1)
-            losses.append(0.5 * ((1.0 - pr) + pf))
-            updates, d_state = d_opt.update(0.5 * (grad_f - grad_r).reshape(disc.shape), d_state, phi)
-            phi = np.asarray(optax.apply_updates(phi, updates), dtype=np.float64)
-        pr, _ = p_real_real(phi, step, d_steps)
-        pf, grad_g, _ = p_real_fake(theta, phi, step, _STREAM_GEN)
-        if final:
-            losses.append(0.5 * ((1.0 - pr) + pf))
-        d_loss[step] = float(np.mean(losses))
-        g_loss[step] = 1.0 - pf
-        if step % log_every == 0 or final:
-            fid = fidelity(runner.state(gen.ops(theta), n), state)
-            for key, value in (("log_step", step), ("fidelity", fid), ("p_real_real", pr), ("p_real_fake", pf)):
-                logged[key].append(value)
-            log.info(
-                "step %d: G loss %.4f  D loss %.4f  P_real(t) %.3f  P_real(g) %.3f  fidelity %.6f",
-                step,
-                g_loss[step],
-                d_loss[step],
-                pr,
-                pf,
-                fid,
-            )
-        if final:
-            break
-        progress.update(step, g_loss[step])
-        updates, g_state = g_opt.update(-grad_g.reshape(gen.shape), g_state, theta)
-        theta = np.asarray(optax.apply_updates(theta, updates), dtype=np.float64)
-        done = step + 1
-        if checkpointer is not None and checkpointer.every and done % checkpointer.every == 0 and done < steps:
-            leaves = [phi] + [np.asarray(x) for t in (g_state, d_state) for x in jax.tree_util.tree_leaves(t)]
-            hist = {"loss": g_loss, "d_loss": d_loss, **{k: np.asarray(v) for k, v in logged.items()}}
-            checkpointer.save(done, theta, leaves, hist)
-    seconds = time.perf_counter() - start
-
-    g_ops = gen.ops(theta)
+    result = fit(game.value_and_grad, theta, without_early_stopping(g_spec), checkpointer, inner=game)
+    device_spec = dict(spec.get("device", {}))
     psi, probs, samples = final_distribution(
-        ExpvalRunner(device_spec, n, seed), g_ops, n, int(spec.get("n_samples", 20000)), seed
+        ExpvalRunner(device_spec, n, seed), gen.ops(result.params), n, int(spec.get("n_samples", 20000)), seed
     )
-    fids = np.asarray(logged["fidelity"], dtype=np.float64)
-    history = {
-        "step": np.arange(steps + 1, dtype=np.int64),
-        "loss": g_loss,
-        "d_loss": d_loss,
-        "log_step": np.asarray(logged["log_step"], dtype=np.int64),
-        "fidelity": fids,
-        "p_real_real": np.asarray(logged["p_real_real"], dtype=np.float64),
-        "p_real_fake": np.asarray(logged["p_real_fake"], dtype=np.float64),
-    }
-    attrs = {
-        "flavor": "quantum_discriminator",
-        "ansatz": gen.name,
-        "discriminator_ansatz": disc.name,
-        "gradient": "adjoint" if shots is None else "parameter_shift",
-        "device": device_spec.get("name", "lightning.qubit"),
-        "fidelity": fidelity(psi, state),
-        "fidelity_best": float(fids.max()),
-        "final_loss": float(g_loss[-1]),
-        "final_d_loss": float(d_loss[-1]),
-        "helstrom_error": float(helstrom_error(fidelity(psi, state))),
-        "discriminator_n_params": disc.n_params,
-        "steps_done": steps,
-        "resumed_from": start_step,
-    }
-    extra = {f"ansatz/{k}": v for k, v in gen.structure.items()}
     return QGANResult(
-        params={"theta": theta, "discriminator/phi": phi},
-        history=history,
+        params={"theta": result.params, "discriminator/phi": game.phi},
+        history=result.history,
         probs=probs,
         samples=samples,
         n_params=gen.n_params,
-        seconds=seconds,
-        seconds_per_step=seconds / max(steps - start_step, 1),
-        attrs=attrs,
-        extra=extra,
+        seconds=result.seconds,
+        seconds_per_step=result.seconds_per_step,
+        attrs=_attrs(game, result, fidelity(psi, state), device_spec),
+        extra={f"ansatz/{k}": v for k, v in gen.structure.items()},
     )
+
+
+def _attrs(game: _Game, result: TrainResult, fid: float, device_spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's summary attributes: final fidelity and losses, the Helstrom bound."""
+    return {
+        "flavor": "quantum_discriminator",
+        "ansatz": game.gen.name,
+        "discriminator_ansatz": game.disc.name,
+        "gradient": "adjoint" if device_spec.get("shots") is None else "parameter_shift",
+        "device": device_spec.get("name", "lightning.qubit"),
+        "fidelity": fid,
+        "fidelity_best": float(np.max(np.asarray(game.logged["fidelity"], dtype=np.float64))),
+        "final_loss": float(result.history["loss"][-1]),
+        "final_d_loss": float(game.d_loss[-1]),
+        "helstrom_error": float(helstrom_error(fid)),
+        "discriminator_n_params": game.disc.n_params,
+        "steps_done": len(game.d_loss) - 1,
+        "resumed_from": result.resumed_from,
+    }

@@ -23,10 +23,17 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+import pennylane as qml
+import scipy.sparse as sp
 
-from ...errors import InvalidConfigError
+from ...bits import sample_from_probs
+from ...circuits import FINAL_SAMPLING_STEP
 from ...circuits.expval import ExpvalRunner
-from ..ansatz import Ansatz
+from ...errors import InvalidConfigError
+from ...fit.loop import TrainResult, fit
+from ...rng import make_rng
+from ...targets.spin import build_hamiltonian
+from ..ansatz import ANSATZE, Ansatz, make_ansatz
 from . import DEFAULT_STEPS, QGANResult, TargetData, setting
 
 __all__ = [
@@ -73,8 +80,6 @@ class RealAmplitudes(Ansatz):
         return pairs
 
     def ops(self, params: np.ndarray) -> list:
-        import pennylane as qml
-
         params = np.asarray(params).reshape(self.shape)
         ops = [qml.RY(params[0, w], wires=w) for w in range(self.n_qubits)]
         for layer in params[1:]:
@@ -109,8 +114,6 @@ class NumberConserving(Ansatz):
         return bits
 
     def ops(self, params: np.ndarray) -> list:
-        import pennylane as qml
-
         params = np.asarray(params).reshape(self.shape)
         ops = [qml.PauliX(wires=w) for w, bit in enumerate(self.reference()) if bit]
         pairs = [(w, w + 1) for w in range(0, self.n_qubits - 1, 2)] + [
@@ -131,8 +134,6 @@ def make_generator(
     name: str, n_qubits: int, layers: int, options: Mapping[str, Any] | None = None, target=None
 ) -> Ansatz:
     """A generator circuit: one of :data:`GENERATORS`, or any ansatz registered in :mod:`qgenflow.models.ansatz`."""
-    from ..ansatz import ANSATZE, make_ansatz
-
     if int(layers) < 1:
         raise InvalidConfigError("layers", f"must be >= 1, got {layers}")
     if name in GENERATORS:
@@ -173,10 +174,6 @@ def target_state(target: TargetData) -> np.ndarray:
 
 def pauli_hamiltonian(config: Mapping[str, Any]):
     """The target's Hamiltonian as a PennyLane Pauli sum on wires 0..n-1 (Pauli units, like the target)."""
-    import pennylane as qml
-
-    from ...targets.spin import build_hamiltonian
-
     _, ham, _ = build_hamiltonian(config)
     if not hasattr(ham, "to_pauli_strings"):  # e.g. NetKet's Ising operator
         ham = ham.to_local_operator()
@@ -207,10 +204,6 @@ def n_angles(ops: Sequence) -> int:
 
 def final_distribution(runner: ExpvalRunner, ops: Sequence, n: int, n_samples: int, seed: int):
     """(exact probabilities, samples) of the trained generator: exact sampling, or the device's own shots."""
-    from ...bits import sample_from_probs
-    from ...rng import make_rng
-    from ...circuits import FINAL_SAMPLING_STEP
-
     psi = runner.state(ops, n)
     probs = np.abs(psi) ** 2
     probs /= probs.sum()
@@ -223,9 +216,6 @@ def final_distribution(runner: ExpvalRunner, ops: Sequence, n: int, n_samples: i
 
 def _objective(spec: Mapping[str, Any], target: TargetData, state: np.ndarray, n: int, shots):
     """(observable, ops appended to the generator, sign, exact energy or None) of the objective."""
-    import pennylane as qml
-    import scipy.sparse as sp
-
     objective = spec.get("objective", "fidelity")
     if objective == "fidelity":
         if shots is None:
@@ -249,6 +239,41 @@ def _objective(spec: Mapping[str, Any], target: TargetData, state: np.ndarray, n
     raise InvalidConfigError("objective", f"unknown objective {objective!r}; allowed: {', '.join(OBJECTIVES)}")
 
 
+class _Recorder:
+    """The generator's fidelity (and, for the energy objective, its exact ``<H>``) at the logged steps."""
+
+    def __init__(self, runner: ExpvalRunner, gen: Ansatz, state: np.ndarray, n: int, h_matrix):
+        self.runner, self.gen, self.state, self.n, self.h_matrix = runner, gen, state, n, h_matrix
+        self.steps: list[int] = []
+        self.fids: list[float] = []
+        self.energies: list[float] = []
+
+    def record(self, params: np.ndarray, step: int) -> None:
+        psi = self.runner.state(self.gen.ops(params), self.n)
+        self.steps.append(step)
+        self.fids.append(fidelity(psi, self.state))
+        if self.h_matrix is not None:
+            self.energies.append(float(np.real(np.vdot(psi, self.h_matrix @ psi))))
+        log.info(
+            "step %d: fidelity %.6f%s",
+            step, self.fids[-1], "" if self.h_matrix is None else f"  energy {self.energies[-1]:.6f}",
+        )
+
+    def history(self) -> dict[str, np.ndarray]:
+        out = {"log_step": np.asarray(self.steps, dtype=np.int64), "fidelity": np.asarray(self.fids, dtype=np.float64)}
+        if self.h_matrix is not None:
+            out["energy"] = np.asarray(self.energies, dtype=np.float64)
+        return out
+
+
+def _optimizer(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The generator's optimiser entry, its steps filled in; ``tol`` 0 (the default) means never."""
+    optimizer = {**spec.get("optimizer", {}), "steps": setting(spec.get("optimizer", {}), "steps", DEFAULT_STEPS)}
+    if optimizer.get("name", "adam") != "lbfgs" and float(optimizer.get("tol", 0.0)) == 0.0:
+        optimizer["tol"] = -np.inf  # tol 0 = never: shot noise can put an excess energy or 1 - F at or below 0
+    return optimizer
+
+
 def train_state_preparation(spec: Mapping[str, Any], target: TargetData, seed: int, checkpointer=None) -> QGANResult:
     """Train a generator circuit to prepare the target state (fidelity or energy objective).
 
@@ -260,9 +285,6 @@ def train_state_preparation(spec: Mapping[str, Any], target: TargetData, seed: i
     keeps the loss >= 0 for ``optimizer.tol`` and early stopping); the fidelity (and
     ``<H>``) are recorded every ``log_every`` steps in ``history/fidelity`` (``history/energy``).
     """
-    from ...rng import make_rng
-    from ...fit.loop import fit
-
     state = target_state(target)
     n = target.n_qubits
     shots = spec.get("device", {}).get("shots")
@@ -274,80 +296,63 @@ def train_state_preparation(spec: Mapping[str, Any], target: TargetData, seed: i
         target=target.source,
     )
     obs, tail, sign, exact_energy = _objective(spec, target, state, n, shots)
-    h_matrix = None if exact_energy is None else obs.sparse_matrix(wire_order=range(n))
     runner = ExpvalRunner(spec.get("device", {}), n, seed)
     log_every = int(spec.get("log_every", 10))
     if log_every < 1:
         raise InvalidConfigError("log_every", f"must be >= 1, got {log_every}")
-    objective = spec.get("objective", "fidelity")
-    fid_steps: list[int] = []
-    fids: list[float] = []
-    energies: list[float] = []
-
-    def record(params: np.ndarray, step: int) -> None:
-        psi = runner.state(gen.ops(params), n)
-        fid_steps.append(step)
-        fids.append(fidelity(psi, state))
-        if exact_energy is not None:
-            energies.append(float(np.real(np.vdot(psi, h_matrix @ psi))))
-        log.info(
-            "step %d: fidelity %.6f%s", step, fids[-1], "" if exact_energy is None else f"  energy {energies[-1]:.6f}"
-        )
+    h_matrix = None if exact_energy is None else obs.sparse_matrix(wire_order=range(n))
+    recorder = _Recorder(runner, gen, state, n, h_matrix)
 
     def value_and_grad(params: np.ndarray, step: int) -> tuple[float, np.ndarray]:
         ops = gen.ops(params)
-        k = n_angles(ops)
-        value, grad = runner.value_and_grad(ops + tail, obs, range(k), step)
+        value, grad = runner.value_and_grad(ops + tail, obs, range(n_angles(ops)), step)
         if step % log_every == 0:
-            record(params, step)
+            recorder.record(params, step)
         if sign < 0:
             return 1.0 - value, -grad.reshape(gen.shape)
         return value - exact_energy, grad.reshape(gen.shape)
 
     init = gen.init_params(make_rng(seed, "model_init"), float(spec.get("init_scale", np.pi)))
-    optimizer = {**spec.get("optimizer", {}), "steps": setting(spec.get("optimizer", {}), "steps", DEFAULT_STEPS)}
-    if optimizer.get("name", "adam") != "lbfgs" and float(optimizer.get("tol", 0.0)) == 0.0:
-        optimizer["tol"] = -np.inf  # tol 0 = never: shot noise can put an excess energy or 1 - F at or below 0
-    result = fit(value_and_grad, init, optimizer, checkpointer)
+    result = fit(value_and_grad, init, _optimizer(spec), checkpointer)
     last = int(result.history["step"][-1])
-    if not fid_steps or fid_steps[-1] != last:
-        record(result.params, last)
-    ops = gen.ops(result.params)
-    psi, probs, samples = final_distribution(runner, ops, n, int(spec.get("n_samples", 20000)), seed)
-    history = {
-        **result.history,
-        "log_step": np.asarray(fid_steps, dtype=np.int64),
-        "fidelity": np.asarray(fids, dtype=np.float64),
-    }
-    attrs: dict[str, Any] = {
-        "flavor": "state_preparation",
-        "ansatz": gen.name,
-        "objective": objective,
-        "gradient": "adjoint" if shots is None else "parameter_shift",
-        "device": spec.get("device", {}).get("name", "lightning.qubit"),
-        "fidelity": fidelity(psi, state),
-        "final_loss": float(result.history["loss"][-1]),
-        "stopped_early": int(result.stopped_early),
-        "steps_done": last,
-        "resumed_from": int(result.resumed_from),
-    }
-    if exact_energy is not None:
-        history["energy"] = np.asarray(energies, dtype=np.float64)
-        energy = float(np.real(np.vdot(psi, h_matrix @ psi)))
-        attrs.update(
-            energy=energy,
-            energy_exact=exact_energy,
-            energy_relative_error=abs((energy - exact_energy) / exact_energy) if exact_energy else np.nan,
-        )
-    extra = {f"ansatz/{k}": v for k, v in gen.structure.items()}
+    if not recorder.steps or recorder.steps[-1] != last:
+        recorder.record(result.params, last)
+    psi, probs, samples = final_distribution(
+        runner, gen.ops(result.params), n, int(spec.get("n_samples", 20000)), seed
+    )
     return QGANResult(
         params={"theta": np.asarray(result.params)},
-        history=history,
+        history={**result.history, **recorder.history()},
         probs=probs,
         samples=samples,
         n_params=gen.n_params,
         seconds=result.seconds,
         seconds_per_step=result.seconds_per_step,
-        attrs=attrs,
-        extra=extra,
+        attrs=_attrs(spec, gen, result, fidelity(psi, state), recorder, psi, exact_energy),
+        extra={f"ansatz/{k}": v for k, v in gen.structure.items()},
     )
+
+
+def _attrs(spec: Mapping[str, Any], gen: Ansatz, result: TrainResult, fid: float, recorder: _Recorder,
+           psi: np.ndarray, exact_energy: float | None) -> dict[str, Any]:
+    """The run's summary attributes: final fidelity and loss, and the final energy for the energy objective."""
+    attrs: dict[str, Any] = {
+        "flavor": "state_preparation",
+        "ansatz": gen.name,
+        "objective": spec.get("objective", "fidelity"),
+        "gradient": "adjoint" if spec.get("device", {}).get("shots") is None else "parameter_shift",
+        "device": spec.get("device", {}).get("name", "lightning.qubit"),
+        "fidelity": fid,
+        "final_loss": float(result.history["loss"][-1]),
+        "stopped_early": int(result.stopped_early),
+        "steps_done": int(result.history["step"][-1]),
+        "resumed_from": int(result.resumed_from),
+    }
+    if exact_energy is not None:
+        energy = float(np.real(np.vdot(psi, recorder.h_matrix @ psi)))
+        attrs.update(
+            energy=energy,
+            energy_exact=exact_energy,
+            energy_relative_error=abs((energy - exact_energy) / exact_energy) if exact_energy else np.nan,
+        )
+    return attrs

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from qgenflow.fit.checkpoint import Checkpointer
 from qgenflow.io import read_artefact
 from qgenflow.stages.target import run_target
+from qgenflow.train import train
 
 HEIS_2X2 = {"kind": "heisenberg", "lattice": [2, 2], "pbc": False, "method": "exact", "n_samples": 100}
 TFIM_4 = {"kind": "tfim", "lattice": [4], "pbc": True, "h": 1.0, "J": 1.0, "method": "exact", "n_samples": 100}
@@ -42,3 +45,49 @@ HEIS_RING_6 = {"kind": "heisenberg", "lattice": [6], "pbc": True, "method": "exa
 def heis_ring_6(tmp_path_factory):
     """Exact ground state of the periodic 6-site Heisenberg chain."""
     return _artefact(tmp_path_factory, "heis6", HEIS_RING_6)
+
+
+class Killed(Exception):
+    """Stands for the training job being killed."""
+
+
+class _KilledAfterSave(Checkpointer):
+    """A checkpointer whose job dies right after writing the checkpoint of step ``at``."""
+
+    def __init__(self, path, every, identity, at):
+        super().__init__(path, every, identity)
+        self.at = at
+
+    def save(self, step, *args, **kwargs):
+        super().save(step, *args, **kwargs)
+        if step == self.at:
+            raise Killed
+
+
+@pytest.fixture
+def killed_then_resumed(tmp_path):
+    """run(flavor, spec, target, seed, every, at): train, die after the step-``at`` checkpoint, rerun; the rerun."""
+
+    def run(flavor, spec, target, seed, every, at):
+        path, identity = tmp_path / "ckpt.h5", {"flavor": flavor, "seed": seed}
+        with pytest.raises(Killed):
+            train({**spec, "kind": "qgan", "flavor": flavor}, target, seed, _KilledAfterSave(path, every, identity, at))
+        assert read_artefact(path)["step"] == at
+        return train({**spec, "kind": "qgan", "flavor": flavor}, target, seed, Checkpointer(path, every, identity))
+
+    return run
+
+
+def _assert_same_result(a, b) -> None:
+    for field in ("params", "history"):
+        x, y = getattr(a, field), getattr(b, field)
+        assert set(x) == set(y), field
+        for key in x:
+            assert x[key].dtype == y[key].dtype and np.array_equal(x[key], y[key], equal_nan=True), f"{field}/{key}"
+    assert np.array_equal(a.samples, b.samples) and np.array_equal(a.probs, b.probs)
+
+
+@pytest.fixture
+def assert_same_result():
+    """check(a, b): two QGAN results hold bit-identical parameters, history, samples and probabilities."""
+    return _assert_same_result
