@@ -13,9 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from . import __version__
-from .config import SCHEMA_PATH, check_config, check_schema, check_values, file_widths
+from .plan import SCHEMA_PATH, check_config, check_schema, check_values, file_widths
+from .configdocs import render_config_docs
 from .errors import InvalidConfigError, QgenflowError
+from .files import write_text_atomic
+from .io import summarize
+from .publish import verify_manifest
 
 __all__ = ["main", "load_config_file"]
 
@@ -43,8 +49,6 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     Raises:
         UserError: the file is missing, not UTF-8, not YAML, tagged, or not a mapping.
     """
-    import yaml
-
     path = Path(path)
     text = _read_text(path, "config file")
     try:
@@ -67,8 +71,6 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from .io import summarize
-
     status = 0
     for path in args.files:
         try:
@@ -80,9 +82,6 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _config_docs(args: argparse.Namespace) -> int:
-    from .configdocs import render_config_docs
-    from .files import write_text_atomic
-
     _read_text(Path(args.schema), "schema")
     text = render_config_docs(args.schema)
     if args.output:
@@ -106,8 +105,6 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _verify_manifest(args: argparse.Namespace) -> int:
-    from .publish import verify_manifest
-
     path = Path(args.manifest)
     try:
         json.loads(_read_text(path, "manifest"))

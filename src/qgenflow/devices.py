@@ -13,6 +13,7 @@ import logging
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from .errors import InvalidConfigError, QgenflowError
 
@@ -26,7 +27,7 @@ class DeviceExecutionError(QgenflowError, RuntimeError):
 
 
 def _retryable() -> tuple[type[BaseException], ...]:
-    import pennylane as qml
+    import pennylane as qml  # heavy: pennylane takes seconds to load; targets/iqp imports devices at workflow parse time
 
     return (qml.exceptions.DeviceError, ConnectionError, TimeoutError, OSError)
 
@@ -61,7 +62,7 @@ def make_device(spec: Mapping[str, Any], n_qubits: int, seed: int | None = None)
     Raises:
         InvalidConfigError: the device is not installed or refuses the options.
     """
-    import pennylane as qml
+    import pennylane as qml  # heavy: pennylane takes seconds to load; targets/iqp imports devices at workflow parse time
 
     name = spec.get("name", "lightning.qubit")
     kwargs: dict[str, Any] = {"wires": n_qubits, **dict(spec.get("options") or {})}
@@ -92,8 +93,6 @@ def make_device(spec: Mapping[str, Any], n_qubits: int, seed: int | None = None)
 
 def execute(device, tapes: Sequence, retries: int = 3, backoff: float = 1.0):
     """Run tapes on a device, retrying transient failures with exponential back-off."""
-    from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
     retrying = Retrying(
         stop=stop_after_attempt(retries + 1),
         wait=wait_exponential(multiplier=backoff, max=60),

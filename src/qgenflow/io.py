@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping
 import h5py
 import numpy as np
 
-from .errors import ArtefactError
+from .errors import ArtefactError, InputDataError
 from .files import atomic_path
 from .provenance import provenance_attrs, sha256_file
 
@@ -390,8 +390,6 @@ def read_user_samples_h5(path: str | Path, dataset: str = "samples") -> np.ndarr
     Raises:
         InputDataError: the file is missing or not HDF5, or has no such dataset.
     """
-    from .errors import InputDataError
-
     path = Path(path)
     if not path.is_file():
         raise InputDataError(f"{path}: sample file not found")

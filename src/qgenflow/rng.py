@@ -1,16 +1,18 @@
 """Seeded random streams, one per purpose, so stages never share or reuse draws.
 
-Every generator in qgenflow comes from :func:`make_rng` with a stream named here;
-a stream's number never changes (results depend on it), and no two purposes share one.
+Every generator in qgenflow comes from :func:`make_rng` (or :func:`seed_sequence`)
+with a stream named here. A stream's words never change, since results depend on
+them. The IQP estimator's and the classical QGAN discriminator's streams share the
+numbers 101 and 102: the two are never trained in one job.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STREAMS", "make_rng"]
+__all__ = ["STREAMS", "make_rng", "seed_sequence", "seed_words"]
 
-STREAMS = {
+STREAMS: dict[str, int | tuple[int, ...]] = {
     "target": 0,
     "model_init": 1,
     "model_sample": 2,
@@ -20,12 +22,23 @@ STREAMS = {
     "iqp_circuit": 11,  # a target's IQP circuit, under its circuit_seed
     "estimator_steps": 101,  # per-step Z-string and sample draws of the IQP estimator (with the step)
     "estimator_init": 102,  # initial IQP angles of the estimator (data-informed start plus noise)
+    "qgan_discriminator_init": 101,  # the classical discriminator's network weights
+    "qgan_batches": 102,  # the classical discriminator's minibatches (with step and inner step)
+    "quantum_discriminator_init": (1, 103),  # the quantum discriminator's angles
 }
 
 
-def make_rng(seed: int, stream: str, *more: int) -> np.random.Generator:
-    """An independent generator for ``stream`` (a key of :data:`STREAMS`) under ``seed``.
+def seed_words(seed: int, stream: str, *more: int) -> list[int]:
+    """``[seed, *stream words, *more]``: the entropy of ``stream`` under ``seed``, refined by ``more`` (a step)."""
+    words = STREAMS[stream]
+    return [int(seed), *((words,) if isinstance(words, int) else words), *(int(x) for x in more)]
 
-    ``more`` refines the stream (e.g. a step number): ``[seed, stream, *more]`` seeds it.
-    """
-    return np.random.default_rng([int(seed), STREAMS[stream], *(int(x) for x in more)])
+
+def seed_sequence(seed: int, stream: str, *more: int) -> np.random.SeedSequence:
+    """The seed sequence of ``stream`` (for seeding other libraries, e.g. a JAX key)."""
+    return np.random.SeedSequence(seed_words(seed, stream, *more))
+
+
+def make_rng(seed: int, stream: str, *more: int) -> np.random.Generator:
+    """An independent generator for ``stream`` (a key of :data:`STREAMS`) under ``seed``."""
+    return np.random.default_rng(seed_words(seed, stream, *more))

@@ -55,6 +55,6 @@ def setup_job(
     )
     if expect:
         # After the thread settings: importing h5py loads numpy, which reads them once.
-        from .io import check_inputs
+        from .io import check_inputs  # heavy: numpy reads the thread settings once, when first imported
 
         check_inputs(expect)

@@ -42,14 +42,22 @@ _FILLING = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"prope
 
 
 def with_defaults(section: str, entry: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of one ``targets`` or ``models`` entry with every schema default filled in.
+    """A copy of a config entry with every schema default filled in.
 
-    Idempotent: an entry read from a validated study config comes back unchanged.
-    Validity is not checked here (the plan refuses invalid configs before any job).
+    ``section`` is ``targets`` or ``models`` (one entry of them), or the name of a
+    shared definition of the schema (``optimizer``, ``device``). Idempotent: an entry
+    read from a validated study config comes back unchanged. Validity is not checked
+    here (the plan refuses invalid configs before any job).
     """
-    if section not in ("targets", "models"):
-        raise ValueError(f"section must be targets or models, got {section!r}")
-    wrapper = {section: {"entry": copy.deepcopy(dict(entry))}}
-    for _ in _FILLING(load_schema()).iter_errors(wrapper):
+    schema = load_schema()
+    entry = copy.deepcopy(dict(entry))
+    if section in ("targets", "models"):
+        for _ in _FILLING(schema).iter_errors({section: {"entry": entry}}):
+            pass
+        return entry
+    if section not in schema["$defs"]:
+        allowed = ", ".join(["targets", "models", *sorted(schema["$defs"])])
+        raise ValueError(f"section must be one of {allowed}; got {section!r}")
+    for _ in _FILLING({"$defs": schema["$defs"], "$ref": f"#/$defs/{section}"}).iter_errors(entry):
         pass
-    return wrapper[section]["entry"]
+    return entry

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qgenflow.config import check_compute, job_gpus, model_for_job
+from qgenflow.plan import check_compute, job_gpus, model_for_job
 from qgenflow.errors import InvalidConfigError
 
 REPO = Path(__file__).resolve().parents[2]

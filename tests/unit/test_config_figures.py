@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qgenflow.config import (
+from qgenflow.plan import (
     MODEL_PALETTE,
     model_colours,
     models_for_target,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from qgenflow.config import SCHEMA_PATH
+from qgenflow.plan import SCHEMA_PATH
 from qgenflow.configdocs import render_config_docs
 from qgenflow.sources import PACKAGE_DIR, STAGE_ENTRIES, stage_files
 
@@ -53,7 +53,7 @@ def test_default_config_is_valid():
 
 def test_job_resources_grow_with_problem_size():
     """Memory and runtime requests grow with qubits; a 24-qubit job never gets a 1 GB default."""
-    from qgenflow.config import job_resources
+    from qgenflow.plan import job_resources
 
     model = {"layers": 6, "optimizer": {"steps": 500}}
     small = job_resources("train", {"kind": "uniform", "n_bits": 8}, model)

@@ -3,7 +3,7 @@
 from pathlib import Path
 from types import SimpleNamespace
 
-from qgenflow.config import (
+from qgenflow.plan import (
     artefact_identity,
     canonical,
     check_compute,

@@ -20,6 +20,7 @@ import numpy as np
 import optax
 from scipy.optimize import minimize
 
+from ..schema import with_defaults
 from .checkpoint import Checkpoint, Checkpointer
 from .optimizers import make_optimizer
 
@@ -89,9 +90,9 @@ class _Plateau:
     """Early stopping: no relative improvement above ``min_delta`` within ``patience`` steps."""
 
     def __init__(self, spec: Mapping[str, Any] | None):
-        spec = spec or {}
-        self.patience = spec.get("patience")
-        self.min_delta = float(spec.get("min_delta", 1e-3))
+        # None: never stop early (an adversarial game's loss has no plateau to wait for).
+        self.patience = None if spec is None else spec["patience"]
+        self.min_delta = 0.0 if spec is None else float(spec["min_delta"])
         self.best, self.best_step = np.inf, 0
 
     def stop(self, step: int, loss: float) -> bool:
@@ -115,7 +116,7 @@ def _fit_lbfgs(value_and_grad: ValueAndGrad, params: np.ndarray, spec: Mapping[s
         return loss, np.asarray(grad, dtype=np.float64).ravel()
 
     res = minimize(fun, params.ravel(), jac=True, method="L-BFGS-B",
-                   options={"maxiter": steps, "maxfun": 2 * steps, "gtol": 0.0, "ftol": float(spec.get("tol", 0.0))})
+                   options={"maxiter": steps, "maxfun": 2 * steps, "gtol": 0.0, "ftol": float(spec["tol"])})
     seconds = time.perf_counter() - start
     final, _ = value_and_grad(res.x.reshape(shape), len(losses))
     losses.append(final)
@@ -181,9 +182,10 @@ def fit(
             it needs a gradient-step optimiser.
     """
     jax.config.update("jax_enable_x64", True)
-    steps = int(spec.get("steps", 300))
+    spec = with_defaults("optimizer", spec)
+    steps = int(spec["steps"])
     params = np.asarray(params, dtype=np.float64)
-    if spec.get("name", "adam") == "lbfgs" and inner is None:
+    if spec["name"] == "lbfgs" and inner is None:
         return _fit_lbfgs(value_and_grad, params, spec, steps)
 
     optimizer = make_optimizer(spec)  # refuses lbfgs: an inner step needs one update per step
@@ -198,10 +200,10 @@ def fit(
         losses[:start_step] = restored.history["loss"][:start_step]
         if inner is not None:
             inner.restore(start_step, restored.extra, restored.history)
-    plateau = _Plateau(spec.get("early_stopping"))
+    plateau = _Plateau(spec["early_stopping"])
     for step in range(start_step):
         plateau.stop(step, losses[step])
-    tol = float(spec.get("tol", 0.0))
+    tol = float(spec["tol"])
     progress = Progress(steps, start_step=start_step)
     start = time.perf_counter()
     stopped = False

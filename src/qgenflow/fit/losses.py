@@ -58,7 +58,7 @@ LOSSES = ("mmd", "kl")
 
 def make_loss(spec: Mapping[str, Any], target_probs: np.ndarray | None) -> MMDLoss | KLLoss:
     """Build the loss of a model's ``loss`` config entry against a target's probabilities."""
-    kind = spec.get("type", "mmd")
+    kind = spec["type"]
     if kind not in LOSSES:
         raise InvalidConfigError("loss.type", f"unknown loss {kind!r}; allowed: {', '.join(LOSSES)}")
     if target_probs is None:
@@ -66,4 +66,4 @@ def make_loss(spec: Mapping[str, Any], target_probs: np.ndarray | None) -> MMDLo
     q = np.asarray(target_probs, dtype=np.float64)
     if kind == "kl":
         return KLLoss(q)
-    return MMDLoss(q, tuple(float(s) for s in spec.get("sigmas", (0.5, 1, 2, 4))))
+    return MMDLoss(q, tuple(float(s) for s in spec["sigmas"]))

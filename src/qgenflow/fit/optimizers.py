@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import optax
+
 from ..errors import InvalidConfigError
+from ..schema import with_defaults
 
 __all__ = ["GRADIENT_OPTIMIZERS", "SCHEDULES", "make_optimizer", "make_schedule"]
 
@@ -14,14 +17,13 @@ SCHEDULES = ("constant", "cosine", "exponential")
 
 def make_schedule(spec: Mapping[str, Any]):
     """Learning-rate schedule: ``constant``, ``cosine`` or ``exponential`` decay to ``lr_end``, optional warm-up."""
-    import optax
-
-    lr = float(spec.get("lr", 0.05))
-    steps = int(spec.get("steps", 300))
-    kind = spec.get("schedule", "constant")
-    lr_end = spec.get("lr_end")
+    spec = with_defaults("optimizer", spec)
+    lr = float(spec["lr"])
+    steps = int(spec["steps"])
+    kind = spec["schedule"]
+    lr_end = spec["lr_end"]
     lr_end = lr / 100 if lr_end is None else float(lr_end)
-    warmup = int(spec.get("warmup_steps", 0))
+    warmup = int(spec["warmup_steps"])
     decay_steps = max(steps - warmup, 1)
     if kind == "constant":
         main = optax.constant_schedule(lr)
@@ -38,9 +40,8 @@ def make_schedule(spec: Mapping[str, Any]):
 
 def make_optimizer(spec: Mapping[str, Any]):
     """An ``optax.GradientTransformation`` for ``spec`` (``name``, ``lr``, ``schedule``...)."""
-    import optax
-
-    name = spec.get("name", "adam")
+    spec = with_defaults("optimizer", spec)
+    name = spec["name"]
     builders = {"adam": optax.adam, "sgd": optax.sgd}
     if name not in builders:
         raise InvalidConfigError(

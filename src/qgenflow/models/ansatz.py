@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
+import pennylane as qml
 
 from ..errors import InvalidConfigError
 
@@ -77,8 +78,6 @@ class HardwareEfficient(Ansatz):
         return (self.layers, self.n_qubits, 2)
 
     def ops(self, params: np.ndarray) -> list:
-        import pennylane as qml
-
         ops = []
         for layer in np.asarray(params):
             for wire in range(self.n_qubits):

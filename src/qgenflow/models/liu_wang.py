@@ -26,6 +26,7 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+import pennylane as qml
 
 from ..errors import InvalidConfigError
 from .ansatz import Ansatz, register_ansatz
@@ -216,8 +217,6 @@ class LiuWang(Ansatz):
         return (len(self.rotations()),)
 
     def ops(self, params: np.ndarray) -> list:
-        import pennylane as qml
-
         gate = {"z": qml.RZ, "x": qml.RX}
         angles = iter(np.asarray(params).reshape(self.shape))
         edges = [[int(c), int(t)] for c, t in self.tree_edges]

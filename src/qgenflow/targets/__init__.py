@@ -21,6 +21,7 @@ from .uniform import make_uniform
 
 __all__ = [
     "HOLDOUT_FRACTION",
+    "QUANTUM_KINDS",
     "REGISTRY",
     "Target",
     "TargetKind",
@@ -63,6 +64,10 @@ REGISTRY: dict[str, TargetKind] = {
     "heisenberg": TargetKind(make_heisenberg, _sites, quantum=True),
     "tfim": TargetKind(make_tfim, _sites, quantum=True),
 }
+
+
+#: Kinds whose targets are quantum ground states.
+QUANTUM_KINDS = tuple(kind for kind, entry in REGISTRY.items() if entry.quantum)
 
 
 def target_kind(spec: Mapping[str, Any]) -> TargetKind:

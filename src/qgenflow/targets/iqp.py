@@ -21,7 +21,7 @@ low-rank split of the qubits into two halves and applies the final ``H^n`` as a 
 Walsh-Hadamard transform (the main path: on par with ``lightning.qubit`` at 20 qubits,
 2-3x faster at 24, and no PennyLane import); :func:`iqp_probs_lightning` runs
 :func:`iqp_ops` through ``qml.probs`` on ``lightning.qubit`` (the independent reference).
-With ``method: shots`` (required above :data:`~qgenflow.config.MAX_EXACT_QUBITS`
+With ``method: shots`` (required above :data:`~qgenflow.limits.MAX_EXACT_QUBITS`
 qubits) the samples are ``lightning.qubit`` shots and no probability vector is stored.
 
 Root attributes of the target: ``n_generators``, ``circuit_seed`` (the seed actually

@@ -30,6 +30,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import InputDataError, InvalidConfigError
+from ..io import read_user_samples_h5
 from ..provenance import sha256_file
 from .base import Target
 
@@ -191,8 +192,6 @@ def read_samples_file(
     if fmt == "npy":
         data = _read_npy(path)
     else:
-        from ..io import read_user_samples_h5
-
         data = read_user_samples_h5(path, dataset)
     return _check_array(data, path, n_bits)
 
@@ -221,8 +220,6 @@ def peek_width(path: str | Path, fmt: str = "auto", dataset: str = DEFAULT_DATAS
         except (ValueError, OSError, EOFError) as exc:
             raise InputDataError(f"{path}: cannot be read as a .npy array: {exc}") from None
     else:
-        from ..io import read_user_samples_h5
-
         shape = np.shape(read_user_samples_h5(path, dataset))
     if len(shape) != 2:
         raise InputDataError(f"{path}: expected a 2-D [n_samples, n_bits] array, got shape {tuple(shape)}")

@@ -21,9 +21,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..bits import bits_to_index, sample_from_probs
+from ..bits import bits_to_index, index_to_bits, sample_from_probs
 from ..errors import InvalidConfigError
 from .base import Target
+from .vmc import run_vmc
 
 __all__ = [
     "HEISENBERG_REFERENCE_ENERGY_PER_SITE",
@@ -52,7 +53,7 @@ def _lattice(spec: Mapping[str, Any]) -> list[int]:
 
 def build_graph(spec: Mapping[str, Any], max_neighbor_order: int = 1):
     """NetKet graph of the target's lattice: a chain for ``[L]`` or ``[L, 1]``, else a grid."""
-    import netket as nk
+    import netket as nk  # heavy: netket takes seconds to load; targets is imported when Snakemake parses the workflow
 
     lattice = [x for x in _lattice(spec) if x > 1] or [1]
     return nk.graph.Grid(extent=lattice, pbc=bool(spec.get("pbc", True)), max_neighbor_order=max_neighbor_order)
@@ -67,7 +68,7 @@ def build_hamiltonian(spec: Mapping[str, Any], *, sign_rule: bool = False):
     ``sign_rule`` applies the Marshall sign to nearest-neighbour Heisenberg bonds (same
     spectrum and |psi|^2; makes the ground state positive on bipartite lattices).
     """
-    import netket as nk
+    import netket as nk  # heavy: netket takes seconds to load; targets is imported when Snakemake parses the workflow
 
     kind = spec["kind"]
     if kind == "heisenberg":
@@ -103,7 +104,7 @@ def _states_to_bits(states: np.ndarray) -> np.ndarray:
 
 def exact_ground_state(hilbert, hamiltonian) -> tuple[float, np.ndarray]:
     """Lanczos ground energy and the ground state as a real vector over all 2^n bitstrings."""
-    import netket as nk
+    import netket as nk  # heavy: netket takes seconds to load; targets is imported when Snakemake parses the workflow
 
     # A fixed random start vector makes ARPACK bit-reproducible (its default start is random).
     v0 = np.random.default_rng(20250101).normal(size=hilbert.n_states)
@@ -136,8 +137,6 @@ def spin_observables(probs_or_samples: np.ndarray, positions: np.ndarray, from_s
         probs = np.asarray(probs_or_samples)
         n = int(round(np.log2(probs.size)))
         support = np.flatnonzero(probs)
-        from ..bits import index_to_bits
-
         z = 1.0 - 2.0 * index_to_bits(support, n).astype(np.float64)
         zz = (z * probs[support, None]).T @ z
     parity = (-1.0) ** np.rint(np.asarray(positions).sum(axis=1))
@@ -196,8 +195,6 @@ def _make_spin_target(spec: Mapping[str, Any], rng: np.random.Generator) -> Targ
             "normalised, largest component positive"
         ))
     elif method == "vmc":
-        from .vmc import run_vmc
-
         hilbert, ham, graph = build_hamiltonian(spec, sign_rule=spec["kind"] == "heisenberg")
         result = run_vmc(ham, spec.get("vmc", {}), int(rng.integers(2**31)), n_samples, graph=graph, reference_energy=ref)
         probs, samples = None, result.samples

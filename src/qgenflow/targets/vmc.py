@@ -159,8 +159,8 @@ def run_vmc(
     Returns:
         A :class:`VMCResult`.
     """
-    import jax
-    import netket as nk
+    import jax  # heavy: jax takes seconds to load; targets is imported when Snakemake parses the workflow
+    import netket as nk  # heavy: netket takes seconds to load; targets is imported when Snakemake parses the workflow
 
     start = time.perf_counter()
     cfg = _resolve_spec(spec)
@@ -194,6 +194,11 @@ def run_vmc(
 
     history, rollbacks = _optimise(hamiltonian, state, cfg, start)
     final = _sample_final(hamiltonian, state, cfg, key_final, n_samples, graph)
+    return _result(final, history, rollbacks, n_params, description, start, reference_energy)
+
+
+def _result(final, history, rollbacks, n_params, description, start, reference_energy) -> VMCResult:
+    """The run's summary: final energy with its error, relative error to a reference, diagnostics."""
     energy = final.pop("energy")
     seconds = time.perf_counter() - start
     rel = abs((energy.mean - reference_energy) / reference_energy) if reference_energy else float("nan")
@@ -272,7 +277,7 @@ def _check_sign_structure(hamiltonian, dtype: str) -> None:
 
 
 def _symmetry_group(graph, name: str):
-    import netket as nk
+    import netket as nk  # heavy: netket takes seconds to load; targets is imported when Snakemake parses the workflow
 
     if graph is None:
         raise InvalidConfigError("vmc.model", "rbm_symm needs the lattice: pass graph= to run_vmc, or use model: rbm")
@@ -286,8 +291,8 @@ def _symmetry_group(graph, name: str):
 
 
 def _build_model(cfg: Mapping[str, Any], graph, n_sites: int):
-    import jax
-    import netket as nk
+    import jax  # heavy: jax takes seconds to load; targets is imported when Snakemake parses the workflow
+    import netket as nk  # heavy: netket takes seconds to load; targets is imported when Snakemake parses the workflow
 
     dtype = np.float64 if cfg["dtype"] == "real" else np.complex128
     alpha = float(cfg["alpha"])
@@ -314,7 +319,7 @@ def _build_model(cfg: Mapping[str, Any], graph, n_sites: int):
 
 
 def _build_sampler(hilbert, graph, n_chains: int, sweep_size: int):
-    import netket as nk
+    import netket as nk  # heavy: netket takes seconds to load; targets is imported when Snakemake parses the workflow
 
     if getattr(hilbert, "constrained", False):
         if graph is not None:
@@ -333,7 +338,7 @@ def _build_sampler(hilbert, graph, n_chains: int, sweep_size: int):
 
 
 def _schedules(cfg: Mapping[str, Any]):
-    import optax
+    import optax  # heavy: optax takes seconds to load; targets is imported when Snakemake parses the workflow
 
     n_iter, lr = cfg["n_iter"], float(cfg["lr"])
     warmup = max(1, int(WARMUP_FRACTION * n_iter))
@@ -354,9 +359,9 @@ def _schedules(cfg: Mapping[str, Any]):
 
 def _optimise(hamiltonian, state, cfg: Mapping[str, Any], start: float) -> tuple[dict[str, np.ndarray], int]:
     """Natural-gradient steps with roll-back on divergence; returns (history, roll-backs)."""
-    import jax
-    import netket as nk
-    import optax
+    import jax  # heavy: jax takes seconds to load; targets is imported when Snakemake parses the workflow
+    import netket as nk  # heavy: netket takes seconds to load; targets is imported when Snakemake parses the workflow
+    import optax  # heavy: optax takes seconds to load; targets is imported when Snakemake parses the workflow
 
     lr_schedule, diag_shift = _schedules(cfg)
     mode = "real" if cfg["dtype"] == "real" else "complex"
@@ -439,7 +444,7 @@ class _Estimate:
 
 def _sample_final(hamiltonian, state, cfg, key, n_samples: int, graph) -> dict[str, Any]:
     """Fresh seeded chains from the trained state: energy estimate, samples and diagnostics."""
-    import netket as nk
+    import netket as nk  # heavy: netket takes seconds to load; targets is imported when Snakemake parses the workflow
 
     n_sites = state.hilbert.size
     n_chains = cfg["n_chains"]

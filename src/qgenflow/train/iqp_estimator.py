@@ -56,7 +56,7 @@ largest ``[rows, n_z]`` intermediate would exceed 2^24 elements. The cost grows 
 scaled with ``sqrt(n)`` (:func:`sigmas_for_weights`).
 
 Sampling the trained circuit (:func:`sample_iqp_model`) is exact up to
-:data:`~qgenflow.config.MAX_EXACT_QUBITS` qubits, ``lightning.qubit`` shots up to
+:data:`~qgenflow.limits.MAX_EXACT_QUBITS` qubits, ``lightning.qubit`` shots up to
 :data:`~qgenflow.targets.iqp.MAX_SHOT_QUBITS`, and beyond that only on a configured
 device: sampling IQP circuits is believed classically hard, which is the point of them.
 """

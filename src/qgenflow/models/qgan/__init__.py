@@ -23,8 +23,6 @@ from ..result import TargetData, TrainedModel, target_data
 __all__ = ["FLAVORS", "QGANResult", "TargetData", "setting", "target_data"]
 
 FLAVORS = ("classical_discriminator", "quantum_discriminator", "state_preparation")
-#: Generator steps when the config gives none (as for a QCBM).
-DEFAULT_STEPS = 500
 
 
 def setting(spec: Mapping[str, Any], key: str, default: Any) -> Any:

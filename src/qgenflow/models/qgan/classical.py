@@ -41,10 +41,10 @@ from ...errors import InvalidConfigError
 from ...fit.loop import TrainResult, fit, without_early_stopping
 from ...kernels import mmd2_exact
 from ...limits import MAX_EXACT_QUBITS
-from ...rng import make_rng
+from ...rng import make_rng, seed_sequence
 from ..ansatz import make_ansatz
 from ..qcbm import QCBM
-from . import DEFAULT_STEPS, QGANResult, TargetData, setting
+from . import QGANResult, TargetData, setting
 
 __all__ = [
     "MAX_GAN_QUBITS",
@@ -62,7 +62,6 @@ MAX_GAN_QUBITS = 16
 _ACTIVATIONS = ("relu", "leaky_relu", "tanh", "gelu")
 _D_OPTIMIZERS = ("adam", "sgd")
 # Seed-sequence tags of this module's random streams (besides qgenflow.rng's).
-_STREAM_D_INIT, _STREAM_D_BATCH = 101, 102
 _KL_EPS = 1e-12
 
 
@@ -118,16 +117,16 @@ class MLPDiscriminator:
     """
 
     def __init__(self, spec: Mapping[str, Any], n: int, seed: int, smoothing: float):
-        hidden = tuple(int(h) for h in spec.get("hidden", [32, 32]))
+        hidden = tuple(int(h) for h in spec["hidden"])
         name, lr, decay = (
-            spec.get("name", "adam"),
+            spec["name"],
             float(setting(spec, "lr", 0.01)),
-            float(spec.get("weight_decay", 0.0)),
+            float(spec["weight_decay"]),
         )
         init, self._update, self._apply, optimizer = _compiled(
-            hidden, spec.get("activation", "leaky_relu"), name, lr, decay, float(smoothing)
+            hidden, spec["activation"], name, lr, decay, float(smoothing)
         )
-        key = jax.random.PRNGKey(int(np.random.SeedSequence([seed, _STREAM_D_INIT]).generate_state(1)[0]))
+        key = jax.random.PRNGKey(int(seed_sequence(seed, "qgan_discriminator_init").generate_state(1)[0]))
         self.params = init(key, jnp.zeros((1, n), dtype=jnp.float64))
         self.state = optimizer.init(self.params)
         self.smoothing = smoothing
@@ -219,13 +218,13 @@ def _check_spec(spec: Mapping[str, Any], n: int) -> None:
             "kind",
             f"the classical-discriminator QGAN tabulates D on all 2^n bitstrings: n <= {MAX_GAN_QUBITS}, got {n}",
         )
-    if not 0.0 <= float(spec.get("label_smoothing", 0.1)) < 0.5:
+    if not 0.0 <= float(spec["label_smoothing"]) < 0.5:
         raise InvalidConfigError("label_smoothing", f"must be in [0, 0.5), got {spec.get('label_smoothing')}")
     if int(setting(spec, "d_steps", 1)) < 1:
         raise InvalidConfigError("d_steps", f"must be >= 1, got {spec.get('d_steps')}")
-    if int(spec.get("log_every", 10)) < 1:
+    if int(spec["log_every"]) < 1:
         raise InvalidConfigError("log_every", f"must be >= 1, got {spec.get('log_every')}")
-    name = spec.get("discriminator", {}).get("name", "adam")
+    name = spec["discriminator"]["name"]
     if name not in _D_OPTIMIZERS:
         raise InvalidConfigError(
             "discriminator.name", f"unknown optimiser {name!r}; allowed: {', '.join(_D_OPTIMIZERS)}"
@@ -270,7 +269,7 @@ class _RealData:
         """(spins, weights) of discriminator update ``k`` at generator step ``step``."""
         if self.batch_size is None:
             return self.x, self.w
-        rng = np.random.default_rng([self.seed, _STREAM_D_BATCH, step, k])
+        rng = make_rng(self.seed, "qgan_batches", step, k)
         idx = rng.integers(len(self.samples), size=int(self.batch_size))
         return _spins(self.samples[idx]), np.full(int(self.batch_size), 1.0 / int(self.batch_size))
 
@@ -328,9 +327,9 @@ class _Game:
                  ref: _Reference, steps: int):
         self.gen, self.disc, self.real, self.ref = gen, disc, real, ref
         self.d_steps = int(setting(spec, "d_steps", 1))
-        self.log_every = int(spec.get("log_every", 10))
-        self.sigmas = [float(s) for s in spec.get("sigmas", [0.5, 1.0, 2.0, 4.0])]
-        self.monitor = CoverageMonitor(float(spec.get("collapse_fraction", 0.5)))
+        self.log_every = int(spec["log_every"])
+        self.sigmas = [float(s) for s in spec["sigmas"]]
+        self.monitor = CoverageMonitor(float(spec["collapse_fraction"]))
         self.d_loss = np.full(steps + 1, np.nan)
         self.logged: dict[str, list] = {k: [] for k in _LOGGED}
         self.n_leaves = len(disc.leaves())
@@ -413,20 +412,20 @@ def train_classical_discriminator(
     ansatz = make_ansatz(
         setting(spec, "ansatz", "hardware_efficient"),
         n,
-        int(setting(spec, "layers", 6)),
+        int(spec["layers"]),
         spec.get("ansatz_options", {}),
         target=target.source,
     )
     model = QCBM(ansatz)
-    g_spec = dict(spec.get("optimizer", {}))
-    g_spec["steps"] = int(setting(g_spec, "steps", DEFAULT_STEPS))  # the learning-rate schedule spans the same steps
-    disc = MLPDiscriminator(dict(spec.get("discriminator", {})), n, seed, float(spec.get("label_smoothing", 0.1)))
-    gen = _BornGenerator(model, spec.get("device", {}), gradient_method(spec), n, seed)
+    g_spec = dict(spec["optimizer"])
+    g_spec["steps"] = int(g_spec["steps"])  # the learning-rate schedule spans the same steps
+    disc = MLPDiscriminator(dict(spec["discriminator"]), n, seed, float(spec["label_smoothing"]))
+    gen = _BornGenerator(model, spec["device"], gradient_method(spec), n, seed)
     real = _RealData(target.samples, seed, spec.get("batch_size"))
     game = _Game(spec, gen, disc, real, _reference(spec, target), g_spec["steps"])
-    theta = np.asarray(model.init_params(make_rng(seed, "model_init"), float(spec.get("init_scale", np.pi))))
+    theta = np.asarray(model.init_params(make_rng(seed, "model_init"), float(spec["init_scale"])))
     result = fit(game.value_and_grad, theta, without_early_stopping(g_spec), checkpointer, inner=game)
-    probs, samples = gen.final(result.params, int(spec.get("n_samples", 20000)))
+    probs, samples = gen.final(result.params, int(spec["n_samples"]))
     return QGANResult(
         params={"theta": result.params, **disc.named_params()},
         history=result.history,
@@ -448,7 +447,7 @@ def _attrs(game: _Game, result: TrainResult, samples: np.ndarray) -> dict[str, A
         "flavor": "classical_discriminator",
         "ansatz": gen.model.ansatz.name,
         "gradient": gen.method,
-        "device": gen.device_spec.get("name", "lightning.qubit"),
+        "device": gen.device_spec["name"],
         "metrics_reference": ref.name,
         "final_loss": float(result.history["loss"][-1]),
         "final_d_loss": float(game.d_loss[-1]),

@@ -33,7 +33,7 @@ from ...fit.loop import TrainResult, fit, without_early_stopping
 from ...fit.optimizers import make_optimizer
 from ...rng import make_rng
 from ..ansatz import Ansatz
-from . import DEFAULT_STEPS, QGANResult, TargetData, setting
+from . import QGANResult, TargetData, setting
 from .state_prep import (
     default_generator,
     fidelity,
@@ -52,8 +52,6 @@ DEFAULT_D_STEPS = 5
 # Shot streams per step: real-data circuits 3k, fake-data circuits 3k + 1 for discriminator update k;
 # the generator's gradient circuits 2.
 _STREAM_GEN = 2
-# Seed-sequence tags of the discriminator's initial angles.
-_STREAM_D_INIT = (1, 103)
 
 
 def helstrom_error(fidelity: np.ndarray | float) -> np.ndarray | float:
@@ -73,22 +71,22 @@ class _Game:
     def __init__(self, spec: Mapping[str, Any], target: TargetData, state: np.ndarray, gen: Ansatz, steps: int,
                  seed: int):
         n = target.n_qubits
-        d_spec = dict(spec.get("discriminator", {}))
+        d_spec = dict(spec["discriminator"])
         self.disc = make_generator(
-            d_spec.get("ansatz", "hardware_efficient"), n + 1, int(d_spec.get("layers", 4)),
+            d_spec["ansatz"], n + 1, int(d_spec["layers"]),
             d_spec.get("ansatz_options", {}),
         )
         self.gen, self.target, self.n = gen, state, n
         self.d_steps = int(setting(spec, "d_steps", DEFAULT_D_STEPS))
-        self.log_every = int(spec.get("log_every", 10))
+        self.log_every = int(spec["log_every"])
         self.obs = qml.PauliZ(n)
-        self.runner = ExpvalRunner(dict(spec.get("device", {})), n + 1, seed)
+        self.runner = ExpvalRunner(dict(spec["device"]), n + 1, seed)
         self.real_prep = [qml.StatePrep(state, wires=range(n))]
         self.opt = make_optimizer(
-            {"name": d_spec.get("name", "adam"), "lr": float(setting(d_spec, "lr", 0.1)), "steps": steps}
+            {"name": d_spec["name"], "lr": float(setting(d_spec, "lr", 0.1)), "steps": steps}
         )
-        d_rng = np.random.default_rng(np.random.SeedSequence([seed, *_STREAM_D_INIT]))
-        self.phi = np.asarray(self.disc.init_params(d_rng, float(d_spec.get("init_scale", np.pi))))
+        d_rng = make_rng(seed, "quantum_discriminator_init")
+        self.phi = np.asarray(self.disc.init_params(d_rng, float(d_spec["init_scale"])))
         self.opt_state = self.opt.init(self.phi)
         self.d_loss = np.full(steps + 1, np.nan)
         self.logged: dict[str, list] = {"log_step": [], "fidelity": [], "p_real_real": [], "p_real_fake": []}
@@ -177,7 +175,7 @@ def train_quantum_discriminator(
     state = target_state(target)
     n = target.n_qubits
     d_steps = int(setting(spec, "d_steps", DEFAULT_D_STEPS))
-    log_every = int(spec.get("log_every", 10))
+    log_every = int(spec["log_every"])
     if d_steps < 1:
         raise InvalidConfigError("d_steps", f"must be >= 1, got {d_steps}")
     if log_every < 1:
@@ -185,18 +183,18 @@ def train_quantum_discriminator(
     gen = make_generator(
         setting(spec, "ansatz", None) or default_generator(state, n),
         n,
-        int(setting(spec, "layers", 6)),
+        int(spec["layers"]),
         spec.get("ansatz_options", {}),
         target=target.source,
     )
-    g_spec = dict(spec.get("optimizer", {}))
-    g_spec["steps"] = int(setting(g_spec, "steps", DEFAULT_STEPS))  # the learning-rate schedule spans the same steps
+    g_spec = dict(spec["optimizer"])
+    g_spec["steps"] = int(g_spec["steps"])  # the learning-rate schedule spans the same steps
     game = _Game(spec, target, state, gen, g_spec["steps"], seed)
-    theta = np.asarray(gen.init_params(make_rng(seed, "model_init"), float(spec.get("init_scale", np.pi))))
+    theta = np.asarray(gen.init_params(make_rng(seed, "model_init"), float(spec["init_scale"])))
     result = fit(game.value_and_grad, theta, without_early_stopping(g_spec), checkpointer, inner=game)
-    device_spec = dict(spec.get("device", {}))
+    device_spec = dict(spec["device"])
     psi, probs, samples = final_distribution(
-        ExpvalRunner(device_spec, n, seed), gen.ops(result.params), n, int(spec.get("n_samples", 20000)), seed
+        ExpvalRunner(device_spec, n, seed), gen.ops(result.params), n, int(spec["n_samples"]), seed
     )
     return QGANResult(
         params={"theta": result.params, "discriminator/phi": game.phi},
@@ -218,7 +216,7 @@ def _attrs(game: _Game, result: TrainResult, fid: float, device_spec: Mapping[st
         "ansatz": game.gen.name,
         "discriminator_ansatz": game.disc.name,
         "gradient": "adjoint" if device_spec.get("shots") is None else "parameter_shift",
-        "device": device_spec.get("name", "lightning.qubit"),
+        "device": device_spec["name"],
         "fidelity": fid,
         "fidelity_best": float(np.max(np.asarray(game.logged["fidelity"], dtype=np.float64))),
         "final_loss": float(result.history["loss"][-1]),

@@ -30,11 +30,12 @@ from ...bits import sample_from_probs
 from ...circuits import FINAL_SAMPLING_STEP
 from ...circuits.expval import ExpvalRunner
 from ...errors import InvalidConfigError
+from ...targets import QUANTUM_KINDS
 from ...fit.loop import TrainResult, fit
 from ...rng import make_rng
 from ...targets.spin import build_hamiltonian
 from ..ansatz import ANSATZE, Ansatz, make_ansatz
-from . import DEFAULT_STEPS, QGANResult, TargetData, setting
+from . import QGANResult, TargetData, setting
 
 __all__ = [
     "GENERATORS",
@@ -216,7 +217,7 @@ def final_distribution(runner: ExpvalRunner, ops: Sequence, n: int, n_samples: i
 
 def _objective(spec: Mapping[str, Any], target: TargetData, state: np.ndarray, n: int, shots):
     """(observable, ops appended to the generator, sign, exact energy or None) of the objective."""
-    objective = spec.get("objective", "fidelity")
+    objective = spec["objective"]
     if objective == "fidelity":
         if shots is None:
             return qml.Projector(state, wires=range(n)), [], -1.0, None
@@ -226,7 +227,7 @@ def _objective(spec: Mapping[str, Any], target: TargetData, state: np.ndarray, n
         uncompute = [op for op in tape.operations if not isinstance(op, qml.GlobalPhase)]
         return qml.Projector([0] * n, wires=range(n)), uncompute, -1.0, None
     if objective == "energy":
-        if target.config is None or target.config.get("kind") not in ("heisenberg", "tfim"):
+        if target.config is None or target.config.get("kind") not in QUANTUM_KINDS:
             raise InvalidConfigError(
                 "objective", "energy needs a heisenberg or tfim target artefact (its config rebuilds H)"
             )
@@ -268,8 +269,8 @@ class _Recorder:
 
 def _optimizer(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The generator's optimiser entry, its steps filled in; ``tol`` 0 (the default) means never."""
-    optimizer = {**spec.get("optimizer", {}), "steps": setting(spec.get("optimizer", {}), "steps", DEFAULT_STEPS)}
-    if optimizer.get("name", "adam") != "lbfgs" and float(optimizer.get("tol", 0.0)) == 0.0:
+    optimizer = dict(spec["optimizer"])
+    if optimizer["name"] != "lbfgs" and float(optimizer["tol"]) == 0.0:
         optimizer["tol"] = -np.inf  # tol 0 = never: shot noise can put an excess energy or 1 - F at or below 0
     return optimizer
 
@@ -287,17 +288,17 @@ def train_state_preparation(spec: Mapping[str, Any], target: TargetData, seed: i
     """
     state = target_state(target)
     n = target.n_qubits
-    shots = spec.get("device", {}).get("shots")
+    shots = spec["device"].get("shots")
     gen = make_generator(
         setting(spec, "ansatz", None) or default_generator(state, n),
         n,
-        int(setting(spec, "layers", 6)),
+        int(spec["layers"]),
         spec.get("ansatz_options", {}),
         target=target.source,
     )
     obs, tail, sign, exact_energy = _objective(spec, target, state, n, shots)
-    runner = ExpvalRunner(spec.get("device", {}), n, seed)
-    log_every = int(spec.get("log_every", 10))
+    runner = ExpvalRunner(spec["device"], n, seed)
+    log_every = int(spec["log_every"])
     if log_every < 1:
         raise InvalidConfigError("log_every", f"must be >= 1, got {log_every}")
     h_matrix = None if exact_energy is None else obs.sparse_matrix(wire_order=range(n))
@@ -312,13 +313,13 @@ def train_state_preparation(spec: Mapping[str, Any], target: TargetData, seed: i
             return 1.0 - value, -grad.reshape(gen.shape)
         return value - exact_energy, grad.reshape(gen.shape)
 
-    init = gen.init_params(make_rng(seed, "model_init"), float(spec.get("init_scale", np.pi)))
+    init = gen.init_params(make_rng(seed, "model_init"), float(spec["init_scale"]))
     result = fit(value_and_grad, init, _optimizer(spec), checkpointer)
     last = int(result.history["step"][-1])
     if not recorder.steps or recorder.steps[-1] != last:
         recorder.record(result.params, last)
     psi, probs, samples = final_distribution(
-        runner, gen.ops(result.params), n, int(spec.get("n_samples", 20000)), seed
+        runner, gen.ops(result.params), n, int(spec["n_samples"]), seed
     )
     return QGANResult(
         params={"theta": np.asarray(result.params)},
@@ -339,9 +340,9 @@ def _attrs(spec: Mapping[str, Any], gen: Ansatz, result: TrainResult, fid: float
     attrs: dict[str, Any] = {
         "flavor": "state_preparation",
         "ansatz": gen.name,
-        "objective": spec.get("objective", "fidelity"),
-        "gradient": "adjoint" if spec.get("device", {}).get("shots") is None else "parameter_shift",
-        "device": spec.get("device", {}).get("name", "lightning.qubit"),
+        "objective": spec["objective"],
+        "gradient": "adjoint" if spec["device"].get("shots") is None else "parameter_shift",
+        "device": spec["device"]["name"],
         "fidelity": fid,
         "final_loss": float(result.history["loss"][-1]),
         "stopped_early": int(result.stopped_early),

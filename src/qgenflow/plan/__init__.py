@@ -1,0 +1,57 @@
+"""The plan: everything the workflow decides before any job runs.
+
+Validation (:mod:`.validate`), per-entry facts (:mod:`.entries`), job resources and
+devices (:mod:`.resources`), studies, sweeps, colours and figures (:mod:`.studies`),
+and what each artefact must be (:mod:`.artefacts`). The Snakefile and the command line
+read this package only; it imports nothing heavy (no JAX, PennyLane or NetKet).
+"""
+
+from __future__ import annotations
+
+from ..schema import SCHEMA_PATH
+from .artefacts import artefact_identity, check_results_owner, model_params, study_name
+from .entries import canonical, target_has_distribution, target_has_probs, target_qubits, uses_estimator
+from .resources import SIMULATOR_MODULES, check_compute, job_gpus, job_resources, model_for_job
+from .studies import (
+    MODEL_PALETTE,
+    TARGET_FIGURES,
+    model_colours,
+    models_for_target,
+    parameter_sweeps,
+    qubit_sweeps,
+    study_pairs,
+    target_figures,
+)
+from .validate import MAX_MAGNITUDE, RESERVED_MODEL_NAMES, check_config, check_schema, check_values, file_widths
+
+__all__ = [
+    "MAX_MAGNITUDE",
+    "MODEL_PALETTE",
+    "RESERVED_MODEL_NAMES",
+    "SCHEMA_PATH",
+    "SIMULATOR_MODULES",
+    "TARGET_FIGURES",
+    "artefact_identity",
+    "canonical",
+    "check_compute",
+    "check_config",
+    "check_results_owner",
+    "check_schema",
+    "check_values",
+    "file_widths",
+    "job_gpus",
+    "job_resources",
+    "model_colours",
+    "model_for_job",
+    "model_params",
+    "models_for_target",
+    "parameter_sweeps",
+    "qubit_sweeps",
+    "study_name",
+    "study_pairs",
+    "target_figures",
+    "target_has_distribution",
+    "target_has_probs",
+    "target_qubits",
+    "uses_estimator",
+]

@@ -1,0 +1,113 @@
+"""What each job's artefacts must be: config slices, identities, and the study that owns results/."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import InvalidConfigError
+from ..provenance import STUDY_LINE
+from .entries import canonical
+from .resources import model_for_job
+from .studies import study_pairs
+
+__all__ = [
+    "artefact_identity",
+    "check_results_owner",
+    "model_params",
+    "study_name",
+]
+
+def model_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """The config slice a model's training job receives (and its model.h5 records).
+
+    A baseline sized to a quantum model (``match_params``) also gets what fixes that
+    model's parameter count, and only that, so the quantum model's learning rate or
+    step count does not rerun the baseline.
+    """
+    spec = model_for_job(config, model)
+    if spec.get("match_params"):
+        matched = config["models"][spec["match_params"]]
+        spec["match_params_spec"] = {
+            key: matched[key] for key in ("kind", "ansatz", "layers", "ansatz_options") if key in matched
+        }
+    return canonical(spec)
+
+
+_ARTEFACT_PATHS = (
+    ("target", re.compile(r"results/targets/(?P<target>[^/]+)/seed(?P<seed>\d+)/target\.h5")),
+    ("model", re.compile(r"results/models/(?P<target>[^/]+)/(?P<model>[^/]+)/seed(?P<seed>\d+)/model\.h5")),
+    ("metrics", re.compile(r"results/eval/(?P<target>[^/]+)/(?P<model>[^/]+)/seed(?P<seed>\d+)/metrics\.h5")),
+)
+
+
+def artefact_identity(config: Mapping[str, Any], path: str) -> dict[str, Any] | None:
+    """What a job reading the artefact at ``path`` expects of it (see :func:`qgenflow.io.check_inputs`).
+
+    Returns None for a path that is not a workflow artefact (a user's data file).
+    """
+    for kind, pattern in _ARTEFACT_PATHS:
+        match = pattern.fullmatch(str(path))
+        if match:
+            break
+    else:
+        return None
+    target, seed = match["target"], int(match["seed"])
+    target_file = f"results/targets/{target}/seed{seed}/target.h5"
+    if kind == "target":
+        spec = config["targets"][target]
+        identity = {"kind": kind, "seed": seed, "config": canonical(spec)}
+        if spec["kind"] == "file":
+            identity["made_from"] = [spec["path"]]  # the user's data, as it is now
+        return identity
+    if kind == "model":
+        return {"kind": kind, "seed": seed, "config": model_params(config, match["model"]), "made_from": [target_file]}
+    model = match["model"]
+    made_from = [target_file]
+    if not model.startswith("_"):
+        made_from.append(f"results/models/{target}/{model}/seed{seed}/model.h5")
+    return {
+        "kind": kind,
+        "seed": seed,
+        "config": canonical(config["evaluation"]),
+        "attrs": {"target_name": target, "model_name": model.removeprefix("_")},
+        "made_from": made_from,
+    }
+
+
+def study_name(config: Mapping[str, Any], configfiles: Sequence[str | Path] = ()) -> str:
+    """The study's name: the config's ``study`` key, else the stem of the last config file read."""
+    if config.get("study"):
+        return str(config["study"])
+    return Path(str(configfiles[-1])).stem if configfiles else "config"
+
+
+def _owner(verdict: Path) -> str | None:
+    try:
+        first = verdict.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return None
+    return first.removeprefix(STUDY_LINE).strip() if first.startswith(STUDY_LINE) else None
+
+
+def check_results_owner(config: Mapping[str, Any], study: str, root: str | Path = ".") -> None:
+    """Stop before any job when this study would replace another study's results.
+
+    One ``results/`` folder holds one study. Each verdict file records the study that
+    wrote it; if a target of this study already has a table written by another study,
+    the run stops, naming the files it would replace and how to keep both.
+    """
+    root = Path(root)
+    for target in sorted({t for t, _ in study_pairs(config)}):
+        owner = _owner(root / f"results/tables/{target}_verdict.txt")
+        if owner is None or owner == study:
+            continue
+        raise InvalidConfigError(
+            f"targets.{target}",
+            f"results/tables/{target}.csv, its verdict, its figures (results/figures/{target}_*) and the "
+            f"publish folder were written by study {owner!r}; running study {study!r} here would replace them. "
+            f"To keep both, run this study in a folder of its own (snakemake -d OTHER_FOLDER ...), or move "
+            f"results/ aside first; if it is the same study under a new file name, set `study: {owner}`",
+        )

@@ -1,0 +1,113 @@
+"""What each job asks the scheduler for, and which simulator and JAX platform it runs on."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any, Mapping
+
+from ..errors import InvalidConfigError
+from ..limits import MAX_EXACT_QUBITS
+from ..targets import target_kind
+from .entries import target_has_probs, target_qubits
+
+__all__ = [
+    "SIMULATOR_MODULES",
+    "check_compute",
+    "job_gpus",
+    "job_resources",
+    "model_for_job",
+]
+
+def job_resources(stage: str, target: Mapping[str, Any], model: Mapping[str, Any] | None = None) -> dict[str, int]:
+    """Memory (MB) and runtime (minutes) a job needs, from the size of its problem.
+
+    Statevector work grows as 2^n (16 bytes per amplitude, a few vectors alive at
+    once, plus sparse operators for exact ground states); VMC grows with sites x
+    iterations. These feed the rules' ``resources`` so a cluster job of 24 qubits
+    never goes out with a laptop-sized default.
+    """
+    n = target_qubits(target) or 20
+    dense = n <= MAX_EXACT_QUBITS and target_has_probs(target)
+    vector_mb = (16 * 2**n) / 2**20 if dense else 0.0
+    if stage == "targets":
+        if target_kind(target).quantum and target.get("method", "exact") == "vmc":
+            vmc = target.get("vmc", {})
+            iters = int(vmc.get("n_iter", 600))
+            return {"mem_mb": 4000 + 20 * n, "runtime": int(10 + iters * n / 600)}
+        factor = 60 if target_kind(target).quantum else 6  # sparse Hamiltonian + Lanczos vectors
+        return {"mem_mb": int(1000 + factor * vector_mb), "runtime": int(10 + vector_mb / 4)}
+    if stage == "train":
+        model = model or {}
+        steps = int(model.get("optimizer", {}).get("steps", 500))
+        layers = int(model.get("layers", 6))
+        seconds = steps * max(layers, 1) * n * (2**n) * 2e-8  # ~ gates x amplitudes
+        return {"mem_mb": int(1500 + 12 * vector_mb), "runtime": int(10 + seconds / 60 * 3)}
+    if stage == "evaluate":
+        return {"mem_mb": int(1500 + 10 * vector_mb / 2), "runtime": int(10 + vector_mb / 8)}
+    return {"mem_mb": 1000, "runtime": 10}
+
+
+#: Simulator packages by device name, checked before any job when ``compute.simulator`` names one.
+SIMULATOR_MODULES = {
+    "lightning.qubit": "pennylane_lightning.lightning_qubit",
+    "lightning.gpu": "pennylane_lightning.lightning_gpu",
+    "lightning.kokkos": "pennylane_lightning.lightning_kokkos",
+}
+
+
+_DEFAULT_SIMULATOR = "lightning.qubit"
+
+
+def model_for_job(config: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """A model's config entry with ``compute.simulator`` applied to its device.
+
+    Only models on the default simulator (``lightning.qubit``) move: a device named
+    explicitly for hardware or for another simulator is kept as written.
+    """
+    spec = dict(config["models"][model])
+    simulator = config.get("compute", {}).get("simulator", _DEFAULT_SIMULATOR)
+    device = spec.get("device")
+    if simulator != _DEFAULT_SIMULATOR and isinstance(device, Mapping):
+        if device.get("name", _DEFAULT_SIMULATOR) == _DEFAULT_SIMULATOR:
+            spec["device"] = {**device, "name": simulator}
+    return spec
+
+
+def job_gpus(config: Mapping[str, Any], target: str, model: str | None = None) -> int:
+    """GPUs a job asks the scheduler for: 1 for circuit training on ``lightning.gpu``
+    and for VMC targets with JAX on CUDA, else 0 (no request)."""
+    compute = config.get("compute", {})
+    if model is None:
+        spec = config["targets"][target]
+        return int(compute.get("jax_platform", "cpu") == "cuda" and spec.get("method") == "vmc")
+    device = model_for_job(config, model).get("device", {})
+    return int(isinstance(device, Mapping) and device.get("name") == "lightning.gpu")
+
+
+def check_compute(config: Mapping[str, Any]) -> None:
+    """Fail before any job when the configured simulator or JAX platform is not installed."""
+    import importlib.util
+
+    compute = config.get("compute", {})
+    simulator = compute.get("simulator", _DEFAULT_SIMULATOR)
+    module = SIMULATOR_MODULES.get(simulator)
+    try:
+        found = module is not None and importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        found = False
+    if not found:
+        raise InvalidConfigError(
+            "compute.simulator",
+            f"{simulator} is not installed here; install the gpu extra (pip install -e '.[gpu]') on a machine "
+            f"with an NVIDIA GPU, or use {_DEFAULT_SIMULATOR}",
+        )
+    if compute.get("jax_platform", "cpu") == "cuda":
+        try:
+            found = importlib.util.find_spec("jax_plugins.xla_cuda12") is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            raise InvalidConfigError(
+                "compute.jax_platform",
+                "cuda needs JAX's CUDA plugin (pip install -e '.[gpu]'); use cpu on machines without one",
+            )

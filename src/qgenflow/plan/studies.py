@@ -1,0 +1,118 @@
+"""Which models meet which targets, the sweeps among them, their colours and figures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Mapping
+
+from ..targets import target_kind
+from .entries import canonical, target_has_probs, target_qubits
+
+__all__ = [
+    "MODEL_PALETTE",
+    "TARGET_FIGURES",
+    "model_colours",
+    "models_for_target",
+    "parameter_sweeps",
+    "qubit_sweeps",
+    "study_pairs",
+    "target_figures",
+]
+
+def study_pairs(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Distinct (target, model) pairs of all studies, in a stable order."""
+    pairs = {(t, m) for study in config["studies"] for t in study["targets"] for m in study["models"]}
+    return sorted(pairs)
+
+
+def models_for_target(config: Mapping[str, Any], target: str) -> list[str]:
+    """Models trained on ``target`` in any study, in the order of the config's ``models``."""
+    trained = {m for t, m in study_pairs(config) if t == target}
+    return [m for m in config["models"] if m in trained]
+
+
+#: Colour-blind-safe qualitative palette (Paul Tol's "muted"), ordered so that
+#: neighbours in a config's ``models`` get contrasting colours.
+MODEL_PALETTE = (
+    "#332288", "#117733", "#882255", "#999933", "#88CCEE", "#AA4499", "#44AA99", "#DDCC77", "#CC6677",
+)
+
+
+# Keys that only set a size: entries differing in nothing else form a sweep.
+_MODEL_SIZE_KEYS = ("layers", "hidden", "alpha")
+
+
+_TARGET_SIZE_KEYS = ("n_bits", "n_qubits", "rows", "cols", "lattice")
+
+
+def model_colours(config: Mapping[str, Any], models: Sequence[str]) -> dict[str, str]:
+    """Each model's colour, fixed by its place in the config's ``models``.
+
+    A model keeps its colour in every figure of a study; the palette repeats after
+    nine models (a warning is logged by the figures that then share colours).
+    """
+    order = list(config["models"])
+    return {m: MODEL_PALETTE[order.index(m) % len(MODEL_PALETTE)] for m in models}
+
+
+def _family_key(spec: Mapping[str, Any], size_keys: Sequence[str]) -> str:
+    return json.dumps(canonical({k: v for k, v in spec.items() if k not in size_keys}), sort_keys=True)
+
+
+def parameter_sweeps(config: Mapping[str, Any], target: str) -> dict[str, list[str]]:
+    """Families of models on ``target`` that differ only in size (layers, hidden units, alpha).
+
+    Returns:
+        ``{first member's name: [members in config order]}`` for families of two or more.
+    """
+    families: dict[str, list[str]] = {}
+    for model in models_for_target(config, target):
+        families.setdefault(_family_key(config["models"][model], _MODEL_SIZE_KEYS), []).append(model)
+    return {members[0]: members for members in families.values() if len(members) > 1}
+
+
+def qubit_sweeps(config: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """Targets that differ only in size (qubits, grid, lattice), with the models trained on two or more.
+
+    Returns:
+        ``{name: {"targets": [...], "models": [...]}}``; the name is the targets' kind,
+        numbered when one kind has several sweeps.
+    """
+    pairs = study_pairs(config)
+    families: dict[str, list[str]] = {}
+    for target in dict.fromkeys(t for t, _ in pairs):
+        families.setdefault(_family_key(config["targets"][target], _TARGET_SIZE_KEYS), []).append(target)
+    sweeps: dict[str, dict[str, list[str]]] = {}
+    for targets in families.values():
+        if len({target_qubits(config["targets"][t]) for t in targets}) < 2:
+            continue
+        models = [m for m in config["models"] if sum((t, m) in pairs for t in targets) >= 2]
+        if not models:
+            continue
+        kind = config["targets"][targets[0]]["kind"]
+        name = kind if kind not in sweeps else f"{kind}{sum(k.startswith(kind) for k in sweeps) + 1}"
+        targets = sorted(targets, key=lambda t: target_qubits(config["targets"][t]) or 0)
+        sweeps[name] = {"targets": targets, "models": models}
+    return sweeps
+
+
+#: Figures drawn for every target, then those drawn only where they apply.
+TARGET_FIGURES = ("training", "distribution", "correlations", "metrics")
+
+
+def target_figures(config: Mapping[str, Any], target: str) -> list[str]:
+    """The figures of one target: the common four, plus C(r) for spin targets, the
+    Porter-Thomas histogram for exact IQP targets, QGAN dynamics when a QGAN learns it,
+    and a parameter scaling figure when a model family is swept on it."""
+    spec = config["targets"][target]
+    figures = list(TARGET_FIGURES)
+    if target_kind(spec).quantum:
+        figures.append("corr_r")
+    if spec["kind"] == "iqp" and target_has_probs(spec):
+        figures.append("porter_thomas")
+    if any(config["models"][m]["kind"] == "qgan" for m in models_for_target(config, target)):
+        figures.append("qgan")
+    if parameter_sweeps(config, target):
+        figures.append("scaling_params")
+    return figures

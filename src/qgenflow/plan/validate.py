@@ -1,0 +1,226 @@
+"""Checks of a study config beyond the JSON schema, run before any job.
+
+The JSON schema (``schemas/config.schema.yaml`` in the package) fixes types, bounds,
+defaults and allowed keys; :func:`check_values` refuses what YAML allows but JSON
+does not, and :func:`check_config` what a schema cannot express (cross-references,
+qubit budgets)."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import jsonschema
+import yaml
+
+from ..errors import InputDataError, InvalidConfigError
+from ..limits import MAX_EXACT_QUBITS, QGAN_CLASSICAL_MAX_QUBITS, QGAN_QUANTUM_DATA_MAX_QUBITS
+from ..schema import SCHEMA_PATH, load_schema
+from ..targets import target_kind
+from ..targets.samples_file import peek_width
+from .entries import EXACT_LOSS_MODELS, target_has_distribution, target_has_probs, target_qubits, uses_estimator
+
+__all__ = [
+    "MAX_MAGNITUDE",
+    "RESERVED_MODEL_NAMES",
+    "check_config",
+    "check_schema",
+    "check_values",
+    "file_widths",
+]
+
+#: No number in a study needs more; larger ones overflow squares, exponentials or int64 counters.
+MAX_MAGNITUDE = 1e12
+
+
+#: Snakemake refuses wildcard values that end in 20 or more repeats of one substring.
+_PERIODIC_NAME = re.compile(r"(.+?)\1{19,}$")
+
+
+RESERVED_MODEL_NAMES = ("data", "uniform")
+
+
+def _check_qgan(
+    key: str, name: str, model: Mapping[str, Any], tname: str, target: Mapping[str, Any], n: int
+) -> None:
+    flavor = model.get("flavor", "classical_discriminator")
+    if flavor == "classical_discriminator":
+        if n > QGAN_CLASSICAL_MAX_QUBITS:
+            raise InvalidConfigError(
+                key, f"QGAN {name!r} evaluates its discriminator on all 2^n bitstrings: at most "
+                f"{QGAN_CLASSICAL_MAX_QUBITS} qubits, target {tname!r} has {n}",
+            )
+        return
+    if not target_kind(target).quantum or not target_has_probs(target):
+        raise InvalidConfigError(
+            key, f"QGAN {name!r} ({flavor}) needs quantum data: a heisenberg or tfim target with method exact, "
+            f"not {tname!r} ({target['kind']})",
+        )
+    if n > QGAN_QUANTUM_DATA_MAX_QUBITS:
+        raise InvalidConfigError(
+            key, f"QGAN {name!r} ({flavor}) is limited to {QGAN_QUANTUM_DATA_MAX_QUBITS} qubits; {tname!r} has {n}"
+        )
+
+
+def _key(where: str, key: Any) -> str:
+    return f"{where}.{key}" if where else str(key)
+
+
+def check_values(config: Any, where: str = "") -> None:
+    """Refuse, naming the key, what the JSON schema cannot see: values YAML allows but JSON does not.
+
+    Every number must be finite and at most :data:`MAX_MAGNITUDE` in size; mapping
+    keys must be strings; only plain YAML types (mappings, lists, strings, numbers,
+    booleans, null) are allowed, so tagged values (``!!python/...``, ``!!binary``,
+    dates) are refused; target and model names must not end in a pattern repeated
+    20 times, which Snakemake takes for a cyclic wildcard.
+    """
+    if isinstance(config, Mapping):
+        for key, value in config.items():
+            if not isinstance(key, str):
+                raise InvalidConfigError(
+                    _key(where, key), f"keys must be strings, got {type(key).__name__} {key!r} (quote it)"
+                )
+            if where in ("targets", "models") and _PERIODIC_NAME.search(key):
+                raise InvalidConfigError(
+                    _key(where, key), "a name must not end in a pattern repeated 20 times or more "
+                    "(Snakemake would take it for a cyclic wildcard); choose a shorter name",
+                )
+            check_values(value, _key(where, key))
+        return
+    if isinstance(config, list):
+        for i, value in enumerate(config):
+            check_values(value, f"{where}[{i}]")
+        return
+    if isinstance(config, bool) or config is None or isinstance(config, str):
+        return
+    if isinstance(config, (int, float)):
+        if isinstance(config, float) and not math.isfinite(config):
+            raise InvalidConfigError(where or "<root>", f"must be a finite number, got {config}")
+        if abs(config) > MAX_MAGNITUDE:
+            raise InvalidConfigError(
+                where or "<root>", f"{config:.6g} is out of range: numbers in a study config are at most "
+                f"{MAX_MAGNITUDE:.0e} in size",
+            )
+        return
+    raise InvalidConfigError(
+        where or "<root>",
+        f"a {type(config).__name__} value ({config!r:.60}) is not allowed: only plain YAML "
+        "(mappings, lists, strings, numbers, booleans, null); remove the YAML tag or quote the value",
+    )
+
+
+def check_schema(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> None:
+    """Validate against the JSON schema; raises :class:`InvalidConfigError` with the dotted key of the best match."""
+    schema = load_schema() if Path(schema_path) == SCHEMA_PATH else yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    # A failed kind-specific branch also flags its keys as "unevaluated": report the real cause.
+    specific = [e for e in errors if e.validator != "unevaluatedProperties"]
+    error = jsonschema.exceptions.best_match(specific or errors)
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        raise InvalidConfigError(where or "<root>", error.message)
+
+
+def file_widths(config: Mapping[str, Any], root: str | Path = ".", missing_ok: bool = False) -> dict[str, int]:
+    """Bits per sample of every ``file`` target, read from the first row of its file.
+
+    With ``missing_ok`` a missing file is skipped (the workflow leaves it to Snakemake,
+    which refuses a missing input of a job it needs before any job runs).
+
+    Raises:
+        InvalidConfigError: a file is missing (naming ``targets.NAME.path``), unreadable,
+            or its width disagrees with the entry's ``n_bits``.
+    """
+    widths = {}
+    for name, spec in config.get("targets", {}).items():
+        if spec.get("kind") != "file":
+            continue
+        path = Path(root) / spec["path"]
+        if missing_ok and not path.exists():
+            continue
+        if not path.is_file():
+            raise InvalidConfigError(
+                f"targets.{name}.path", f"sample file {spec['path']} not found (paths are relative to "
+                f"the working directory, {Path(root).resolve()})",
+            )
+        try:
+            width = peek_width(path, spec.get("format", "auto"), spec.get("dataset", "samples"))
+        except InputDataError as exc:
+            raise InvalidConfigError(f"targets.{name}.path", str(exc)) from None
+        except InvalidConfigError as exc:  # an unknown format or suffix
+            raise InvalidConfigError(f"targets.{name}.{exc.key}", str(exc).removeprefix(f"{exc.key}: ")) from None
+        if spec.get("n_bits") is not None and width != int(spec["n_bits"]):
+            raise InvalidConfigError(
+                f"targets.{name}.n_bits", f"{spec['n_bits']}, but the rows of {spec['path']} have {width} bits"
+            )
+        widths[name] = width
+    return widths
+
+
+def check_config(config: Mapping[str, Any], widths: Mapping[str, int] | None = None) -> None:
+    """Cross-checks of a schema-valid config; raises :class:`InvalidConfigError` naming the key.
+
+    ``widths`` gives the bits per sample of ``file`` targets whose entry has no
+    ``n_bits`` (see :func:`file_widths`), so their size is checked against every model's limit.
+    """
+    targets = config.get("targets", {})
+    models = config.get("models", {})
+    widths = dict(widths or {})
+
+    def qubits(name: str) -> int:
+        return target_qubits(targets[name]) or widths.get(name) or 0
+
+    for name, model in models.items():
+        if uses_estimator(model) and model.get("ansatz") != "iqp":
+            raise InvalidConfigError(
+                f"models.{name}.training.method", "the estimator trains IQP circuits only; set ansatz: iqp"
+            )
+        matched = model.get("match_params")
+        if matched is not None and (matched not in models or models[matched]["kind"] != "qcbm"):
+            raise InvalidConfigError(
+                f"models.{name}.match_params",
+                f"must name a qcbm model; qcbm models: {', '.join(sorted(m for m in models if models[m]['kind'] == 'qcbm'))}",
+            )
+        if name in RESERVED_MODEL_NAMES:
+            raise InvalidConfigError(
+                f"models.{name}", f"{name!r} names a reference row of every table; choose another model name"
+            )
+    for i, study in enumerate(config.get("studies", [])):
+        for field, defined in (("targets", targets), ("models", models)):
+            for name in study.get(field, []):
+                if name not in defined:
+                    raise InvalidConfigError(
+                        f"studies[{i}].{field}",
+                        f"unknown {field[:-1]} {name!r}; defined: {', '.join(sorted(defined)) or 'none'}",
+                    )
+        for t in study["targets"]:
+            for m in study["models"]:
+                if uses_estimator(models[m]):
+                    continue  # the Z-string estimator needs only target samples, at any size
+                if models[m]["kind"] == "qgan":
+                    _check_qgan(f"studies[{i}]", m, models[m], t, targets[t], qubits(t))
+                    continue
+                if models[m]["kind"] in EXACT_LOSS_MODELS and not target_has_distribution(targets[t]):
+                    raise InvalidConfigError(
+                        f"studies[{i}]",
+                        f"model {m!r} ({models[m]['kind']}) trains on exact probabilities, which target {t!r} "
+                        "does not have (method: vmc); use an exact target",
+                    )
+                if qubits(t) > MAX_EXACT_QUBITS and models[m]["kind"] in EXACT_LOSS_MODELS:
+                    raise InvalidConfigError(
+                        f"studies[{i}]",
+                        f"model {m!r} simulates {qubits(t)} qubits for target {t!r}; "
+                        f"the statevector limit is {MAX_EXACT_QUBITS}",
+                    )
+    for name, spec in targets.items():
+        n = qubits(name)
+        if target_has_probs(spec) and n > MAX_EXACT_QUBITS:
+            raise InvalidConfigError(
+                f"targets.{name}",
+                f"{n} qubits exceeds the exact-simulation limit of {MAX_EXACT_QUBITS}; use method: vmc",
+            )
+        if spec["kind"] == "heisenberg" and n % 2:
+            raise InvalidConfigError(f"targets.{name}.lattice", f"Heisenberg targets need an even site count, got {n}")
