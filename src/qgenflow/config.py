@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from .catalog import REFERENCES, TargetFacts, target_figure_names
 from .errors import InputDataError, InvalidConfigError
 from .provenance import STUDY_LINE
 from .limits import MAX_EXACT_QUBITS, QGAN_CLASSICAL_MAX_QUBITS, QGAN_QUANTUM_DATA_MAX_QUBITS
@@ -29,7 +30,6 @@ __all__ = [
     "job_gpus",
     "model_for_job",
     "MODEL_PALETTE",
-    "TARGET_FIGURES",
     "model_colours",
     "parameter_sweeps",
     "qubit_sweeps",
@@ -55,7 +55,6 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 MAX_MAGNITUDE = 1e12
 #: Snakemake refuses wildcard values that end in 20 or more repeats of one substring.
 _PERIODIC_NAME = re.compile(r"(.+?)\1{19,}$")
-RESERVED_MODEL_NAMES = ("data", "uniform")
 def canonical(value: Any) -> Any:
     """``value`` with every mapping's keys sorted, recursively.
 
@@ -250,7 +249,7 @@ def check_config(config: Mapping[str, Any], widths: Mapping[str, int] | None = N
                 f"models.{name}.match_params",
                 f"must name a qcbm model; qcbm models: {', '.join(sorted(m for m in models if models[m]['kind'] == 'qcbm'))}",
             )
-        if name in RESERVED_MODEL_NAMES:
+        if name in REFERENCES:
             raise InvalidConfigError(
                 f"models.{name}", f"{name!r} names a reference row of every table; choose another model name"
             )
@@ -459,25 +458,17 @@ def qubit_sweeps(config: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
     return sweeps
 
 
-#: Figures drawn for every target, then those drawn only where they apply.
-TARGET_FIGURES = ("training", "distribution", "correlations", "metrics")
-
-
 def target_figures(config: Mapping[str, Any], target: str) -> list[str]:
-    """The figures of one target: the common four, plus C(r) for spin targets, the
-    Porter-Thomas histogram for exact IQP targets, QGAN dynamics when a QGAN learns it,
-    and a parameter scaling figure when a model family is swept on it."""
+    """The figures of one target, in the order of :data:`qgenflow.catalog.FIGURES`: those
+    every target gets, plus those its kind, its models and its parameter sweeps call for."""
     spec = config["targets"][target]
-    figures = list(TARGET_FIGURES)
-    if spec["kind"] in ("heisenberg", "tfim"):
-        figures.append("corr_r")
-    if spec["kind"] == "iqp" and target_has_probs(spec):
-        figures.append("porter_thomas")
-    if any(config["models"][m]["kind"] == "qgan" for m in models_for_target(config, target)):
-        figures.append("qgan")
-    if parameter_sweeps(config, target):
-        figures.append("scaling_params")
-    return figures
+    facts = TargetFacts(
+        kind=spec["kind"],
+        has_probs=target_has_probs(spec),
+        model_kinds=frozenset(config["models"][m]["kind"] for m in models_for_target(config, target)),
+        swept=bool(parameter_sweeps(config, target)),
+    )
+    return target_figure_names(facts)
 
 
 def model_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
