@@ -21,9 +21,8 @@ from qgenflow.plan import (
     study_pairs,
     target_figures,
 )
+from qgenflow.catalog import FIGURES, REFERENCES
 from qgenflow.sources import stage_fingerprint
-
-REFERENCES = ("data", "uniform")
 
 check_config(config, file_widths(config, missing_ok=True))
 check_compute(config)
@@ -35,7 +34,7 @@ wildcard_constraints:
     target=r"[A-Za-z][A-Za-z0-9_-]*",
     sweep=r"[A-Za-z][A-Za-z0-9_-]*",
     model=r"[A-Za-z][A-Za-z0-9_-]*",
-    reference=r"data|uniform",
+    reference="|".join(REFERENCES),
     seed=r"\d+",
 
 
@@ -109,8 +108,13 @@ def get_target_file(wildcards):
     return f"results/targets/{wildcards.target}/seed{wildcards.seed}/target.h5"
 
 
+def reference_rows():
+    """The reference rows' names in results/eval (evaluate_reference writes _{reference})."""
+    return [f"_{r}" for r in REFERENCES]
+
+
 def get_metrics_files(wildcards):
-    models = models_for_target(config, wildcards.target) + [f"_{r}" for r in REFERENCES]
+    models = models_for_target(config, wildcards.target) + reference_rows()
     return [
         f"results/eval/{wildcards.target}/{model}/seed{seed}/metrics.h5"
         for model in models
@@ -128,8 +132,14 @@ def get_first_seed_target(wildcards):
 
 # Figures -----------------------------------------------------------------------------
 # Every figure rule runs workflow/scripts/plot_figure.py; these functions give each
-# figure its inputs, labels and options. Options hold only figure settings, so
-# changing them redraws figures and touches nothing upstream.
+# figure its inputs, labels and options, as its entry of qgenflow.catalog.FIGURES says.
+# Options hold only figure settings, so changing them redraws figures and touches
+# nothing upstream.
+
+
+def figure_names(scope):
+    """The figures with one rule per target ("target") or per qubit sweep ("sweep")."""
+    return [name for name, figure in FIGURES.items() if figure.scope == scope]
 
 
 def _model_paths(target, models):
@@ -150,28 +160,36 @@ def _metrics_paths(pairs):
 
 def _figure_models(figure, target):
     models = models_for_target(config, target)
-    if figure == "qgan":
-        return [m for m in models if config["models"][m]["kind"] == "qgan"]
+    kinds = FIGURES[figure].model_kinds
+    if kinds is not None:
+        return [m for m in models if config["models"][m]["kind"] in kinds]
     return models
+
+
+def _sweep_inputs(wildcards):
+    sweep = qubit_sweeps(config)[wildcards.sweep]
+    pairs = [(t, m) for t in sweep["targets"] for m in sweep["models"]]
+    trained = set(study_pairs(config))
+    return {"metrics": _metrics_paths([p for p in pairs if p in trained])}
 
 
 def figure_inputs(figure):
     """Input function of one figure rule: named target, models and metrics files."""
+    spec = FIGURES[figure]
 
     def inputs(wildcards):
-        if figure == "scaling_qubits":
-            sweep = qubit_sweeps(config)[wildcards.sweep]
-            pairs = [(t, m) for t in sweep["targets"] for m in sweep["models"]]
-            trained = set(study_pairs(config))
-            return {"metrics": _metrics_paths([p for p in pairs if p in trained])}
+        if spec.scope == "sweep":
+            return _sweep_inputs(wildcards)
         target = wildcards.target
-        if figure in ("metrics", "scaling_params"):
+        named = {}
+        if spec.metrics:
             models = models_for_target(config, target)
-            if figure == "metrics":
-                models = models + [f"_{r}" for r in REFERENCES]
-            return {"metrics": _metrics_paths([(target, m) for m in models])}
-        named = {"models": _model_paths(target, _figure_models(figure, target))}
-        if figure != "training" and figure != "qgan":
+            if spec.references:
+                models = models + reference_rows()
+            named["metrics"] = _metrics_paths([(target, m) for m in models])
+        if spec.models:
+            named["models"] = _model_paths(target, _figure_models(figure, target))
+        if spec.target:
             named["target"] = get_first_seed_target(wildcards)
         return named
 
@@ -182,7 +200,7 @@ def figure_labels(figure):
     """One model name per model file of a figure (empty for metric figures)."""
 
     def labels(wildcards):
-        if figure in ("metrics", "scaling_params", "scaling_qubits"):
+        if not FIGURES[figure].models:
             return []
         return [
             model
@@ -193,12 +211,23 @@ def figure_labels(figure):
     return labels
 
 
+def _figure_option(option, wildcards):
+    settings = config["figures"]
+    if option == "max_bitstrings":
+        return settings["max_bitstrings"]
+    if option == "metrics":
+        return list(settings["metrics"])
+    if option == "families":
+        return parameter_sweeps(config, wildcards.target)
+    raise ValueError(f"unknown figure option {option!r}")
+
+
 def figure_options(figure):
     """Figure settings: title, dpi, model colours and the figure's own options."""
+    spec = FIGURES[figure]
 
     def options(wildcards):
-        settings = config["figures"]
-        if figure == "scaling_qubits":
+        if spec.scope == "sweep":
             sweep = qubit_sweeps(config)[wildcards.sweep]
             title, models = (
                 f"{wildcards.sweep}: {', '.join(sweep['targets'])}",
@@ -210,28 +239,24 @@ def figure_options(figure):
             )
         opts = {
             "title": title,
-            "dpi": settings["dpi"],
+            "dpi": config["figures"]["dpi"],
             "colours": model_colours(config, models),
         }
-        if figure == "distribution":
-            opts["max_bitstrings"] = settings["max_bitstrings"]
-        if figure in ("metrics", "scaling_params", "scaling_qubits"):
-            opts["metrics"] = list(settings["metrics"])
-        if figure == "scaling_params":
-            opts["families"] = parameter_sweeps(config, wildcards.target)
+        for option in spec.options:
+            opts[option] = _figure_option(option, wildcards)
         return canonical(opts)
 
     return options
 
 
 def get_figure_outputs(figure):
+    spec = FIGURES[figure]
     outputs = []
     for fmt in config["figures"]["formats"]:
-        if figure == "scaling_qubits":
-            path = f"results/figures/scaling/qubits_{{sweep}}.{fmt}"
+        path = f"results/figures/{spec.file}.{fmt}"
+        if spec.scope == "sweep":
             category, labels = "Scaling", {"sweep": "{sweep}", "format": fmt}
         else:
-            path = f"results/figures/{{target}}_{figure}.{fmt}"
             category, labels = "{target}", {"figure": figure, "format": fmt}
         caption = f"../report/{figure}.rst"
         kwargs = dict(category=category, subcategory="Figures", labels=labels)
@@ -239,22 +264,34 @@ def get_figure_outputs(figure):
     return outputs
 
 
+def get_figure_log(figure):
+    if FIGURES[figure].scope == "sweep":
+        return f"logs/figures/{figure}_{{sweep}}.log"
+    return f"logs/figures/{{target}}_{figure}.log"
+
+
+def _study_figures():
+    """(figure, path stem, wildcards) of every figure of the study, by target, then per sweep."""
+    figures = []
+    for target in sorted({t for t, _ in study_pairs(config)}):
+        for figure in target_figures(config, target):
+            stem = FIGURES[figure].file.format(target=target)
+            figures.append((figure, stem, SimpleNamespace(target=target)))
+    for figure in figure_names("sweep"):
+        for sweep in qubit_sweeps(config):
+            stem = FIGURES[figure].file.format(sweep=sweep)
+            figures.append((figure, stem, SimpleNamespace(sweep=sweep)))
+    return figures
+
+
 def figure_files():
     """Every figure of the study, by target and then study-wide."""
-    targets = sorted({target for target, _ in study_pairs(config)})
     fmts = config["figures"]["formats"]
-    files = [
-        f"results/figures/{t}_{figure}.{fmt}"
-        for t in targets
-        for figure in target_figures(config, t)
+    return [
+        f"results/figures/{stem}.{fmt}"
+        for _, stem, _ in _study_figures()
         for fmt in fmts
     ]
-    files += [
-        f"results/figures/scaling/qubits_{sweep}.{fmt}"
-        for sweep in qubit_sweeps(config)
-        for fmt in fmts
-    ]
-    return files
 
 
 def table_files():
@@ -277,19 +314,10 @@ def get_publish_params(wildcards):
             + named.get("metrics", [])
         )
 
-    fmts = config["figures"]["formats"]
-    for target in sorted({t for t, _ in study_pairs(config)}):
-        wc = SimpleNamespace(target=target)
-        for figure in target_figures(config, target):
-            for fmt in fmts:
-                add(
-                    f"results/figures/{target}_{figure}.{fmt}",
-                    figure_inputs(figure)(wc),
-                )
-    for sweep in qubit_sweeps(config):
-        named = figure_inputs("scaling_qubits")(SimpleNamespace(sweep=sweep))
-        for fmt in fmts:
-            add(f"results/figures/scaling/qubits_{sweep}.{fmt}", named)
+    for figure, stem, wc in _study_figures():
+        named = figure_inputs(figure)(wc)
+        for fmt in config["figures"]["formats"]:
+            add(f"results/figures/{stem}.{fmt}", named)
     for target in sorted({t for t, _ in study_pairs(config)}):
         named = {"metrics": get_metrics_files(SimpleNamespace(target=target))}
         for path in (

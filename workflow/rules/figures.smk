@@ -1,15 +1,6 @@
-# One rule per figure; all run workflow/scripts/plot_figure.py, and common.smk gives
-# each its inputs, labels and options (see qgenflow.plots.FIGURES for what each draws).
-for _figure in (
-    "training",
-    "distribution",
-    "correlations",
-    "metrics",
-    "corr_r",
-    "porter_thomas",
-    "qgan",
-    "scaling_params",
-):
+# One rule per figure of qgenflow.catalog.FIGURES; all run workflow/scripts/plot_figure.py,
+# and common.smk gives each its inputs, labels and options from its registry entry.
+for _figure in FIGURES:
 
     rule:
         name:
@@ -19,7 +10,7 @@ for _figure in (
         output:
             get_figure_outputs(_figure),
         log:
-            f"logs/figures/{{target}}_{_figure}.log",
+            get_figure_log(_figure),
         conda:
             "../../environment.yml"
         threads: 1
@@ -34,29 +25,6 @@ for _figure in (
             options=figure_options(_figure),
         script:
             "../scripts/plot_figure.py"
-
-
-rule plot_scaling_qubits:
-    input:
-        unpack(figure_inputs("scaling_qubits")),
-    output:
-        get_figure_outputs("scaling_qubits"),
-    log:
-        "logs/figures/scaling_qubits_{sweep}.log",
-    conda:
-        "../../environment.yml"
-    threads: 1
-    resources:
-        mem_mb=1500,
-        runtime=10,
-    params:
-        code=get_code("figures"),
-        expect=get_expected_inputs,
-        figure="scaling_qubits",
-        labels=figure_labels("scaling_qubits"),
-        options=figure_options("scaling_qubits"),
-    script:
-        "../scripts/plot_figure.py"
 
 
 rule publish:

@@ -34,8 +34,12 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..bits import bits_to_index, unique_counts
+from ..catalog import DATA_REFERENCE, REFERENCES, UNIFORM_REFERENCE
 from ..errors import ArtefactError, InvalidConfigError
 from ..io import Artefact, read_artefact, write_artefact
+from ..kernels import DENSE_MAX_BITS
+from ..rng import make_rng
+from ..targets.spin import build_graph, spin_observables
 from .bootstrap import bootstrap
 from .distances import (
     classical_fidelity,
@@ -144,7 +148,7 @@ def evaluate(
         spec: ``sigmas`` (kernel bandwidths), ``n_samples`` (use the first
             ``min(n_samples, available)`` samples of each side; all if absent) and
             ``n_bootstrap`` (replicates; 0 leaves sample errors NaN).
-        seed: seeds the bootstrap through ``np.random.default_rng([seed, 3])``.
+        seed: seeds the bootstrap through the ``evaluation`` stream of :func:`qgenflow.rng.make_rng`.
 
     Returns:
         ``{name: {"value", "stderr", "source"}}``; identical for identical inputs and seed.
@@ -161,7 +165,7 @@ def evaluate(
         return {"mmd2_estimator": _metric(float(model.attrs["final_loss"]), source="estimator")}
     n = _check_pair(target, model)
     sigmas, n_samples, n_boot = _spec_values(spec)
-    rng = np.random.default_rng([seed, 3])
+    rng = make_rng(seed, "evaluation")
     p_t, p_m = target.get("probs"), model.get("probs")
     for art, p in ((target, p_t), (model, p_m)):
         if p is not None and abs(float(np.sum(p)) - 1.0) > 1e-6:
@@ -184,6 +188,25 @@ def evaluate(
         y_rows.shape[0],
         n_boot,
     )
+    metrics.update(_sample_metrics(x_rows, x_counts, y_rows, y_counts, sigmas, n_boot, rng))
+    if p_t is not None:
+        p_t = np.asarray(p_t, dtype=np.float64)
+        metrics.update(_target_probs_metrics(p_t, n, x_rows, x_counts, n_boot, rng))
+        metrics.update(_validity_metrics(p_t, x_rows, x_counts, y_rows, n_boot, rng))
+    metrics.update(_spin_metrics(target, model, x))
+    return metrics
+
+
+def _sample_metrics(
+    x_rows: np.ndarray,
+    x_counts: np.ndarray,
+    y_rows: np.ndarray,
+    y_counts: np.ndarray,
+    sigmas: list[float],
+    n_boot: int,
+    rng: np.random.Generator,
+) -> dict[str, dict[str, Any]]:
+    """Squared MMD (mixture and per bandwidth) and total variation between model and target samples."""
 
     # Squared MMD: per-bandwidth U-statistics, then their mean (the mixture kernel).
     def mmd_stats(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
@@ -194,7 +217,7 @@ def evaluate(
     mmd_err = np.full(mmd_values.shape, math.nan)
     if n_boot:
         mmd_err = bootstrap(mmd_stats, [x_counts, y_counts], n_boot, rng).stderr
-    metrics["mmd2_samples"] = _metric(mmd_values[0], mmd_err[0])
+    metrics = {"mmd2_samples": _metric(mmd_values[0], mmd_err[0])}
     for i, sigma in enumerate(sigmas, start=1):
         metrics[f"mmd2_samples_sigma{sigma:g}"] = _metric(mmd_values[i], mmd_err[i])
 
@@ -211,31 +234,38 @@ def evaluate(
     tv_value = float(tv_stat(x_counts[None], y_counts[None])[0])
     tv_err = bootstrap(tv_stat, [x_counts, y_counts], n_boot, rng).stderr if n_boot else math.nan
     metrics["tv_samples"] = _metric(tv_value, tv_err)
+    return metrics
 
-    if p_t is not None:
-        p_t = np.asarray(p_t, dtype=np.float64)
-        x_index = bits_to_index(x_rows)
-        valid = p_t[x_index] > 0
-        rate = float(x_counts[valid].sum() / x_counts.sum())
-        metrics["valid_rate"] = _metric(rate, math.sqrt(rate * (1.0 - rate) / x_counts.sum()))
 
-        def kl_stat(cx: np.ndarray) -> np.ndarray:
-            return kl_smoothed_from_counts(p_t, x_index, cx, KL_PSEUDO_COUNT)
+def _target_probs_metrics(
+    p_t: np.ndarray,
+    n: int,
+    x_rows: np.ndarray,
+    x_counts: np.ndarray,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> dict[str, dict[str, Any]]:
+    """Valid rate, smoothed KL and linear XEB of the model samples under the exact target."""
+    x_index = bits_to_index(x_rows)
+    valid = p_t[x_index] > 0
+    rate = float(x_counts[valid].sum() / x_counts.sum())
+    metrics = {"valid_rate": _metric(rate, math.sqrt(rate * (1.0 - rate) / x_counts.sum()))}
 
-        kl_value = kl_smoothed_from_counts(p_t, x_index, x_counts, KL_PSEUDO_COUNT)
-        kl_err = bootstrap(kl_stat, [x_counts], n_boot, rng).stderr if n_boot else math.nan
-        metrics["kl_samples"] = _metric(kl_value, kl_err)
+    def kl_stat(cx: np.ndarray) -> np.ndarray:
+        return kl_smoothed_from_counts(p_t, x_index, cx, KL_PSEUDO_COUNT)
 
-        # Linear cross-entropy benchmark against the exact target: 2^n <q(x)> - 1 over model samples.
-        q_at = p_t[x_index] * 2.0**n
+    kl_value = kl_smoothed_from_counts(p_t, x_index, x_counts, KL_PSEUDO_COUNT)
+    kl_err = bootstrap(kl_stat, [x_counts], n_boot, rng).stderr if n_boot else math.nan
+    metrics["kl_samples"] = _metric(kl_value, kl_err)
 
-        def xeb_stat(cx: np.ndarray) -> np.ndarray:
-            return (np.atleast_2d(cx) @ q_at) / np.atleast_2d(cx).sum(axis=1) - 1.0
+    # Linear cross-entropy benchmark against the exact target: 2^n <q(x)> - 1 over model samples.
+    q_at = p_t[x_index] * 2.0**n
 
-        xeb_err = bootstrap(xeb_stat, [x_counts], n_boot, rng).stderr if n_boot else math.nan
-        metrics["xeb"] = _metric(float(xeb_stat(x_counts)[0]), xeb_err)
-        metrics.update(_validity_metrics(p_t, x_rows, x_counts, y_rows, n_boot, rng))
-    metrics.update(_spin_metrics(target, model, x))
+    def xeb_stat(cx: np.ndarray) -> np.ndarray:
+        return (np.atleast_2d(cx) @ q_at) / np.atleast_2d(cx).sum(axis=1) - 1.0
+
+    xeb_err = bootstrap(xeb_stat, [x_counts], n_boot, rng).stderr if n_boot else math.nan
+    metrics["xeb"] = _metric(float(xeb_stat(x_counts)[0]), xeb_err)
     return metrics
 
 
@@ -269,8 +299,6 @@ def _spin_metrics(target: Artefact, model: Artefact, model_samples: np.ndarray) 
     """ZZ-correlation error, staggered structure factor and Marshall-signed energy for spin targets."""
     if "zz_correlations" not in target or "site_positions" not in target:
         return {}
-    from ..targets.spin import spin_observables
-
     positions = target["site_positions"]
     p_m = model.get("probs")
     exact = p_m is not None
@@ -303,9 +331,7 @@ def marshall_energy(config: Mapping[str, Any], probs: np.ndarray) -> float:
     With NetKet's ``sign_rule=True`` the Marshall signs are absorbed into the
     Hamiltonian, so the energy is ``sqrt(p) . H_signed . sqrt(p)`` on the full space.
     """
-    import netket as nk
-
-    from ..targets.spin import build_graph
+    import netket as nk  # heavy: NetKet and JAX; table and figure jobs import metrics too
 
     graph = build_graph(config)
     hilbert = nk.hilbert.Spin(0.5, graph.n_nodes)
@@ -314,25 +340,19 @@ def marshall_energy(config: Mapping[str, Any], probs: np.ndarray) -> float:
     return float(amp @ (ham @ amp) / (amp @ amp))
 
 
-REFERENCES = ("data", "uniform")
-
-
 def reference_model(target: Artefact, reference: str, seed: int) -> Artefact:
     """A pseudo-model for the reference rows of every table.
 
     ``data``: the target's held-out samples (the noise floor any model is judged
     against); ``uniform``: uniformly random bits (exact probabilities when n <= 20).
     """
-    from ..kernels import DENSE_MAX_BITS
-    from ..rng import make_rng
-
     n = _n_qubits(target)
     n_samples = int(np.shape(target["samples"])[0])
-    if reference == "data":
+    if reference == DATA_REFERENCE:
         if "samples_holdout" not in target:
             raise ArtefactError(f"{target.path}: no /samples_holdout; regenerate the target with this qgenflow")
         datasets = {"samples": np.asarray(target["samples_holdout"], dtype=np.uint8)}
-    elif reference == "uniform":
+    elif reference == UNIFORM_REFERENCE:
         rng = make_rng(seed, "reference")
         datasets = {"samples": rng.integers(0, 2, size=(n_samples, n), dtype=np.uint8)}
         if n <= DENSE_MAX_BITS:
@@ -355,7 +375,7 @@ def run_evaluation(
 ) -> Path:
     """Read a target and a model artefact, evaluate, and write ``metrics.h5``.
 
-    ``model_path`` may also name a reference row, ``"data"`` or ``"uniform"``
+    ``model_path`` may also name a reference row of :data:`~qgenflow.catalog.REFERENCES`
     (see :func:`reference_model`).
 
     Each metric is a scalar float64 dataset with ``stderr`` and ``source`` attributes.

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..catalog import DATA_REFERENCE, REFERENCES
 from ..files import atomic_path, write_text_atomic
 from ..io import read_artefact
 from ..provenance import STUDY_LINE
@@ -51,7 +52,6 @@ class MetricsRecord:
 
 QUANTUM_KINDS = ("qcbm", "qgan")
 CLASSICAL_KINDS = ("product", "rbm", "autoregressive")
-REFERENCE_KINDS = ("data", "uniform")
 # Metrics where a larger value is better; for every other metric smaller is better.
 HIGHER_IS_BETTER = ("fidelity_exact", "valid_rate", "coverage", "unseen_valid_rate", "xeb")
 
@@ -62,7 +62,7 @@ def model_role(kind: str) -> str:
         return "quantum"
     if kind in CLASSICAL_KINDS:
         return "classical"
-    if kind in REFERENCE_KINDS:
+    if kind in REFERENCES:
         return "reference"
     return "other"
 
@@ -189,7 +189,7 @@ def verdict(rows: Sequence[dict[str, Any]], metric: str, n_samples: int | None =
     direction = "higher" if better_high else "lower"
     budget = f"{n_samples} evaluation samples per side" if n_samples else "the configured sample budget"
     lines = [f"metric: {metric} ({direction} is better), at {budget}"]
-    floor = next((r for r in rows if r["model"] == "data" and not math.isnan(r.get(key, math.nan))), None)
+    floor = next((r for r in rows if r["model"] == DATA_REFERENCE and not math.isnan(r.get(key, math.nan))), None)
     if floor is not None:
         lines.append(f"noise floor (held-out data): {floor[key]:.4g} +- {_uncertainty(floor, metric):.2g}")
     q, c = best("quantum"), best("classical")

@@ -14,7 +14,6 @@ from .entries import canonical, target_has_distribution, target_has_probs, targe
 from .resources import SIMULATOR_MODULES, check_compute, job_gpus, job_resources, model_for_job
 from .studies import (
     MODEL_PALETTE,
-    TARGET_FIGURES,
     model_colours,
     models_for_target,
     parameter_sweeps,
@@ -22,15 +21,13 @@ from .studies import (
     study_pairs,
     target_figures,
 )
-from .validate import MAX_MAGNITUDE, RESERVED_MODEL_NAMES, check_config, check_schema, check_values, file_widths
+from .validate import MAX_MAGNITUDE, check_config, check_schema, check_values, file_widths
 
 __all__ = [
     "MAX_MAGNITUDE",
     "MODEL_PALETTE",
-    "RESERVED_MODEL_NAMES",
     "SCHEMA_PATH",
     "SIMULATOR_MODULES",
-    "TARGET_FIGURES",
     "artefact_identity",
     "canonical",
     "check_compute",

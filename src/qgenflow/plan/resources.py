@@ -86,8 +86,6 @@ def job_gpus(config: Mapping[str, Any], target: str, model: str | None = None) -
 
 def check_compute(config: Mapping[str, Any]) -> None:
     """Fail before any job when the configured simulator or JAX platform is not installed."""
-    import importlib.util
-
     compute = config.get("compute", {})
     simulator = compute.get("simulator", _DEFAULT_SIMULATOR)
     module = SIMULATOR_MODULES.get(simulator)

@@ -6,12 +6,12 @@ import json
 from collections.abc import Sequence
 from typing import Any, Mapping
 
+from ..catalog import TargetFacts, target_figure_names
 from ..targets import target_kind
 from .entries import canonical, target_has_probs, target_qubits
 
 __all__ = [
     "MODEL_PALETTE",
-    "TARGET_FIGURES",
     "model_colours",
     "models_for_target",
     "parameter_sweeps",
@@ -97,22 +97,15 @@ def qubit_sweeps(config: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
     return sweeps
 
 
-#: Figures drawn for every target, then those drawn only where they apply.
-TARGET_FIGURES = ("training", "distribution", "correlations", "metrics")
-
-
 def target_figures(config: Mapping[str, Any], target: str) -> list[str]:
-    """The figures of one target: the common four, plus C(r) for spin targets, the
-    Porter-Thomas histogram for exact IQP targets, QGAN dynamics when a QGAN learns it,
-    and a parameter scaling figure when a model family is swept on it."""
+    """The figures of one target, in the order of :data:`qgenflow.catalog.FIGURES`: those
+    every target gets, plus those its kind, its models and its parameter sweeps call for."""
     spec = config["targets"][target]
-    figures = list(TARGET_FIGURES)
-    if target_kind(spec).quantum:
-        figures.append("corr_r")
-    if spec["kind"] == "iqp" and target_has_probs(spec):
-        figures.append("porter_thomas")
-    if any(config["models"][m]["kind"] == "qgan" for m in models_for_target(config, target)):
-        figures.append("qgan")
-    if parameter_sweeps(config, target):
-        figures.append("scaling_params")
-    return figures
+    facts = TargetFacts(
+        kind=spec["kind"],
+        quantum=target_kind(spec).quantum,
+        has_probs=target_has_probs(spec),
+        model_kinds=frozenset(config["models"][m]["kind"] for m in models_for_target(config, target)),
+        swept=bool(parameter_sweeps(config, target)),
+    )
+    return target_figure_names(facts)

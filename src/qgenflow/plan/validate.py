@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import jsonschema
 import yaml
 
+from ..catalog import REFERENCES
 from ..errors import InputDataError, InvalidConfigError
 from ..limits import MAX_EXACT_QUBITS, QGAN_CLASSICAL_MAX_QUBITS, QGAN_QUANTUM_DATA_MAX_QUBITS
 from ..schema import SCHEMA_PATH, load_schema
@@ -24,7 +25,6 @@ from .entries import EXACT_LOSS_MODELS, target_has_distribution, target_has_prob
 
 __all__ = [
     "MAX_MAGNITUDE",
-    "RESERVED_MODEL_NAMES",
     "check_config",
     "check_schema",
     "check_values",
@@ -39,7 +39,6 @@ MAX_MAGNITUDE = 1e12
 _PERIODIC_NAME = re.compile(r"(.+?)\1{19,}$")
 
 
-RESERVED_MODEL_NAMES = ("data", "uniform")
 
 
 def _check_qgan(
@@ -184,7 +183,7 @@ def check_config(config: Mapping[str, Any], widths: Mapping[str, int] | None = N
                 f"models.{name}.match_params",
                 f"must name a qcbm model; qcbm models: {', '.join(sorted(m for m in models if models[m]['kind'] == 'qcbm'))}",
             )
-        if name in RESERVED_MODEL_NAMES:
+        if name in REFERENCES:
             raise InvalidConfigError(
                 f"models.{name}", f"{name!r} names a reference row of every table; choose another model name"
             )

@@ -21,7 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from ..bits import index_to_bits
 from ..io import Artefact, read_artefact
@@ -200,8 +202,6 @@ def plot_correlation_maps(
     width = min(DOUBLE_COLUMN_IN, max(SINGLE_COLUMN_IN, ncols * _MAP_PANEL_IN + 0.6))
     height = nrows * (width - 0.6) / ncols * _aspect(images[0]) + 0.55
 
-    import matplotlib as mpl
-
     cmap = mpl.colormaps[_CMAP].with_extremes(bad=_BLANK_COLOUR)
     with paper_style():
         fig = new_figure(width, height)
@@ -243,9 +243,7 @@ def _aspect(img: np.ndarray) -> float:
     return img.shape[0] / img.shape[1]
 
 
-def _outline(x: float, y: float):
-    from matplotlib.patches import Rectangle
-
+def _outline(x: float, y: float) -> Rectangle:
     return Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=0.8)
 
 

@@ -34,6 +34,7 @@ from .style import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_BITSTRINGS",
     "DENSE_MAX_QUBITS",
     "BITSTRING_LABELS_MAX",
     "TopBitstrings",
@@ -47,6 +48,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DENSE_MAX_QUBITS = 20
+#: Most probable bitstrings of the target shown when the caller does not say.
+DEFAULT_MAX_BITSTRINGS = 64
 # Tick labels are '0101' strings only for few bars of short bitstrings.
 BITSTRING_LABELS_MAX = 32
 BITSTRING_LABELS_MAX_QUBITS = 16
@@ -182,7 +185,7 @@ def distribution_table(
     target_path: str | Path,
     model_paths: Sequence[str | Path],
     labels: Sequence[str],
-    max_bitstrings: int = 64,
+    max_bitstrings: int = DEFAULT_MAX_BITSTRINGS,
 ) -> DistributionTable:
     """Target and model probabilities of the target's ``max_bitstrings`` most probable bitstrings."""
     check_labels(model_paths, labels)
@@ -215,7 +218,7 @@ def plot_distribution(
     model_paths: Sequence[str | Path],
     labels: Sequence[str],
     outputs: Sequence[str | Path],
-    max_bitstrings: int = 64,
+    max_bitstrings: int = DEFAULT_MAX_BITSTRINGS,
     title: str | None = None,
     colours: Mapping[str, str] | None = None,
     dpi: float | None = None,
@@ -249,52 +252,70 @@ def plot_distribution(
         palette = series_colours(list(table.models), colours)
         bar_colours = [TARGET_COLOUR] + [palette[label] for label in table.models]
         series = [("target", table.target[None, :])] + list(table.models.items())
-        if n_top * n_series > DENSE_BARS:
-            # Too many bars to group: the target as bars, each model's seed mean as markers on them.
-            x = np.arange(n_top)
-            ax.bar(x, table.target[:-1], 0.8, color=TARGET_COLOUR, label="target")
-            for (label, values), colour in zip(table.models.items(), bar_colours[1:]):
-                ax.plot(x, values[:, :-1].mean(axis=0), ls="none", marker="o", ms=2.2, color=colour, label=label)
-        else:
-            _draw_bars(ax, np.arange(n_top), [v[:, :-1] for _, v in series], bar_colours, [n for n, _ in series])
+        _draw_top_bars(ax, table, series, bar_colours)
         _draw_bars(ax_other, np.zeros(1), [v[:, -1:] for _, v in series], bar_colours, None)
-
-        ax.set_xticks(np.arange(n_top), table.top.labels)
         rotate = kind != "bitstring" or n_top > 4 or n_series > 4
-        ax.tick_params(
-            axis="x", length=0, labelsize=6 if kind == "bitstring" else 5.5, labelrotation=90 if rotate else 0
-        )
-        if kind == "bitstring":
-            for tick in ax.get_xticklabels():
-                tick.set_fontfamily("monospace")
-        ax.set_xlim(-0.6, max(n_top, 1) - 0.4)
-        ax.set_ylim(bottom=0)
-        ax.set_xlabel(_XLABELS[kind])
-        ax.set_ylabel("probability")
+        _label_bitstrings(ax, table.top, rotate)
         handles, names = ax.get_legend_handles_labels()
         order = sorted(range(len(names)), key=lambda i: names[i] != "target")  # the target first
         handles, names = [handles[i] for i in order], [names[i] for i in order]
         max_cols = 4 if fig.get_figwidth() <= SINGLE_COLUMN_IN else 6
         fig.legend(handles, names, loc="outside upper center", ncols=min(n_series, max_cols))
-
-        # "other" gets its own axis when a large leak would flatten the main panel,
-        # but never a finer one: a small leak must not look larger than it is.
-        main_top = ax.get_ylim()[1]
-        other_top = 1.1 * max(float(v[:, -1].max()) for _, v in series)
-        ax_other.set_xlim(-0.6, 0.6)
-        ax_other.set_xticks([0], [OTHER_LABEL])
-        ax_other.tick_params(axis="x", length=0, labelsize=6, labelrotation=90 if rotate else 0)
-        ax_other.spines[["left", "top", "right"]].set_visible(False)
-        if other_top <= main_top:
-            ax_other.set_ylim(0, main_top)
-            ax_other.tick_params(axis="y", left=False, labelleft=False)
-        else:
-            ax_other.set_ylim(0, other_top)
-            ax_other.yaxis.tick_right()
-            ax_other.spines["right"].set_visible(True)
+        _scale_other_panel(ax_other, ax.get_ylim()[1], series, rotate)
         if title:
             ax.set_title(title)
         save_figure(fig, outputs, dpi=dpi)
+
+
+def _draw_top_bars(
+    ax: Axes, table: DistributionTable, series: Sequence[tuple[str, np.ndarray]], colours: Sequence[str]
+) -> None:
+    """The main panel: grouped bars per bitstring, or with too many bars the target as bars and
+    each model's seed mean as markers on them."""
+    n_top = len(table.top.labels)
+    if n_top * len(series) > DENSE_BARS:
+        x = np.arange(n_top)
+        ax.bar(x, table.target[:-1], 0.8, color=TARGET_COLOUR, label="target")
+        for (label, values), colour in zip(table.models.items(), colours[1:]):
+            ax.plot(x, values[:, :-1].mean(axis=0), ls="none", marker="o", ms=2.2, color=colour, label=label)
+    else:
+        _draw_bars(ax, np.arange(n_top), [v[:, :-1] for _, v in series], colours, [n for n, _ in series])
+
+
+def _label_bitstrings(ax: Axes, top: TopBitstrings, rotate: bool) -> None:
+    """Tick labels (bitstrings in monospace, indices or ranks), limits and axis labels of the main panel."""
+    n_top = len(top.labels)
+    kind = top.label_kind
+    ax.set_xticks(np.arange(n_top), top.labels)
+    ax.tick_params(
+        axis="x", length=0, labelsize=6 if kind == "bitstring" else 5.5, labelrotation=90 if rotate else 0
+    )
+    if kind == "bitstring":
+        for tick in ax.get_xticklabels():
+            tick.set_fontfamily("monospace")
+    ax.set_xlim(-0.6, max(n_top, 1) - 0.4)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(_XLABELS[kind])
+    ax.set_ylabel("probability")
+
+
+def _scale_other_panel(
+    ax_other: Axes, main_top: float, series: Sequence[tuple[str, np.ndarray]], rotate: bool
+) -> None:
+    """The "other" panel gets its own axis when a large leak would flatten the main panel,
+    but never a finer one: a small leak must not look larger than it is."""
+    other_top = 1.1 * max(float(v[:, -1].max()) for _, v in series)
+    ax_other.set_xlim(-0.6, 0.6)
+    ax_other.set_xticks([0], [OTHER_LABEL])
+    ax_other.tick_params(axis="x", length=0, labelsize=6, labelrotation=90 if rotate else 0)
+    ax_other.spines[["left", "top", "right"]].set_visible(False)
+    if other_top <= main_top:
+        ax_other.set_ylim(0, main_top)
+        ax_other.tick_params(axis="y", left=False, labelleft=False)
+    else:
+        ax_other.set_ylim(0, other_top)
+        ax_other.yaxis.tick_right()
+        ax_other.spines["right"].set_visible(True)
 
 
 def _draw_bars(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 
 from ..io import read_artefact
 from ..metrics.tables import HIGHER_IS_BETTER, MetricsRecord, model_role, read_metrics
@@ -274,18 +275,7 @@ def plot_scaling(
     if x not in ("n_qubits", "n_params"):
         raise ValueError(f"x must be 'n_qubits' or 'n_params', got {x!r}")
     check_outputs(outputs)
-    points: dict[tuple[str, str], list[MetricsRecord]] = {}
-    sizes: dict[tuple[str, str], float] = {}
-    for path in metrics_paths:
-        record = read_metrics(path)
-        if model_role(record.model_kind) == "reference":
-            continue
-        key = (record.model, record.target)
-        points.setdefault(key, []).append(record)
-        art = read_artefact(path, kind="metrics")
-        sizes[key] = float(art.attrs["n_qubits"]) if x == "n_qubits" else record.n_params
-    if not points:
-        raise ValueError("no model metrics given")
+    points, sizes = _scaling_points(metrics_paths, x)
     chosen = _chosen_metrics({f"{m}/{t}": rs for (m, t), rs in points.items()}, metrics)
     chosen = [m for m in chosen if not _constant(list(points.values()), m)][:max_panels] or chosen[:1]
     models = list(dict.fromkeys(m for m, _ in points))
@@ -301,43 +291,9 @@ def plot_scaling(
         fig = new_figure(SINGLE_COLUMN_IN if ncols == 1 else DOUBLE_COLUMN_IN * 0.75, 0.5 + nrows * HEIGHT_IN * 0.75)
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
         for ax, metric in zip(axes, chosen):
-            summaries = {key: summarise(rs, metric) for key, rs in points.items()}
-            floor = _log_floor(metric, [s.mean for s in summaries.values() if s is not None])
-            for keys in series.values():
-                xy = sorted(
-                    (sizes[k], s.mean if floor is None else max(s.mean, floor))
-                    for k in keys
-                    if (s := summarise(points[k], metric)) is not None
-                )
-                if len(xy) > 1:
-                    colour = palette[keys[0][0]] if x == "n_qubits" else "0.6"
-                    ax.plot(*zip(*xy), color=colour, lw=0.8, zorder=1)
-            for key, s in summaries.items():
-                if s is None:
-                    continue
-                marker = _MARKERS.get(model_role(points[key][0].model_kind), "D")
-                if floor is not None:
-                    ax.set_yscale("log")
-                if floor is not None and s.mean <= floor:
-                    ax.plot(sizes[key], floor, marker="v", ms=4, color=palette[key[0]], fillstyle="none",
-                            label=key[0], clip_on=False)
-                    continue
-                low = s.mean - s.error if floor is None else max(s.mean - s.error, floor)
-                ax.errorbar(
-                    sizes[key], s.mean, yerr=[[s.mean - low], [s.error]], fmt=marker, ms=3.5,
-                    color=palette[key[0]], elinewidth=0.8, label=key[0], zorder=2,
-                )
-            _fix_log_limits(ax, floor, [v for s in summaries.values() if s is not None for v in (s.mean, s.mean + s.error)])
-            if floor is None:
-                ax.ticklabel_format(axis="y", useOffset=False)
-            if x == "n_params" and all(v > 0 for v in sizes.values()):
-                ax.set_xscale("log")
-            ax.set_xlabel("qubits" if x == "n_qubits" else "trainable parameters")
-            ax.set_title(_label(metric), fontsize=7)
+            _draw_scaling_panel(ax, metric, x, points, sizes, series, palette)
         for ax in axes[len(chosen):]:
             ax.set_visible(False)
-        from matplotlib.lines import Line2D
-
         roles = {m: model_role(rs[0].model_kind) for (m, _), rs in points.items()}
         handles = [
             Line2D([], [], color=palette[m], marker=_MARKERS.get(roles[m], "D"), ms=3.5,
@@ -348,3 +304,67 @@ def plot_scaling(
         if title:
             fig.suptitle(title)
         save_figure(fig, outputs, dpi=dpi)
+
+
+def _scaling_points(
+    metrics_paths: Sequence[str | Path], x: str
+) -> tuple[dict[tuple[str, str], list[MetricsRecord]], dict[tuple[str, str], float]]:
+    """The model records by (model, target), and each point's size on the ``x`` axis; references left out."""
+    points: dict[tuple[str, str], list[MetricsRecord]] = {}
+    sizes: dict[tuple[str, str], float] = {}
+    for path in metrics_paths:
+        record = read_metrics(path)
+        if model_role(record.model_kind) == "reference":
+            continue
+        key = (record.model, record.target)
+        points.setdefault(key, []).append(record)
+        art = read_artefact(path, kind="metrics")
+        sizes[key] = float(art.attrs["n_qubits"]) if x == "n_qubits" else record.n_params
+    if not points:
+        raise ValueError("no model metrics given")
+    return points, sizes
+
+
+def _draw_scaling_panel(
+    ax: Axes,
+    metric: str,
+    x: str,
+    points: Mapping[tuple[str, str], Sequence[MetricsRecord]],
+    sizes: Mapping[tuple[str, str], float],
+    series: Mapping[str, Sequence[tuple[str, str]]],
+    palette: Mapping[str, str],
+) -> None:
+    """One metric of a scaling figure: a line per series, a point with error bar per (model, target)."""
+    summaries = {key: summarise(rs, metric) for key, rs in points.items()}
+    floor = _log_floor(metric, [s.mean for s in summaries.values() if s is not None])
+    for keys in series.values():
+        xy = sorted(
+            (sizes[k], s.mean if floor is None else max(s.mean, floor))
+            for k in keys
+            if (s := summarise(points[k], metric)) is not None
+        )
+        if len(xy) > 1:
+            colour = palette[keys[0][0]] if x == "n_qubits" else "0.6"
+            ax.plot(*zip(*xy), color=colour, lw=0.8, zorder=1)
+    for key, s in summaries.items():
+        if s is None:
+            continue
+        marker = _MARKERS.get(model_role(points[key][0].model_kind), "D")
+        if floor is not None:
+            ax.set_yscale("log")
+        if floor is not None and s.mean <= floor:
+            ax.plot(sizes[key], floor, marker="v", ms=4, color=palette[key[0]], fillstyle="none",
+                    label=key[0], clip_on=False)
+            continue
+        low = s.mean - s.error if floor is None else max(s.mean - s.error, floor)
+        ax.errorbar(
+            sizes[key], s.mean, yerr=[[s.mean - low], [s.error]], fmt=marker, ms=3.5,
+            color=palette[key[0]], elinewidth=0.8, label=key[0], zorder=2,
+        )
+    _fix_log_limits(ax, floor, [v for s in summaries.values() if s is not None for v in (s.mean, s.mean + s.error)])
+    if floor is None:
+        ax.ticklabel_format(axis="y", useOffset=False)
+    if x == "n_params" and all(v > 0 for v in sizes.values()):
+        ax.set_xscale("log")
+    ax.set_xlabel("qubits" if x == "n_qubits" else "trainable parameters")
+    ax.set_title(_label(metric), fontsize=7)

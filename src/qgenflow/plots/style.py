@@ -15,9 +15,11 @@ from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.style
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from ..catalog import DATA_REFERENCE, UNIFORM_REFERENCE
 from ..files import atomic_path
 
 __all__ = [
@@ -49,8 +51,8 @@ HEIGHT_IN = 2.4
 TARGET_COLOUR = "0.55"
 #: Reference rows (held-out data, uniform bits) are horizontal lines, never model colours.
 REFERENCE_STYLES = {
-    "data": {"color": "0.2", "linestyle": "--", "label": "held-out data"},
-    "uniform": {"color": "0.6", "linestyle": ":", "label": "uniform bits"},
+    DATA_REFERENCE: {"color": "0.2", "linestyle": "--", "label": "held-out data"},
+    UNIFORM_REFERENCE: {"color": "0.6", "linestyle": ":", "label": "uniform bits"},
 }
 
 # Drop the creation date so that rerunning a study gives byte-identical figures.
@@ -114,8 +116,6 @@ def clipped_texts(fig: Figure) -> list[str]:
     Draws the figure; an empty list means no tick label, axis label, title or legend
     entry is cut off at the figure's edge.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     canvas_agg = FigureCanvasAgg(fig)
     canvas_agg.draw()
     renderer = canvas_agg.get_renderer()
