@@ -31,7 +31,7 @@ DATA_SUFFIXES = (".mplstyle",)
 STAGE_ENTRIES: dict[str, tuple[str, ...]] = {
     "targets": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.target"),
     "train": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.train"),
-    "evaluate": ("qgenflow.runtime", "qgenflow.io", "qgenflow.metrics"),
+    "evaluate": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.evaluate", "qgenflow.stages.table"),
     "figures": ("qgenflow.runtime", "qgenflow.io", "qgenflow.plots"),
     "publish": ("qgenflow.runtime", "qgenflow.io", "qgenflow.publish"),
 }

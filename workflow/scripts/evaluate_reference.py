@@ -4,7 +4,7 @@ from qgenflow.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads, expect=snakemake.params.expect)
 
-from qgenflow.metrics import run_evaluation  # noqa: E402
+from qgenflow.stages.evaluate import run_evaluation  # noqa: E402
 
 run_evaluation(
     snakemake.input.target,

@@ -4,7 +4,7 @@ from qgenflow.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads, expect=snakemake.params.expect)
 
-from qgenflow.metrics import write_table  # noqa: E402
+from qgenflow.stages.table import write_table  # noqa: E402
 
 write_table(
     list(snakemake.input.metrics),

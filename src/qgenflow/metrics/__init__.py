@@ -28,9 +28,8 @@ from .evaluate import (
     evaluate,
     marshall_energy,
     reference_model,
-    run_evaluation,
 )
-from .tables import MetricsRecord, aggregate_metrics, model_role, read_metrics, verdict, write_table
+from .tables import MetricsRecord, aggregate_metrics, model_role, read_metrics, verdict
 
 __all__ = [
     "DENSE_MAX_BITS",
@@ -55,10 +54,8 @@ __all__ = [
     "pool_rows",
     "read_metrics",
     "resample_counts",
-    "run_evaluation",
     "total_variation",
     "total_variation_samples",
     "tv_from_counts",
     "verdict",
-    "write_table",
 ]

@@ -36,7 +36,7 @@ import numpy as np
 from ..bits import bits_to_index, unique_counts
 from ..catalog import DATA_REFERENCE, REFERENCES, UNIFORM_REFERENCE
 from ..errors import ArtefactError, InvalidConfigError
-from ..io import Artefact, read_artefact, write_artefact
+from ..io import Artefact
 from ..kernels import DENSE_MAX_BITS
 from ..rng import make_rng
 from ..targets.spin import build_graph, spin_observables
@@ -59,7 +59,6 @@ __all__ = [
     "evaluate",
     "marshall_energy",
     "reference_model",
-    "run_evaluation",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,8 +68,6 @@ KL_PSEUDO_COUNT = 0.5
 #: Bootstrap replicates when the spec gives no ``n_bootstrap``.
 DEFAULT_N_BOOTSTRAP = 200
 # Root attributes copied from the model / target artefact into metrics.h5 when present.
-_MODEL_ATTRS = ("model_kind", "n_params", "train_seconds", "seconds_per_step")
-_TARGET_ATTRS = ("target_kind",)
 
 
 def _metric(value: float, stderr: float = math.nan, source: str = "samples") -> dict[str, Any]:
@@ -361,68 +358,3 @@ def reference_model(target: Artefact, reference: str, seed: int) -> Artefact:
         raise ValueError(f"unknown reference {reference!r}; allowed: {', '.join(REFERENCES)}")
     attrs = {"n_qubits": n, "model_kind": reference, "n_params": 0, "train_seconds": 0.0}
     return Artefact(path=Path(f"<{reference} reference of {target.path}>"), kind="model", attrs=attrs, datasets=datasets)
-
-
-def run_evaluation(
-    target_path: str | Path,
-    model_path: str | Path,
-    spec: Mapping[str, Any],
-    seed: int,
-    output: str | Path,
-    *,
-    model_name: str | None = None,
-    target_name: str | None = None,
-) -> Path:
-    """Read a target and a model artefact, evaluate, and write ``metrics.h5``.
-
-    ``model_path`` may also name a reference row of :data:`~qgenflow.catalog.REFERENCES`
-    (see :func:`reference_model`).
-
-    Each metric is a scalar float64 dataset with ``stderr`` and ``source`` attributes.
-    Root attributes: ``n_qubits``, ``model_name``, ``target_name`` (default: the
-    artefacts' own name attributes, else their kinds), the number of samples used
-    per side, and the model's ``model_kind``, ``n_params``, ``train_seconds``,
-    ``seconds_per_step`` and the target's ``target_kind`` when present.
-
-    Returns:
-        The path written.
-    """
-    target = read_artefact(target_path, kind="target")
-    if str(model_path) in REFERENCES:
-        model = reference_model(target, str(model_path), seed)
-        inputs = [target_path]
-    else:
-        model = read_artefact(model_path, kind="model")
-        inputs = [target_path, model_path]
-    metrics = evaluate(target, model, spec, seed)
-    attrs: dict[str, Any] = {"n_qubits": int(target.attrs["n_qubits"])}
-    for key in _MODEL_ATTRS:
-        if key in model.attrs:
-            attrs[key] = model.attrs[key]
-    for key in _TARGET_ATTRS:
-        if key in target.attrs:
-            attrs[key] = target.attrs[key]
-    attrs["model_name"] = str(
-        model_name or model.attrs.get("model_name") or model.attrs.get("model_kind", "model")
-    )
-    attrs["target_name"] = str(
-        target_name or target.attrs.get("target_name") or target.attrs.get("target_kind", "target")
-    )
-    n_samples = spec.get("n_samples")
-    for side, art in (("model", model), ("target", target)):
-        if "samples" not in art:
-            continue
-        available = int(np.shape(art["samples"])[0])
-        attrs[f"n_samples_{side}"] = available if n_samples is None else min(int(n_samples), available)
-    path = write_artefact(
-        output,
-        "metrics",
-        datasets={name: np.float64(m["value"]) for name, m in metrics.items()},
-        dataset_attrs={name: {"stderr": m["stderr"], "source": m["source"]} for name, m in metrics.items()},
-        config=dict(spec),
-        seed=seed,
-        inputs=inputs,
-        attrs=attrs,
-    )
-    log.info("wrote %d metrics to %s", len(metrics), path)
-    return path

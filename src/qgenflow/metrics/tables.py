@@ -8,7 +8,6 @@ seeds; empty for exact metrics). Missing values are empty cells.
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 from dataclasses import dataclass
@@ -18,9 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..catalog import DATA_REFERENCE, REFERENCES
-from ..files import atomic_path, write_text_atomic
 from ..io import read_artefact
-from ..provenance import STUDY_LINE
 
 __all__ = [
     "MetricsRecord",
@@ -28,7 +25,6 @@ __all__ = [
     "model_role",
     "read_metrics",
     "verdict",
-    "write_table",
 ]
 
 log = logging.getLogger(__name__)
@@ -152,7 +148,7 @@ def aggregate_metrics(records: Sequence[MetricsRecord]) -> tuple[list[str], list
     return columns, rows
 
 
-def _cell(value: Any) -> str:
+def format_cell(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return ""
@@ -218,54 +214,3 @@ def verdict(rows: Sequence[dict[str, Any]], metric: str, n_samples: int | None =
         )
     lines.append(outcome)
     return "\n".join(lines) + "\n"
-
-
-def write_table(
-    metrics_paths: Sequence[str | Path],
-    output_csv: str | Path,
-    *,
-    labels: Sequence[tuple[str, int]] | None = None,
-    verdict_path: str | Path | None = None,
-    verdict_metric: str = "mmd2_samples",
-    study: str | None = None,
-) -> Path:
-    """Write the seed-aggregated table of one target's ``metrics.h5`` files as CSV, atomically.
-
-    Args:
-        metrics_paths: ``metrics.h5`` files of one target (any models and seeds).
-        output_csv: destination; parent folders are created.
-        labels: optional ``(model, seed)`` per path, overriding the ``model_name``
-            attribute and seed stored in each file.
-        verdict_path: where to write the verdict text, if anywhere.
-        verdict_metric: the metric the verdict decides on.
-        study: the study's name, written as the verdict's first line (``study: NAME``),
-            which the workflow reads to keep studies from replacing each other's results.
-
-    Returns:
-        The path written.
-    """
-    if labels is not None and len(labels) != len(metrics_paths):
-        raise ValueError(f"{len(labels)} labels given for {len(metrics_paths)} metrics files")
-    records = [
-        read_metrics(path, None if labels is None else labels[i]) for i, path in enumerate(metrics_paths)
-    ]
-    columns, rows = aggregate_metrics(records)
-    output = Path(output_csv)
-    with atomic_path(output) as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_cell(row[c]) for c in columns])
-    log.info("wrote %d models x %d columns to %s", len(rows), len(columns), output)
-    if verdict_path is not None:
-        n_samples = None
-        try:
-            n_samples = int(read_artefact(metrics_paths[0], kind="metrics").attrs.get("n_samples_model"))
-        except (TypeError, ValueError):
-            pass
-        text = verdict(rows, verdict_metric, n_samples)
-        if study is not None:
-            text = f"{STUDY_LINE}{study}\n{text}"
-        write_text_atomic(verdict_path, text)
-        log.info("verdict for %s:\n%s", records[0].target if records else "?", text)
-    return output

@@ -2,21 +2,18 @@
 
 Baselines (:mod:`qgenflow.models.baselines`) and quantum GANs
 (:mod:`qgenflow.models.qgan`) both return a :class:`TrainedModel`;
-:func:`write_trained_model` lays it out as a model artefact.
+:func:`qgenflow.stages.train.write_trained_model` lays it out as a model artefact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..io import write_artefact
 
-__all__ = ["TargetData", "TrainedModel", "target_data", "write_trained_model"]
+__all__ = ["TargetData", "TrainedModel", "target_data"]
 
 
 @dataclass
@@ -73,29 +70,6 @@ class TargetData:
 
 
 def target_data(target: Any) -> TargetData:
-    """Read a target Artefact (``read_artefact(..., kind="target")``) or an in-memory Target."""
-    if hasattr(target, "datasets"):  # io.Artefact
-        return TargetData(
-            n_qubits=int(target.attrs["n_qubits"]),
-            samples=np.asarray(target["samples"], dtype=np.uint8),
-            probs=target.get("probs"),
-            state=target.get("state"),
-            config=target.config if "config_json" in target.attrs else None,
-            attrs=dict(target.attrs),
-            source=target,
-        )
-    return TargetData(
-        n_qubits=int(target.n_qubits),
-        samples=np.asarray(target.samples, dtype=np.uint8),
-        probs=target.probs,
-        state=target.extra.get("state"),
-        config=None,
-        attrs=dict(target.attrs),
-        source=target,
-    )
-
-
-def target_data(target: Any) -> TargetData:
     """The data a trainer gets: from a target artefact, an in-memory Target, or TargetData itself."""
     if isinstance(target, TargetData):
         return target
@@ -117,30 +91,4 @@ def target_data(target: Any) -> TargetData:
         config=None,
         attrs=dict(target.attrs),
         source=target,
-    )
-
-
-def write_trained_model(
-    result: TrainedModel,
-    output: str | Path,
-    spec: Mapping[str, Any],
-    seed: int,
-    target_path: str | Path,
-    n_qubits: int,
-    attrs: Mapping[str, Any] | None = None,
-) -> Path:
-    """Write ``result`` as model.h5: the common summary attributes, then ``attrs``, then the result's own."""
-    root = {
-        "n_qubits": int(n_qubits),
-        "model_kind": spec.get("kind"),
-        "n_params": int(result.n_params),
-        "train_seconds": float(result.seconds),
-        "seconds_per_step": float(result.seconds_per_step),
-        "final_loss": float(result.history["loss"][-1]),
-        "steps_done": int(result.history["step"][-1]),
-        **dict(attrs or {}),
-        **result.attrs,
-    }
-    return write_artefact(
-        output, "model", result.datasets(), config=dict(spec), seed=seed, inputs=[target_path], attrs=root
     )

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..fit.checkpoint import Checkpointer
-from ..io import read_artefact
-from ..models.result import target_data, write_trained_model
+from ..io import read_artefact, write_artefact
+from ..models.result import TrainedModel, target_data
 from ..provenance import sha256_file
 from ..schema import with_defaults
 from ..train import match_parameter_count, train, trainer_name
 
-__all__ = ["run_training"]
+__all__ = ["run_training", "write_trained_model"]
 
 
 def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, output: str | Path) -> Path:
@@ -36,3 +36,29 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
     path = write_trained_model(result, output, spec, seed, target_path, int(target.attrs["n_qubits"]), attrs)
     checkpointer.remove()
     return path
+
+
+def write_trained_model(
+    result: TrainedModel,
+    output: str | Path,
+    spec: Mapping[str, Any],
+    seed: int,
+    target_path: str | Path,
+    n_qubits: int,
+    attrs: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``result`` as model.h5: the common summary attributes, then ``attrs``, then the result's own."""
+    root = {
+        "n_qubits": int(n_qubits),
+        "model_kind": spec.get("kind"),
+        "n_params": int(result.n_params),
+        "train_seconds": float(result.seconds),
+        "seconds_per_step": float(result.seconds_per_step),
+        "final_loss": float(result.history["loss"][-1]),
+        "steps_done": int(result.history["step"][-1]),
+        **dict(attrs or {}),
+        **result.attrs,
+    }
+    return write_artefact(
+        output, "model", result.datasets(), config=dict(spec), seed=seed, inputs=[target_path], attrs=root
+    )

@@ -10,7 +10,8 @@ import pytest
 from qgenflow.bits import all_bitstrings
 from qgenflow.errors import ArtefactError, InvalidConfigError
 from qgenflow.io import read_artefact
-from qgenflow.metrics import evaluate, kl_smoothed_samples, mmd2_samples, run_evaluation
+from qgenflow.metrics import evaluate, kl_smoothed_samples, mmd2_samples
+from qgenflow.stages.evaluate import run_evaluation
 
 EXACT_ATOL = 1e-12
 SIGMAS = [0.5, 1, 2]

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from qgenflow.io import write_artefact
-from qgenflow.metrics import run_evaluation, write_table
+from qgenflow.stages.evaluate import run_evaluation
+from qgenflow.stages.table import write_table
 
 REL_TOL = 1e-12
 

@@ -178,7 +178,7 @@ def test_bas3x3_acceptance():
     }
     start = time.perf_counter()
     trained = train({**spec, "kind": "qcbm"}, target, seed=0)
-    result, probs = trained, trained.probs
+    probs = trained.probs
     seconds = time.perf_counter() - start
     samples = sample_from_probs(probs, N_EVAL_SAMPLES, np.random.default_rng(0))
     valid = np.isin(bits_to_index(samples), bits_to_index(bas_patterns(3, 3))).mean()

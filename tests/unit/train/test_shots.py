@@ -11,7 +11,6 @@ from qgenflow.io import read_artefact
 from qgenflow.kernels import mmd2_exact, mmd2_samples_vs_probs
 from qgenflow.models import QCBM, make_ansatz
 from qgenflow.stages.target import run_target
-from qgenflow.targets import make_target
 from qgenflow.circuits import gradient_method
 from qgenflow.stages.train import run_training
 from qgenflow.circuits import CircuitRunner, ShotRunner

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-import numpy as np
 
 from ..result import TargetData, TrainedModel, target_data
 
