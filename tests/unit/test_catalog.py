@@ -25,7 +25,7 @@ def test_every_target_gets_the_common_figures_in_registry_order():
     "changes, extra",
     [
         ({"kind": "heisenberg", "quantum": True}, ["corr_r"]),
-        ({"kind": "tfim"}, ["corr_r"]),
+        ({"kind": "tfim", "quantum": True}, ["corr_r"]),
         ({"kind": "iqp", "has_probs": True}, ["porter_thomas"]),
         ({"kind": "iqp", "has_probs": False}, []),
         ({"model_kinds": frozenset({"qcbm", "qgan"})}, ["qgan"]),

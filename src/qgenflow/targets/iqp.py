@@ -297,7 +297,7 @@ def iqp_gate_ops(
         n_qubits: number of wires.
         spin_flip_symmetric: prepend the spin-flip-symmetric input state.
     """
-    # heavy: pennylane takes seconds to import; this module is imported at Snakefile parse (config.file_widths)
+    # heavy: pennylane takes seconds to import; this module is imported at Snakefile parse (the plan)
     import pennylane as qml
 
     ops = []
@@ -477,7 +477,7 @@ def iqp_samples_lightning(
     generators: np.ndarray, angles: np.ndarray, n_qubits: int, n_samples: int, seed: int
 ) -> np.ndarray:
     """[n_samples, n] uint8 samples from ``lightning.qubit`` with shots, seeded by ``seed``."""
-    # heavy: pennylane takes seconds to import; this module is imported at Snakefile parse (config.file_widths)
+    # heavy: pennylane takes seconds to import; this module is imported at Snakefile parse (the plan)
     import pennylane as qml
 
     device = make_device({"name": "lightning.qubit"}, n_qubits, seed=seed)

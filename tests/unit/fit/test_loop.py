@@ -15,6 +15,7 @@ import pytest
 from qgenflow.errors import InvalidConfigError
 from qgenflow.io import read_artefact
 from qgenflow.stages.target import run_target
+from tests.unit.killed import Killed, KilledAfterSave
 from qgenflow.fit.checkpoint import Checkpointer
 from qgenflow.fit.loop import fit
 from qgenflow.fit.optimizers import make_schedule
@@ -134,23 +135,6 @@ def pulled_quadratic(center, inner):
         return float(d @ d + 0.01 * inner.v @ x), 2 * d + 0.01 * inner.v
 
     return value_and_grad
-
-
-class Killed(Exception):
-    """Stands for the job being killed."""
-
-
-class KilledAfterSave(Checkpointer):
-    """A checkpointer whose job dies right after writing the checkpoint of step ``at``."""
-
-    def __init__(self, path, every, identity, at):
-        super().__init__(path, every, identity)
-        self.at = at
-
-    def save(self, step, *args, **kwargs):
-        super().save(step, *args, **kwargs)
-        if step == self.at:
-            raise Killed
 
 
 def test_inner_step_runs_around_every_evaluation():

@@ -8,6 +8,7 @@ import pytest
 from qgenflow.fit.checkpoint import Checkpointer
 from qgenflow.io import read_artefact
 from qgenflow.stages.target import run_target
+from tests.unit.killed import Killed, KilledAfterSave
 from qgenflow.train import train
 
 HEIS_2X2 = {"kind": "heisenberg", "lattice": [2, 2], "pbc": False, "method": "exact", "n_samples": 100}
@@ -47,23 +48,6 @@ def heis_ring_6(tmp_path_factory):
     return _artefact(tmp_path_factory, "heis6", HEIS_RING_6)
 
 
-class Killed(Exception):
-    """Stands for the training job being killed."""
-
-
-class _KilledAfterSave(Checkpointer):
-    """A checkpointer whose job dies right after writing the checkpoint of step ``at``."""
-
-    def __init__(self, path, every, identity, at):
-        super().__init__(path, every, identity)
-        self.at = at
-
-    def save(self, step, *args, **kwargs):
-        super().save(step, *args, **kwargs)
-        if step == self.at:
-            raise Killed
-
-
 @pytest.fixture
 def killed_then_resumed(tmp_path):
     """run(flavor, spec, target, seed, every, at): train, die after the step-``at`` checkpoint, rerun; the rerun."""
@@ -71,7 +55,7 @@ def killed_then_resumed(tmp_path):
     def run(flavor, spec, target, seed, every, at):
         path, identity = tmp_path / "ckpt.h5", {"flavor": flavor, "seed": seed}
         with pytest.raises(Killed):
-            train({**spec, "kind": "qgan", "flavor": flavor}, target, seed, _KilledAfterSave(path, every, identity, at))
+            train({**spec, "kind": "qgan", "flavor": flavor}, target, seed, KilledAfterSave(path, every, identity, at))
         assert read_artefact(path)["step"] == at
         return train({**spec, "kind": "qgan", "flavor": flavor}, target, seed, Checkpointer(path, every, identity))
 
