@@ -11,6 +11,7 @@ import numpy as np
 from ..bits import sample_from_probs
 from ..errors import InvalidConfigError
 from ..rng import make_rng
+from ..schema import with_defaults
 from .bars_and_stripes import bas_patterns, make_bars_and_stripes
 from .base import Target
 from .gaussian_mixture import make_gaussian_mixture
@@ -80,6 +81,7 @@ def target_kind(spec: Mapping[str, Any]) -> TargetKind:
 
 def make_target(spec: Mapping[str, Any], seed: int) -> Target:
     """Build the target described by a config entry, seeded by ``seed``."""
+    spec = with_defaults("targets", spec)
     return target_kind(spec).make(spec, make_rng(seed, "target"))
 
 

@@ -34,6 +34,7 @@ from scipy.special import ndtr
 
 from ..bits import sample_from_probs
 from ..errors import InvalidConfigError
+from ..schema import load_schema, with_defaults
 from .base import Target
 
 __all__ = [
@@ -45,11 +46,10 @@ __all__ = [
 ]
 
 ENCODINGS = ("binary", "gray")
-DEFAULT_COMPONENTS: tuple[dict[str, float], ...] = (
-    {"mean": 2 / 7, "std": 1 / 8, "weight": 1.0},
-    {"mean": 5 / 7, "std": 1 / 8, "weight": 1.0},
-)
-DEFAULT_N_SAMPLES = 20000
+_COMPONENTS = load_schema()["$defs"]["target_gaussian_mixture"]["properties"]["components"]
+#: Liu & Wang's two Gaussians, as the schema's default; a component's weight defaults as the schema says.
+DEFAULT_COMPONENTS: tuple[dict[str, float], ...] = tuple(_COMPONENTS["default"])
+_DEFAULT_WEIGHT = float(_COMPONENTS["items"]["properties"]["weight"]["default"])
 
 
 def grid_codes(n_bits: int, encoding: str = "binary") -> np.ndarray:
@@ -73,7 +73,7 @@ def _check_components(components: Sequence[Mapping[str, Any]]) -> tuple[np.ndarr
         for key in ("mean", "std"):
             if key not in comp:
                 raise InvalidConfigError(f"components[{i}].{key}", "is required")
-        mean, std, weight = float(comp["mean"]), float(comp["std"]), float(comp.get("weight", 1.0))
+        mean, std, weight = float(comp["mean"]), float(comp["std"]), float(comp.get("weight", _DEFAULT_WEIGHT))
         if not 0.0 <= mean <= 1.0:
             raise InvalidConfigError(
                 f"components[{i}].mean", f"must lie in [0, 1] (a fraction of the range), got {mean}"
@@ -123,16 +123,17 @@ def make_gaussian_mixture(spec: Mapping[str, Any], rng: np.random.Generator) -> 
     weight}`` as fractions of the range; default: Liu & Wang's two Gaussians) and
     ``encoding`` (``binary`` or ``gray``; default ``binary``).
     """
+    spec = with_defaults("targets", {**spec, "kind": "gaussian_mixture"})
     n = int(spec["n_bits"])
     if n < 1:
         raise InvalidConfigError("n_bits", f"must be >= 1, got {n}")
-    encoding = spec.get("encoding", "binary")
+    encoding = spec["encoding"]
     codes = grid_codes(n, encoding)
-    components = spec.get("components", DEFAULT_COMPONENTS)
+    components = spec["components"]
     grid_probs = grid_probabilities(n, components)
     probs = np.empty_like(grid_probs)
     probs[codes] = grid_probs
-    samples = sample_from_probs(probs, int(spec.get("n_samples", DEFAULT_N_SAMPLES)), rng)
+    samples = sample_from_probs(probs, int(spec["n_samples"]), rng)
     return Target(
         n_qubits=n,
         samples=samples,

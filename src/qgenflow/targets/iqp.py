@@ -42,6 +42,7 @@ import numpy as np
 from ..bits import bits_to_index, sample_from_probs
 from ..devices import make_device
 from ..rng import make_rng
+from ..schema import load_schema, with_defaults
 from ..errors import InvalidConfigError
 from ..limits import MAX_EXACT_QUBITS
 from .base import Target
@@ -83,9 +84,14 @@ PHASE_CONVENTION = "D = prod_j exp(-i theta_j Z_{g_j}) = prod_j MultiRZ(2 theta_
 #: Gate angle per unit of theta: generator ``g_j`` is the gate ``MultiRZ(GATE_ANGLE_SCALE * theta_j)``.
 GATE_ANGLE_SCALE = 2.0
 
-DEFAULT_GENERATORS: dict[str, Any] = {"pattern": "all", "max_weight": 2, "density": 1.0, "pbc": False}
-DEFAULT_ANGLES: dict[str, Any] = {"distribution": "uniform", "scale": 2 * math.pi}
-DEFAULT_N_SAMPLES = 20000
+_SCHEMA = load_schema()["$defs"]["target_iqp"]["properties"]
+#: Defaults of the ``generators`` and ``angles`` entries, as the schema gives them.
+DEFAULT_GENERATORS: dict[str, Any] = {
+    key: sub["default"] for key, sub in _SCHEMA["generators"]["properties"].items() if "default" in sub
+}
+DEFAULT_ANGLES: dict[str, Any] = {
+    key: sub["default"] for key, sub in _SCHEMA["angles"]["properties"].items() if "default" in sub
+}
 # Work sizes that keep a block in a core's cache (2 MiB L2 here): phases per block, transpose tile.
 _BLOCK_ENTRIES = 1 << 16
 _TILE = 256
@@ -191,7 +197,7 @@ def _settings(spec: Mapping[str, Any]) -> tuple[int, dict[str, Any], dict[str, A
     seed = spec.get("circuit_seed")
     if seed is not None and (isinstance(seed, bool) or int(seed) != seed or seed < 0):
         raise InvalidConfigError("circuit_seed", f"must be a non-negative integer or null, got {seed!r}")
-    method = spec.get("method", "exact")
+    method = spec["method"]
     if method not in METHODS:
         raise InvalidConfigError("method", f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
     if method == "exact" and n > MAX_EXACT_QUBITS:
@@ -216,6 +222,7 @@ def check_iqp_spec(spec: Mapping[str, Any]) -> None:
 
     Cheap (no circuit is simulated), so it can run before any job starts.
     """
+    spec = with_defaults("targets", {**spec, "kind": "iqp"})
     n, gen, _, _ = _settings(spec)
     _candidates(n, gen)
 
@@ -237,6 +244,7 @@ def build_iqp(spec: Mapping[str, Any], seed: int) -> tuple[np.ndarray, np.ndarra
         ``generators`` int64 [G, w] (ascending qubit indices padded with -1, w = the
         largest weight present) and ``angles`` float64 [G].
     """
+    spec = with_defaults("targets", {**spec, "kind": "iqp"})
     n, gen, ang, _ = _settings(spec)
     candidates = _candidates(n, gen)
     rng = make_rng(seed, "iqp_circuit")
@@ -514,8 +522,9 @@ def make_iqp(spec: Mapping[str, Any], rng: np.random.Generator) -> Target:
     from the probabilities (``method: exact``) or ``lightning.qubit`` shots
     (``method: shots``, no ``probs``).
     """
+    spec = with_defaults("targets", {**spec, "kind": "iqp"})
     n, _, _, method = _settings(spec)
-    n_samples = int(spec.get("n_samples", DEFAULT_N_SAMPLES))
+    n_samples = int(spec["n_samples"])
     circuit_seed = spec.get("circuit_seed")
     circuit_seed = int(rng.integers(0, 2**62)) if circuit_seed is None else int(circuit_seed)
     generators, angles = build_iqp(spec, circuit_seed)

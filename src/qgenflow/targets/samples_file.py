@@ -29,6 +29,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..schema import with_defaults
 from ..errors import InputDataError, InvalidConfigError
 from ..io import read_user_samples_h5
 from ..provenance import sha256_file
@@ -233,6 +234,7 @@ def make_samples_file(spec: Mapping[str, Any], rng: np.random.Generator) -> Targ
     ``dataset`` (default ``samples``), ``n_bits`` and ``n_samples`` (the first
     rows; null for all).
     """
+    spec = with_defaults("targets", {**spec, "kind": "file"})
     del rng
     if not spec.get("path"):
         raise InvalidConfigError("path", "a sample file path is required")
@@ -243,9 +245,9 @@ def make_samples_file(spec: Mapping[str, Any], rng: np.random.Generator) -> Targ
     n_samples = spec.get("n_samples")
     if n_samples is not None and int(n_samples) < 1:
         raise InvalidConfigError("n_samples", f"must be >= 1 or null, got {n_samples}")
-    fmt = resolve_format(path, spec.get("format", "auto"))
+    fmt = resolve_format(path, spec["format"])
     data = read_samples_file(
-        path, fmt, dataset=spec.get("dataset", DEFAULT_DATASET), n_bits=None if n_bits is None else int(n_bits)
+        path, fmt, dataset=spec["dataset"], n_bits=None if n_bits is None else int(n_bits)
     )
     n_rows = data.shape[0]
     if n_samples is not None and int(n_samples) < n_rows:

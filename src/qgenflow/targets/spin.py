@@ -23,6 +23,7 @@ import numpy as np
 
 from ..bits import bits_to_index, index_to_bits, sample_from_probs
 from ..errors import InvalidConfigError
+from ..schema import with_defaults
 from .base import Target
 from .vmc import run_vmc
 
@@ -53,10 +54,11 @@ def _lattice(spec: Mapping[str, Any]) -> list[int]:
 
 def build_graph(spec: Mapping[str, Any], max_neighbor_order: int = 1):
     """NetKet graph of the target's lattice: a chain for ``[L]`` or ``[L, 1]``, else a grid."""
+    spec = with_defaults("targets", spec)
     import netket as nk  # heavy: netket takes seconds to load; targets is imported when Snakemake parses the workflow
 
     lattice = [x for x in _lattice(spec) if x > 1] or [1]
-    return nk.graph.Grid(extent=lattice, pbc=bool(spec.get("pbc", True)), max_neighbor_order=max_neighbor_order)
+    return nk.graph.Grid(extent=lattice, pbc=bool(spec["pbc"]), max_neighbor_order=max_neighbor_order)
 
 
 def build_hamiltonian(spec: Mapping[str, Any], *, sign_rule: bool = False):
@@ -68,11 +70,12 @@ def build_hamiltonian(spec: Mapping[str, Any], *, sign_rule: bool = False):
     ``sign_rule`` applies the Marshall sign to nearest-neighbour Heisenberg bonds (same
     spectrum and |psi|^2; makes the ground state positive on bipartite lattices).
     """
+    spec = with_defaults("targets", spec)
     import netket as nk  # heavy: netket takes seconds to load; targets is imported when Snakemake parses the workflow
 
     kind = spec["kind"]
     if kind == "heisenberg":
-        j1, j2 = float(spec.get("J1", 1.0)), float(spec.get("J2", 0.0))
+        j1, j2 = float(spec["J1"]), float(spec["J2"])
         graph = build_graph(spec, max_neighbor_order=2 if j2 != 0.0 else 1)
         n = graph.n_nodes
         if n % 2:
@@ -86,13 +89,13 @@ def build_hamiltonian(spec: Mapping[str, Any], *, sign_rule: bool = False):
     if kind == "tfim":
         graph = build_graph(spec)
         hilbert = nk.hilbert.Spin(0.5, graph.n_nodes)
-        coupling = spec.get("coupling", "ferromagnetic")
+        coupling = spec["coupling"]
         if coupling not in ("ferromagnetic", "antiferromagnetic"):
             raise InvalidConfigError("coupling", f"must be ferromagnetic or antiferromagnetic, got {coupling!r}")
-        j = float(spec.get("J", 1.0))
+        j = float(spec["J"])
         # NetKet: H = -h sum X + J_nk sum ZZ, so a ferromagnet has J_nk = -J.
         j_nk = -j if coupling == "ferromagnetic" else j
-        ham = nk.operator.Ising(hilbert, graph, h=float(spec.get("h", 1.0)), J=j_nk)
+        ham = nk.operator.Ising(hilbert, graph, h=float(spec["h"]), J=j_nk)
         return hilbert, ham, graph
     raise InvalidConfigError("kind", f"not a spin model: {kind!r}")
 
@@ -147,13 +150,14 @@ def spin_observables(probs_or_samples: np.ndarray, positions: np.ndarray, from_s
 
 def reference_energy(spec: Mapping[str, Any]) -> float | None:
     """Published ground energy (Pauli units) when one is known for this lattice."""
+    spec = with_defaults("targets", spec)
     lattice = _lattice(spec)
-    if spec["kind"] == "heisenberg" and float(spec.get("J2", 0.0)) == 0.0 and spec.get("pbc", True):
+    if spec["kind"] == "heisenberg" and float(spec["J2"]) == 0.0 and spec["pbc"]:
         if len(lattice) == 2 and lattice[0] == lattice[1] and lattice[0] in HEISENBERG_REFERENCE_ENERGY_PER_SITE:
             n = lattice[0] * lattice[1]
-            return 4.0 * HEISENBERG_REFERENCE_ENERGY_PER_SITE[lattice[0]] * n * float(spec.get("J1", 1.0))
-    if spec["kind"] == "tfim" and spec.get("pbc", True) and len([x for x in lattice if x > 1]) == 1:
-        if float(spec.get("h", 1.0)) == float(spec.get("J", 1.0)) == 1.0:
+            return 4.0 * HEISENBERG_REFERENCE_ENERGY_PER_SITE[lattice[0]] * n * float(spec["J1"])
+    if spec["kind"] == "tfim" and spec["pbc"] and len([x for x in lattice if x > 1]) == 1:
+        if float(spec["h"]) == float(spec["J"]) == 1.0:
             return tfim_chain_energy(max(lattice))
     return None
 
@@ -165,19 +169,19 @@ def tfim_chain_energy(length: int) -> float:
 
 def _hamiltonian_text(spec: Mapping[str, Any]) -> str:
     lattice = "x".join(str(x) for x in _lattice(spec))
-    bc = "periodic" if spec.get("pbc", True) else "open"
+    bc = "periodic" if spec["pbc"] else "open"
     if spec["kind"] == "heisenberg":
-        text = f"H = {float(spec.get('J1', 1.0))} sum_<ij> (XX + YY + ZZ)"
-        if float(spec.get("J2", 0.0)):
+        text = f"H = {float(spec['J1'])} sum_<ij> (XX + YY + ZZ)"
+        if float(spec["J2"]):
             text += f" + {float(spec['J2'])} sum_<<ij>> (XX + YY + ZZ)"
     else:
-        sign = "-" if spec.get("coupling", "ferromagnetic") == "ferromagnetic" else "+"
-        text = f"H = {sign}{float(spec.get('J', 1.0))} sum_<ij> ZZ - {float(spec.get('h', 1.0))} sum_i X"
+        sign = "-" if spec["coupling"] == "ferromagnetic" else "+"
+        text = f"H = {sign}{float(spec['J'])} sum_<ij> ZZ - {float(spec['h'])} sum_i X"
     return f"{text}; {lattice} lattice, {bc} boundaries; Pauli operators"
 
 
 def _make_spin_target(spec: Mapping[str, Any], rng: np.random.Generator) -> Target:
-    method = spec.get("method", "exact")
+    method = spec["method"]
     n_samples = int(spec["n_samples"])
     start = time.perf_counter()
     ref = reference_energy(spec)
@@ -196,7 +200,7 @@ def _make_spin_target(spec: Mapping[str, Any], rng: np.random.Generator) -> Targ
         ))
     elif method == "vmc":
         hilbert, ham, graph = build_hamiltonian(spec, sign_rule=spec["kind"] == "heisenberg")
-        result = run_vmc(ham, spec.get("vmc", {}), int(rng.integers(2**31)), n_samples, graph=graph, reference_energy=ref)
+        result = run_vmc(ham, spec["vmc"], int(rng.integers(2**31)), n_samples, graph=graph, reference_energy=ref)
         probs, samples = None, result.samples
         obs = spin_observables(samples, graph.positions, from_samples=True)
         extra = {"zz_correlations": obs["zz_correlations"], **{f"history/{k}": v for k, v in result.history.items()}}
@@ -224,9 +228,9 @@ def _make_spin_target(spec: Mapping[str, Any], rng: np.random.Generator) -> Targ
 
 def make_heisenberg(spec: Mapping[str, Any], rng: np.random.Generator) -> Target:
     """Z-basis ground-state distribution of the spin-1/2 Heisenberg model (J1, optional J2)."""
-    return _make_spin_target(spec, rng)
+    return _make_spin_target(with_defaults("targets", {**spec, "kind": "heisenberg"}), rng)
 
 
 def make_tfim(spec: Mapping[str, Any], rng: np.random.Generator) -> Target:
     """Z-basis ground-state distribution of the transverse-field Ising model."""
-    return _make_spin_target(spec, rng)
+    return _make_spin_target(with_defaults("targets", {**spec, "kind": "tfim"}), rng)
