@@ -44,8 +44,9 @@ _FILLING = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"prope
 def with_defaults(section: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a config entry with every schema default filled in.
 
-    ``section`` is ``targets`` or ``models`` (one entry of them), or the name of a
-    shared definition of the schema (``optimizer``, ``device``). Idempotent: an entry
+    ``section`` is ``targets`` or ``models`` (one entry of them), another top-level
+    section (``evaluation``, ``compute``, ``figures``), or the name of a shared
+    definition of the schema (``optimizer``, ``device``). Idempotent: an entry
     read from a validated study config comes back unchanged. Validity is not checked
     here (the plan refuses invalid configs before any job).
     """
@@ -55,8 +56,12 @@ def with_defaults(section: str, entry: Mapping[str, Any]) -> dict[str, Any]:
         for _ in _FILLING(schema).iter_errors({section: {"entry": entry}}):
             pass
         return entry
+    if section in schema["properties"]:  # a top-level section: evaluation, compute, figures
+        for _ in _FILLING(schema).iter_errors({section: entry}):
+            pass
+        return entry
     if section not in schema["$defs"]:
-        allowed = ", ".join(["targets", "models", *sorted(schema["$defs"])])
+        allowed = ", ".join(sorted({*schema["properties"], *schema["$defs"]}))
         raise ValueError(f"section must be one of {allowed}; got {section!r}")
     for _ in _FILLING({"$defs": schema["$defs"], "$ref": f"#/$defs/{section}"}).iter_errors(entry):
         pass

@@ -22,7 +22,6 @@ from .distances import (
     tv_from_counts,
 )
 from .evaluate import (
-    DEFAULT_N_BOOTSTRAP,
     KL_PSEUDO_COUNT,
     REFERENCES,
     evaluate,
@@ -33,7 +32,6 @@ from .tables import MetricsRecord, aggregate_metrics, model_role, read_metrics, 
 
 __all__ = [
     "DENSE_MAX_BITS",
-    "DEFAULT_N_BOOTSTRAP",
     "KL_PSEUDO_COUNT",
     "REFERENCES",
     "BootstrapResult",

@@ -39,6 +39,7 @@ from ..errors import ArtefactError, InvalidConfigError
 from ..io import Artefact
 from ..kernels import DENSE_MAX_BITS
 from ..rng import make_rng
+from ..schema import with_defaults
 from ..targets.spin import build_graph, spin_observables
 from .bootstrap import bootstrap
 from .distances import (
@@ -54,7 +55,6 @@ from .distances import (
 
 __all__ = [
     "KL_PSEUDO_COUNT",
-    "DEFAULT_N_BOOTSTRAP",
     "REFERENCES",
     "evaluate",
     "marshall_energy",
@@ -66,7 +66,6 @@ log = logging.getLogger(__name__)
 #: Pseudo-count added to every bitstring of the model histogram in ``kl_samples``.
 KL_PSEUDO_COUNT = 0.5
 #: Bootstrap replicates when the spec gives no ``n_bootstrap``.
-DEFAULT_N_BOOTSTRAP = 200
 # Root attributes copied from the model / target artefact into metrics.h5 when present.
 
 
@@ -100,16 +99,17 @@ def _check_pair(target: Artefact, model: Artefact) -> int:
 
 
 def _spec_values(spec: Mapping[str, Any]) -> tuple[list[float], int | None, int]:
-    sigmas = spec.get("sigmas")
+    spec = with_defaults("evaluation", spec)
+    sigmas = spec["sigmas"]
     if not sigmas:
         raise InvalidConfigError("evaluation.sigmas", "give at least one kernel bandwidth")
     sigmas = [float(s) for s in sigmas]
     if any(s <= 0 for s in sigmas):
         raise InvalidConfigError("evaluation.sigmas", f"bandwidths must be > 0, got {sigmas}")
-    n_samples = spec.get("n_samples")
+    n_samples = spec["n_samples"]
     if n_samples is not None and int(n_samples) < 2:
         raise InvalidConfigError("evaluation.n_samples", f"must be >= 2, got {n_samples}")
-    n_boot = int(spec.get("n_bootstrap", DEFAULT_N_BOOTSTRAP))
+    n_boot = int(spec["n_bootstrap"])
     if n_boot == 1 or n_boot < 0:
         raise InvalidConfigError("evaluation.n_bootstrap", f"must be 0 (no errors) or >= 2, got {n_boot}")
     return sigmas, None if n_samples is None else int(n_samples), n_boot

@@ -11,6 +11,7 @@ import numpy as np
 from ..catalog import REFERENCES
 from ..io import read_artefact, write_artefact
 from ..metrics.evaluate import evaluate, reference_model
+from ..schema import with_defaults
 
 __all__ = ["run_evaluation"]
 
@@ -45,6 +46,7 @@ def run_evaluation(
     Returns:
         The path written.
     """
+    complete = with_defaults("evaluation", spec)  # metrics.h5 records the job's own slice, as given
     target = read_artefact(target_path, kind="target")
     if str(model_path) in REFERENCES:
         model = reference_model(target, str(model_path), seed)
@@ -52,7 +54,7 @@ def run_evaluation(
     else:
         model = read_artefact(model_path, kind="model")
         inputs = [target_path, model_path]
-    metrics = evaluate(target, model, spec, seed)
+    metrics = evaluate(target, model, complete, seed)
     attrs: dict[str, Any] = {"n_qubits": int(target.attrs["n_qubits"])}
     for key in _MODEL_ATTRS:
         if key in model.attrs:
@@ -66,7 +68,7 @@ def run_evaluation(
     attrs["target_name"] = str(
         target_name or target.attrs.get("target_name") or target.attrs.get("target_kind", "target")
     )
-    n_samples = spec.get("n_samples")
+    n_samples = complete["n_samples"]
     for side, art in (("model", model), ("target", target)):
         if "samples" not in art:
             continue

@@ -112,10 +112,10 @@ def test_qubit_mismatch_names_both_files(rng, seed, write_target, write_model):
 
 
 def test_bad_spec_is_rejected(pair, seed):
-    """Missing bandwidths or a single bootstrap replicate are config errors."""
+    """No bandwidths or a single bootstrap replicate are config errors (absent keys take the schema's defaults)."""
     target, model = read_artefact(pair[0]), read_artefact(pair[1])
     with pytest.raises(InvalidConfigError, match="sigmas"):
-        evaluate(target, model, {"n_samples": 10}, seed)
+        evaluate(target, model, {"n_samples": 10, "sigmas": []}, seed)
     with pytest.raises(InvalidConfigError, match="n_bootstrap"):
         evaluate(target, model, {**SPEC, "n_bootstrap": 1}, seed)
 
