@@ -19,6 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .limits import MAX_DENSE_QUBITS
+
 from .bits import bits_to_index, unique_counts
 
 __all__ = [
@@ -35,7 +37,7 @@ __all__ = [
 ]
 
 #: Largest number of bits for which the sample MMD may use dense ``2**n`` histograms.
-DENSE_MAX_BITS = 20
+DENSE_MAX_BITS = MAX_DENSE_QUBITS
 # Entries of one kernel block (rows x columns) in the distinct-row path: ~32 MiB of float64.
 _BLOCK_ENTRIES = 1 << 22
 

@@ -44,7 +44,7 @@ from ..devices import make_device
 from ..rng import make_rng
 from ..schema import load_schema, with_defaults
 from ..errors import InvalidConfigError
-from ..limits import MAX_EXACT_QUBITS
+from ..limits import MAX_EXACT_QUBITS, MAX_IQP_SHOT_QUBITS
 from .base import Target
 
 __all__ = [
@@ -78,8 +78,8 @@ GENERATOR_PATTERNS = ("all", "chain", "square")
 ANGLE_DISTRIBUTIONS = ("uniform", "normal")
 METHODS = ("exact", "shots")
 MAX_WEIGHT = 3
-# Shots on lightning.qubit: peak memory measured 3.3 GiB at 26 qubits, x4 per 2 more (~13 GiB at 28).
-MAX_SHOT_QUBITS = 28
+#: Largest IQP circuit sampled with shots (see :data:`qgenflow.limits.MAX_IQP_SHOT_QUBITS`).
+MAX_SHOT_QUBITS = MAX_IQP_SHOT_QUBITS
 PHASE_CONVENTION = "D = prod_j exp(-i theta_j Z_{g_j}) = prod_j MultiRZ(2 theta_j, wires=g_j), as qml.IQP"
 #: Gate angle per unit of theta: generator ``g_j`` is the gate ``MultiRZ(GATE_ANGLE_SCALE * theta_j)``.
 GATE_ANGLE_SCALE = 2.0

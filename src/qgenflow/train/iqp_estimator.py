@@ -79,7 +79,7 @@ from ..devices import make_device
 from ..errors import QgenflowError
 from ..fit.checkpoint import Checkpointer
 from ..fit.loop import TrainResult, fit
-from ..limits import MAX_EXACT_QUBITS, MAX_STORED_PROBS_QUBITS
+from ..limits import MAX_EXACT_QUBITS, MAX_DENSE_QUBITS
 from ..models.iqp import IQPAnsatz
 from ..rng import make_rng
 from ..targets.iqp import MAX_SHOT_QUBITS, iqp_phase, iqp_probs, walsh_hadamard
@@ -762,7 +762,7 @@ def fit_iqp_estimator(
 def iqp_outputs(
     spec: Mapping[str, Any], ansatz: IQPAnsatz, theta: np.ndarray, seed: int
 ) -> tuple[np.ndarray | None, np.ndarray | None, str]:
-    """Exact probabilities (up to ``MAX_STORED_PROBS_QUBITS`` qubits) and samples of a trained IQP model.
+    """Exact probabilities (up to ``MAX_DENSE_QUBITS`` qubits) and samples of a trained IQP model.
 
     Samples come from :func:`sample_iqp_model`, on the configured device when it has
     shots; where the circuit is too large to sample classically they are ``None`` and the
@@ -772,7 +772,7 @@ def iqp_outputs(
         ``(probs or None, samples or None, note)``.
     """
     n, gens, symmetric = ansatz.n_qubits, ansatz.generators, ansatz.spin_flip_symmetric
-    probs = iqp_model_probs(gens, theta, n, spin_flip_symmetric=symmetric) if n <= MAX_STORED_PROBS_QUBITS else None
+    probs = iqp_model_probs(gens, theta, n, spin_flip_symmetric=symmetric) if n <= MAX_DENSE_QUBITS else None
     device = spec["device"] if spec["device"]["shots"] else None
     n_samples = int(spec["n_samples"])
     try:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...errors import InvalidConfigError
 from ...rng import make_rng
-from ...limits import MAX_STORED_PROBS_QUBITS as PROBS_MAX_BITS
+from ...limits import MAX_DENSE_QUBITS as PROBS_MAX_BITS
 from ..result import TargetData
 from . import BaselineResult, baseline_samples, positive_int
 

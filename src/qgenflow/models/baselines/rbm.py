@@ -37,7 +37,7 @@ from ...bits import all_bitstrings, bits_to_index, sample_from_probs
 from ...errors import InvalidConfigError
 from ...fit.loop import fit
 from ...rng import make_rng
-from ...limits import MAX_STORED_PROBS_QUBITS as PROBS_MAX_BITS
+from ...limits import MAX_DENSE_QUBITS as PROBS_MAX_BITS
 from ..result import TargetData
 from . import BaselineResult, baseline_samples, optimizer_spec, positive_int, training_data
 

@@ -38,6 +38,7 @@ from ...bits import all_bitstrings, bits_to_index, empirical_probs, sample_from_
 from ...circuits import FINAL_SAMPLING_STEP, CircuitRunner, ShotRunner, gradient_method
 from ...devices import make_device
 from ...errors import InvalidConfigError
+from ...limits import QGAN_CLASSICAL_MAX_QUBITS
 from ...fit.loop import TrainResult, fit, without_early_stopping
 from ...kernels import mmd2_exact
 from ...limits import MAX_EXACT_QUBITS
@@ -58,7 +59,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: The generator's observable -log D(x) is tabulated on all 2^n bitstrings.
-MAX_GAN_QUBITS = 16
+MAX_GAN_QUBITS = QGAN_CLASSICAL_MAX_QUBITS
 _ACTIVATIONS = ("relu", "leaky_relu", "tanh", "gelu")
 _D_OPTIMIZERS = ("adam", "sgd")
 # Seed-sequence tags of this module's random streams (besides qgenflow.rng's).

@@ -30,6 +30,7 @@ from ...bits import sample_from_probs
 from ...circuits import FINAL_SAMPLING_STEP
 from ...circuits.expval import ExpvalRunner
 from ...errors import InvalidConfigError
+from ...limits import QGAN_QUANTUM_DATA_MAX_QUBITS
 from ...targets import QUANTUM_KINDS
 from ...fit.loop import TrainResult, fit
 from ...rng import make_rng
@@ -53,7 +54,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Quantum-data flavours prepare the target state vector on the device: keep it small.
-MAX_STATE_QUBITS = 12
+MAX_STATE_QUBITS = QGAN_QUANTUM_DATA_MAX_QUBITS
 OBJECTIVES = ("fidelity", "energy")
 _NORM_TOL = 1e-6
 # Amplitudes below this count as outside the state's support (Lanczos leaves ~1e-15 noise).
