@@ -21,7 +21,7 @@ from .configdocs import render_config_docs
 from .errors import InvalidConfigError, QgenflowError
 from .files import write_text_atomic
 from .io import summarize
-from .publish import verify_manifest
+from .stages.publish import verify_manifest
 
 __all__ = ["main", "load_config_file"]
 

@@ -32,8 +32,8 @@ STAGE_ENTRIES: dict[str, tuple[str, ...]] = {
     "targets": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.target"),
     "train": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.train"),
     "evaluate": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.evaluate", "qgenflow.stages.table"),
-    "figures": ("qgenflow.runtime", "qgenflow.io", "qgenflow.plots"),
-    "publish": ("qgenflow.runtime", "qgenflow.io", "qgenflow.publish"),
+    "figures": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.figure"),
+    "publish": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.publish"),
 }
 
 

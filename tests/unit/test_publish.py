@@ -11,7 +11,7 @@ import pytest
 
 from qgenflow.cli import main
 from qgenflow.io import write_artefact
-from qgenflow.publish import publish, verify_manifest
+from qgenflow.stages.publish import publish, verify_manifest
 
 
 @pytest.fixture

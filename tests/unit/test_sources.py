@@ -66,7 +66,7 @@ def test_fingerprint_changes_with_each_module_a_stage_imports_and_no_other(tmp_p
 
     original = fingerprints(PACKAGE_DIR)
     assert fingerprints(copy) == original  # moved package, same code: same fingerprints
-    for module in ("qgenflow.targets.spin", "qgenflow.fit.loop", "qgenflow.plots.style", "qgenflow.publish"):
+    for module in ("qgenflow.targets.spin", "qgenflow.fit.loop", "qgenflow.plots.style", "qgenflow.stages.publish"):
         path = sources._module_file(module)  # inside the copy while it is the package
         assert copy in path.parents
         before = path.read_bytes()

@@ -114,7 +114,7 @@ def test_swapped_target_stops_the_first_job_that_reads_it(study_run, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "module", ["targets/spin.py", "circuits/exact.py", "plots/style.py", "publish.py"]
+    "module", ["targets/spin.py", "circuits/exact.py", "plots/style.py", "stages/publish.py"]
 )
 def test_editing_a_module_reruns_exactly_the_stages_that_import_it(study_run, module):
     """The jobs planned after an edit are those of every stage whose import graph holds the module."""

@@ -65,7 +65,7 @@ def test_publish_manifest_matches_files(study_run):
     import hashlib
     import json
 
-    from qgenflow.publish import verify_manifest
+    from qgenflow.stages.publish import verify_manifest
 
     publish = study_run / "results/publish"
     manifest = json.loads((publish / "manifest.json").read_text())

@@ -4,7 +4,7 @@ from qgenflow.runtime import setup_job
 
 setup_job(snakemake.log[0], snakemake.threads, expect=snakemake.params.expect)
 
-from qgenflow.plots import draw_figure  # noqa: E402
+from qgenflow.stages.figure import draw_figure  # noqa: E402
 
 draw_figure(
     snakemake.params.figure,

@@ -6,7 +6,7 @@ setup_job(snakemake.log[0], snakemake.threads, expect=snakemake.params.expect)
 
 from pathlib import Path  # noqa: E402
 
-from qgenflow.publish import publish  # noqa: E402
+from qgenflow.stages.publish import publish  # noqa: E402
 
 # The manifest is the first output; the folder holding it is the publish folder.
 publish(

@@ -28,7 +28,7 @@ from .evaluate import (
     marshall_energy,
     reference_model,
 )
-from .tables import MetricsRecord, aggregate_metrics, model_role, read_metrics, verdict
+from .tables import MetricsRecord, aggregate_metrics, metrics_record, model_role, verdict
 
 __all__ = [
     "DENSE_MAX_BITS",
@@ -50,7 +50,7 @@ __all__ = [
     "mmd2_probs",
     "mmd2_samples",
     "pool_rows",
-    "read_metrics",
+    "metrics_record",
     "resample_counts",
     "total_variation",
     "total_variation_samples",

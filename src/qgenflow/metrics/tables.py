@@ -17,13 +17,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..catalog import DATA_REFERENCE, REFERENCES
-from ..io import read_artefact
+from ..io import Artefact
 
 __all__ = [
     "MetricsRecord",
     "aggregate_metrics",
     "model_role",
-    "read_metrics",
+    "metrics_record",
     "verdict",
 ]
 
@@ -63,9 +63,8 @@ def model_role(kind: str) -> str:
     return "other"
 
 
-def read_metrics(path: str | Path, label: tuple[str, int] | None = None) -> MetricsRecord:
-    """Read one ``metrics.h5``; ``label = (model, seed)`` overrides the names stored in it."""
-    art = read_artefact(path, kind="metrics")
+def metrics_record(art: Artefact, label: tuple[str, int] | None = None) -> MetricsRecord:
+    """The record of one ``metrics.h5`` artefact; ``label = (model, seed)`` overrides the names stored in it."""
     values, stderrs, sources = {}, {}, {}
     for name, data in art.datasets.items():
         values[name] = float(np.asarray(data))

@@ -26,7 +26,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from ..bits import index_to_bits
-from ..io import Artefact, read_artefact
+from ..io import Artefact
 from .distribution import DENSE_MAX_QUBITS
 from .style import (
     DOUBLE_COLUMN_IN,
@@ -157,21 +157,20 @@ def correlation_function(zz: np.ndarray, distances: np.ndarray) -> tuple[np.ndar
     return radii, np.array([values[r == radius].mean() for radius in radii])
 
 
-def _grouped(model_paths: Sequence[str | Path], labels: Sequence[str], n: int) -> dict[str, list[Moments]]:
-    check_labels(model_paths, labels)
+def _grouped(models: Sequence[Artefact], labels: Sequence[str], n: int) -> dict[str, list[Moments]]:
+    check_labels(models, labels)
     groups: dict[str, list[Moments]] = {}
-    for path, label in zip(model_paths, labels):
-        art = read_artefact(path, kind="model")
+    for art, label in zip(models, labels):
         n_model = int(art.attrs.get("n_qubits", -1))
         if n_model != n:
-            raise ValueError(f"{path}: model has {n_model} qubits, the target has {n}")
+            raise ValueError(f"{art.path}: model has {n_model} qubits, the target has {n}")
         groups.setdefault(label, []).append(z_moments(art))
     return groups
 
 
 def plot_correlation_maps(
-    target_path: str | Path,
-    model_paths: Sequence[str | Path],
+    target: Artefact,
+    models: Sequence[Artefact],
     labels: Sequence[str],
     outputs: Sequence[str | Path],
     title: str | None = None,
@@ -185,13 +184,12 @@ def plot_correlation_maps(
     share one symmetric colour scale.
     """
     check_outputs(outputs)
-    target = read_artefact(target_path, kind="target")
     n = int(target.attrs["n_qubits"])
     lattice = lattice_of(target)
     if lattice is not None and lattice.positions.shape[1] != 2:
         lattice = None  # a chain reads better as a matrix than as a one-row map
     panels = [("target", z_moments(target).connected)]
-    for label, moments in _grouped(model_paths, labels, n).items():
+    for label, moments in _grouped(models, labels, n).items():
         panels.append((label, np.mean([m.connected for m in moments], axis=0)))
 
     images = [_map_image(c, lattice) for _, c in panels]
@@ -248,8 +246,8 @@ def _outline(x: float, y: float) -> Rectangle:
 
 
 def plot_correlation_function(
-    target_path: str | Path,
-    model_paths: Sequence[str | Path],
+    target: Artefact,
+    models: Sequence[Artefact],
     labels: Sequence[str],
     outputs: Sequence[str | Path],
     title: str | None = None,
@@ -258,15 +256,14 @@ def plot_correlation_function(
 ) -> None:
     """``C(r)`` of a lattice target (line) and of every model (markers; seed mean, min-max bars)."""
     check_outputs(outputs)
-    target = read_artefact(target_path, kind="target")
     lattice = lattice_of(target)
     if lattice is None:
-        raise ValueError(f"{target_path}: the target has no lattice (no /site_positions); C(r) needs one")
+        raise ValueError(f"{target.path}: the target has no lattice (no /site_positions); C(r) needs one")
     n = int(target.attrs["n_qubits"])
     distances = pair_distances(lattice)
     zz_target = np.asarray(target["zz_correlations"]) if "zz_correlations" in target else z_moments(target).zz
     radii, c_target = correlation_function(zz_target, distances)
-    groups = _grouped(model_paths, labels, n)
+    groups = _grouped(models, labels, n)
     palette = series_colours(list(groups), colours)
 
     with paper_style():

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from ..bits import bits_to_index, empirical_probs, index_to_bits, unique_counts
-from ..io import Artefact, read_artefact
+from ..io import Artefact
 from .style import (
     DOUBLE_COLUMN_IN,
     HEIGHT_IN,
@@ -182,24 +182,22 @@ def _mass_on(probs: np.ndarray, rows: np.ndarray | None, bits: np.ndarray) -> np
 
 
 def distribution_table(
-    target_path: str | Path,
-    model_paths: Sequence[str | Path],
+    target: Artefact,
+    models: Sequence[Artefact],
     labels: Sequence[str],
     max_bitstrings: int = DEFAULT_MAX_BITSTRINGS,
 ) -> DistributionTable:
     """Target and model probabilities of the target's ``max_bitstrings`` most probable bitstrings."""
-    check_labels(model_paths, labels)
-    target = read_artefact(target_path, kind="target")
+    check_labels(models, labels)
     n = _n_qubits(target)
     t_probs, t_rows = _distribution(target, n)
     top = top_bitstrings(t_probs, max_bitstrings, rows=t_rows)
     t_values = np.append(t_probs[top.indices], top.other)
 
     groups: dict[str, list[np.ndarray]] = {}
-    for path, label in zip(model_paths, labels):
-        art = read_artefact(path, kind="model")
+    for art, label in zip(models, labels):
         if _n_qubits(art) != n:
-            raise ValueError(f"{path}: model has {_n_qubits(art)} qubits, the target {target_path} has {n}")
+            raise ValueError(f"{art.path}: model has {_n_qubits(art)} qubits, the target {target.path} has {n}")
         probs, rows = _distribution(art, n)
         mass = _mass_on(probs, rows, top.bits)
         other = max(float(probs.sum() - mass.sum()), 0.0)
@@ -214,8 +212,8 @@ def distribution_figsize(n_bars: int) -> tuple[float, float]:
 
 
 def plot_distribution(
-    target_path: str | Path,
-    model_paths: Sequence[str | Path],
+    target: Artefact,
+    models: Sequence[Artefact],
     labels: Sequence[str],
     outputs: Sequence[str | Path],
     max_bitstrings: int = DEFAULT_MAX_BITSTRINGS,
@@ -229,9 +227,9 @@ def plot_distribution(
     label (several seeds) are drawn as the mean over seeds with min-max error bars.
 
     Args:
-        target_path: a ``target.h5`` artefact (exact ``probs`` used when present).
-        model_paths: ``model.h5`` artefacts (``probs`` used when present, else ``samples``).
-        labels: one legend label per model path; repeat a label for the seeds of a model.
+        target: a ``target.h5`` artefact (exact ``probs`` used when present).
+        models: ``model.h5`` artefacts (``probs`` used when present, else ``samples``).
+        labels: one legend label per model; repeat a label for the seeds of a model.
         outputs: figure paths; the suffix (``.pdf``, ``.png``, ``.svg``) picks the format.
         max_bitstrings: how many of the target's most probable bitstrings to show.
         title: optional axes title, e.g. the target name.
@@ -239,7 +237,7 @@ def plot_distribution(
         dpi: raster resolution of PNG output (default 300).
     """
     check_outputs(outputs)
-    table = distribution_table(target_path, model_paths, labels, max_bitstrings)
+    table = distribution_table(target, models, labels, max_bitstrings)
     n_top = len(table.top.labels)
     n_series = 1 + len(table.models)
     kind = table.top.label_kind

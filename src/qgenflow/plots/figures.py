@@ -1,8 +1,8 @@
-"""One entry point for every figure the workflow draws: :func:`draw_figure`.
+"""One drawing entry point for every figure the workflow draws: :func:`plot_figure`.
 
-The workflow's figure rules share one thin script; it hands its inputs and options
-here, and the figure's entry in :data:`qgenflow.catalog.FIGURES` says which drawing
-function gets which of them.
+The figure stage (:func:`qgenflow.stages.figure.draw_figure`) reads a figure's input
+artefacts and hands them here with its options; the figure's entry in
+:data:`qgenflow.catalog.FIGURES` says which drawing function gets which of them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import FIGURES, Figure
+from ..io import Artefact
 from .correlations import plot_correlation_function, plot_correlation_maps
 from .distribution import DEFAULT_MAX_BITSTRINGS, plot_distribution
 from .metrics import DEFAULT_METRICS, plot_metrics, plot_scaling
@@ -19,7 +20,7 @@ from .porter_thomas import plot_porter_thomas
 from .qgan import plot_qgan_dynamics
 from .training import plot_training
 
-__all__ = ["FIGURES", "PLOTTERS", "draw_figure"]
+__all__ = ["FIGURES", "PLOTTERS", "plot_figure"]
 
 #: The drawing functions, by the name a registry entry gives as its ``draw``.
 PLOTTERS: dict[str, Callable[..., None]] = {
@@ -49,14 +50,14 @@ def _option_keywords(figure: Figure, opts: Mapping[str, Any]) -> dict[str, Any]:
     return keywords
 
 
-def draw_figure(
+def plot_figure(
     figure: str,
     outputs: Sequence[str | Path],
     *,
-    target: str | Path | None = None,
-    models: Sequence[str | Path] = (),
+    target: Artefact | None = None,
+    models: Sequence[Artefact] = (),
     labels: Sequence[str] = (),
-    metrics: Sequence[str | Path] = (),
+    metrics: Sequence[Artefact] = (),
     options: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw ``figure`` from its input artefacts into every path of ``outputs``.
@@ -64,9 +65,9 @@ def draw_figure(
     Args:
         figure: one of :data:`qgenflow.catalog.FIGURES`.
         outputs: figure paths; each suffix (pdf, png, svg) picks a format.
-        target: the ``target.h5`` (figures about one target).
-        models: ``model.h5`` files, with ``labels`` (one model name per file).
-        metrics: ``metrics.h5`` files (metric and scaling figures).
+        target: the ``target.h5`` artefact (figures about one target).
+        models: ``model.h5`` artefacts, with ``labels`` (one model name per artefact).
+        metrics: ``metrics.h5`` artefacts (metric and scaling figures).
         options: ``title``, ``colours``, ``dpi`` and per-figure settings
             (``max_bitstrings``, ``metrics``, ``families``).
     """

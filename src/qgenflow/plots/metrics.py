@@ -19,8 +19,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 
-from ..io import read_artefact
-from ..metrics.tables import HIGHER_IS_BETTER, MetricsRecord, model_role, read_metrics
+from ..io import Artefact
+from ..metrics.tables import HIGHER_IS_BETTER, MetricsRecord, metrics_record, model_role
 from .style import (
     DOUBLE_COLUMN_IN,
     HEIGHT_IN,
@@ -179,7 +179,7 @@ def _label(metric: str) -> str:
 
 
 def plot_metrics(
-    metrics_paths: Sequence[str | Path],
+    evaluations: Sequence[Artefact],
     outputs: Sequence[str | Path],
     metrics: Sequence[str] = DEFAULT_METRICS,
     title: str | None = None,
@@ -189,7 +189,7 @@ def plot_metrics(
     """One panel per metric: each model's seeds (faint) and mean with error bar; references as lines.
 
     Args:
-        metrics_paths: ``metrics.h5`` of every model and seed on one target, references included.
+        evaluations: ``metrics.h5`` artefacts of every model and seed on one target, references included.
         outputs: figure paths; the suffix picks the format.
         metrics: metric names to draw, in order; those no model has are skipped.
         title: optional figure title, e.g. the target name.
@@ -197,7 +197,7 @@ def plot_metrics(
         dpi: raster resolution of PNG output.
     """
     check_outputs(outputs)
-    records = [read_metrics(p) for p in metrics_paths]
+    records = [metrics_record(art) for art in evaluations]
     groups = _group(records)
     models = {m: rs for m, rs in groups.items() if model_role(rs[0].model_kind) != "reference"}
     references = {rs[0].model_kind: rs for rs in groups.values() if model_role(rs[0].model_kind) == "reference"}
@@ -251,7 +251,7 @@ def plot_metrics(
 
 
 def plot_scaling(
-    metrics_paths: Sequence[str | Path],
+    evaluations: Sequence[Artefact],
     outputs: Sequence[str | Path],
     x: str,
     lines: Mapping[str, Sequence[str]] | None = None,
@@ -264,7 +264,7 @@ def plot_scaling(
     """Metrics against a swept size: qubit count (across targets) or parameter count (across models).
 
     Args:
-        metrics_paths: ``metrics.h5`` of every (target, model, seed) point; references are ignored.
+        evaluations: ``metrics.h5`` artefacts of every (target, model, seed) point; references are ignored.
         outputs: figure paths.
         x: ``"n_qubits"`` (one line per model, one point per target) or ``"n_params"``
             (one point per model; models named together in ``lines`` are joined).
@@ -275,7 +275,7 @@ def plot_scaling(
     if x not in ("n_qubits", "n_params"):
         raise ValueError(f"x must be 'n_qubits' or 'n_params', got {x!r}")
     check_outputs(outputs)
-    points, sizes = _scaling_points(metrics_paths, x)
+    points, sizes = _scaling_points(evaluations, x)
     chosen = _chosen_metrics({f"{m}/{t}": rs for (m, t), rs in points.items()}, metrics)
     chosen = [m for m in chosen if not _constant(list(points.values()), m)][:max_panels] or chosen[:1]
     models = list(dict.fromkeys(m for m, _ in points))
@@ -307,18 +307,17 @@ def plot_scaling(
 
 
 def _scaling_points(
-    metrics_paths: Sequence[str | Path], x: str
+    evaluations: Sequence[Artefact], x: str
 ) -> tuple[dict[tuple[str, str], list[MetricsRecord]], dict[tuple[str, str], float]]:
     """The model records by (model, target), and each point's size on the ``x`` axis; references left out."""
     points: dict[tuple[str, str], list[MetricsRecord]] = {}
     sizes: dict[tuple[str, str], float] = {}
-    for path in metrics_paths:
-        record = read_metrics(path)
+    for art in evaluations:
+        record = metrics_record(art)
         if model_role(record.model_kind) == "reference":
             continue
         key = (record.model, record.target)
         points.setdefault(key, []).append(record)
-        art = read_artefact(path, kind="metrics")
         sizes[key] = float(art.attrs["n_qubits"]) if x == "n_qubits" else record.n_params
     if not points:
         raise ValueError("no model metrics given")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import read_artefact
+from ..io import Artefact
 from .style import (
     DOUBLE_COLUMN_IN,
     HEIGHT_IN,
@@ -43,8 +43,8 @@ def rescaled_probabilities(probs: np.ndarray) -> np.ndarray:
 
 
 def plot_porter_thomas(
-    target_path: str | Path,
-    model_paths: Sequence[str | Path],
+    target: Artefact,
+    models: Sequence[Artefact],
     labels: Sequence[str],
     outputs: Sequence[str | Path],
     title: str | None = None,
@@ -53,30 +53,28 @@ def plot_porter_thomas(
 ) -> None:
     """Histogram of ``2^n p`` for the target (bars) and models (steps) against ``exp(-x)``."""
     check_outputs(outputs)
-    check_labels(model_paths, labels)
-    target = read_artefact(target_path, kind="target")
+    check_labels(models, labels)
     if "probs" not in target:
-        raise ValueError(f"{target_path}: no exact /probs; the Porter-Thomas figure needs an exact IQP target")
+        raise ValueError(f"{target.path}: no exact /probs; the Porter-Thomas figure needs an exact IQP target")
     x_target = rescaled_probabilities(target["probs"])
     anticoncentration = float(np.mean(x_target**2))
-    models: dict[str, list[np.ndarray]] = {}
-    for path, label in zip(model_paths, labels):
-        art = read_artefact(path, kind="model")
+    rescaled: dict[str, list[np.ndarray]] = {}
+    for art, label in zip(models, labels):
         if "probs" in art:
-            models.setdefault(label, []).append(rescaled_probabilities(art["probs"]))
+            rescaled.setdefault(label, []).append(rescaled_probabilities(art["probs"]))
         else:
-            logger.info("%s has no exact probabilities; left out of the Porter-Thomas figure", path)
-    palette = series_colours(list(models), colours)
-    upper = max(float(x_target.max()), *(float(np.concatenate(v).max()) for v in models.values()), 1.0)
+            logger.info("%s has no exact probabilities; left out of the Porter-Thomas figure", art.path)
+    palette = series_colours(list(rescaled), colours)
+    upper = max(float(x_target.max()), *(float(np.concatenate(v).max()) for v in rescaled.values()), 1.0)
     bins = np.linspace(0.0, min(upper, 12.0), _N_BINS + 1)
 
     with paper_style():
-        fig = new_figure(DOUBLE_COLUMN_IN if models else SINGLE_COLUMN_IN, HEIGHT_IN)
+        fig = new_figure(DOUBLE_COLUMN_IN if rescaled else SINGLE_COLUMN_IN, HEIGHT_IN)
         ax = fig.add_subplot()
         density, _ = np.histogram(np.clip(x_target, 0, bins[-1]), bins=bins, density=True)
         ax.bar(bins[:-1], density, width=np.diff(bins), align="edge", color=TARGET_COLOUR, alpha=0.6,
                label=f"target (2ⁿ Σp² = {anticoncentration:.2f})")
-        for label, xs in models.items():
+        for label, xs in rescaled.items():
             pooled = np.concatenate(xs)
             hist, _ = np.histogram(np.clip(pooled, 0, bins[-1]), bins=bins, density=True)
             ax.stairs(hist, bins, color=palette[label], lw=1.0,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import Artefact, read_artefact
+from ..io import Artefact
 from .style import (
     DOUBLE_COLUMN_IN,
     check_labels,
@@ -64,7 +64,7 @@ def _band(ax, x: np.ndarray, ys: list[np.ndarray], colour: str, **line) -> None:
 
 
 def plot_qgan_dynamics(
-    model_paths: Sequence[str | Path],
+    models: Sequence[Artefact],
     labels: Sequence[str],
     outputs: Sequence[str | Path],
     title: str | None = None,
@@ -74,18 +74,17 @@ def plot_qgan_dynamics(
     """Draw the training dynamics of every QGAN model (one row each; seeds as bands).
 
     Args:
-        model_paths: QGAN ``model.h5`` artefacts.
-        labels: one label per path; repeat a label for the seeds of one model.
+        models: QGAN ``model.h5`` artefacts.
+        labels: one label per model; repeat a label for the seeds of one model.
         outputs: figure paths; the suffix picks the format.
         title, colours, dpi: figure title, colour of each label, PNG resolution.
     """
     check_outputs(outputs)
-    check_labels(model_paths, labels)
+    check_labels(models, labels)
     groups: dict[str, list[Artefact]] = {}
-    for path, label in zip(model_paths, labels):
-        art = read_artefact(path, kind="model")
+    for art, label in zip(models, labels):
         if art.attrs.get("model_kind") != "qgan":
-            raise ValueError(f"{path}: model kind {art.attrs.get('model_kind')!r} is not a QGAN")
+            raise ValueError(f"{art.path}: model kind {art.attrs.get('model_kind')!r} is not a QGAN")
         groups.setdefault(label, []).append(art)
     if not groups:
         raise ValueError("no QGAN artefacts given")

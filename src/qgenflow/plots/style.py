@@ -21,6 +21,7 @@ from matplotlib.text import Text
 
 from ..catalog import DATA_REFERENCE, UNIFORM_REFERENCE
 from ..files import atomic_path
+from ..io import Artefact
 
 __all__ = [
     "STYLE_NAME",
@@ -72,12 +73,12 @@ def new_figure(width_in: float = SINGLE_COLUMN_IN, height_in: float = HEIGHT_IN)
     return Figure(figsize=(width_in, height_in), layout="constrained")
 
 
-def check_labels(model_paths: Sequence[str | Path], labels: Sequence[str]) -> None:
-    """Require one legend label per model path (seeds of one model repeat its label)."""
-    if len(labels) != len(model_paths):
+def check_labels(models: Sequence[Artefact], labels: Sequence[str]) -> None:
+    """Require one legend label per model artefact (seeds of one model repeat its label)."""
+    if len(labels) != len(models):
         raise ValueError(
-            f"got {len(labels)} labels for {len(model_paths)} model artefacts; "
-            "give one label per model path (repeat a label for the seeds of one model)"
+            f"got {len(labels)} labels for {len(models)} model artefacts; "
+            "give one label per model artefact (repeat a label for the seeds of one model)"
         )
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import read_artefact
+from ..io import Artefact
 from .style import check_labels, check_outputs, new_figure, paper_style, save_figure, series_colours
 
-__all__ = ["TrainingCurve", "read_training_curves", "median_curve", "seed_band", "plot_training"]
+__all__ = ["TrainingCurve", "training_curves", "median_curve", "seed_band", "plot_training"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,25 +30,22 @@ class TrainingCurve:
     loss: np.ndarray
 
 
-def read_training_curves(
-    model_paths: Sequence[str | Path], labels: Sequence[str]
-) -> dict[str, list[TrainingCurve]]:
-    """Read ``history/step`` and ``history/loss`` of each model, grouped by label.
+def training_curves(models: Sequence[Artefact], labels: Sequence[str]) -> dict[str, list[TrainingCurve]]:
+    """The ``history/step`` and ``history/loss`` of each model, grouped by label.
 
     Returns:
         Curves by label, labels in order of first appearance.
     """
-    if not model_paths:
+    if not models:
         raise ValueError("no model artefacts given to plot")
-    check_labels(model_paths, labels)
+    check_labels(models, labels)
     groups: dict[str, list[TrainingCurve]] = {}
-    for path, label in zip(model_paths, labels):
-        art = read_artefact(path, kind="model")
+    for art, label in zip(models, labels):
         loss = np.asarray(art["history/loss"], dtype=np.float64).ravel()
         step = art.get("history/step")
         step = np.arange(loss.size) if step is None else np.asarray(step).ravel()
         if step.size != loss.size:
-            raise ValueError(f"{path}: history/step has {step.size} entries but history/loss has {loss.size}")
+            raise ValueError(f"{art.path}: history/step has {step.size} entries but history/loss has {loss.size}")
         groups.setdefault(label, []).append(TrainingCurve(label, art.seed, step, loss))
     return groups
 
@@ -84,7 +81,7 @@ def _positive(loss: np.ndarray) -> np.ndarray:
 
 
 def plot_training(
-    model_paths: Sequence[str | Path],
+    models: Sequence[Artefact],
     labels: Sequence[str],
     outputs: Sequence[str | Path],
     title: str | None = None,
@@ -99,15 +96,15 @@ def plot_training(
     estimates) cannot be shown on a log axis and are left out.
 
     Args:
-        model_paths: ``model.h5`` artefacts, with a ``history/step`` and ``history/loss``.
-        labels: one legend label per model path; repeat a label for the seeds of a model.
+        models: ``model.h5`` artefacts, with a ``history/step`` and ``history/loss``.
+        labels: one legend label per model; repeat a label for the seeds of a model.
         outputs: figure paths; the suffix (``.pdf``, ``.png``, ``.svg``) picks the format.
         title: optional axes title, e.g. the target name.
         colours: colour of each label (default: the style's cycle).
         dpi: raster resolution of PNG output (default 300).
     """
     check_outputs(outputs)
-    groups = read_training_curves(model_paths, labels)
+    groups = training_curves(models, labels)
     n_hidden = sum(int(np.sum(~(c.loss > 0))) for cs in groups.values() for c in cs)
     if n_hidden:
         logger.warning("%d non-positive loss values are not shown on the log axis", n_hidden)

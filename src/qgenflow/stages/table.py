@@ -9,7 +9,7 @@ from typing import Sequence
 
 from ..files import atomic_path, write_text_atomic
 from ..io import read_artefact
-from ..metrics.tables import format_cell, aggregate_metrics, read_metrics, verdict
+from ..metrics.tables import format_cell, aggregate_metrics, metrics_record, verdict
 from ..provenance import STUDY_LINE
 
 __all__ = ["write_table"]
@@ -43,9 +43,8 @@ def write_table(
     """
     if labels is not None and len(labels) != len(metrics_paths):
         raise ValueError(f"{len(labels)} labels given for {len(metrics_paths)} metrics files")
-    records = [
-        read_metrics(path, None if labels is None else labels[i]) for i, path in enumerate(metrics_paths)
-    ]
+    arts = [read_artefact(path, kind="metrics") for path in metrics_paths]
+    records = [metrics_record(art, None if labels is None else labels[i]) for i, art in enumerate(arts)]
     columns, rows = aggregate_metrics(records)
     output = Path(output_csv)
     with atomic_path(output) as tmp, open(tmp, "w", newline="") as fh:
@@ -57,7 +56,7 @@ def write_table(
     if verdict_path is not None:
         n_samples = None
         try:
-            n_samples = int(read_artefact(metrics_paths[0], kind="metrics").attrs.get("n_samples_model"))
+            n_samples = int(arts[0].attrs.get("n_samples_model"))
         except (TypeError, ValueError):
             pass
         text = verdict(rows, verdict_metric, n_samples)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qgenflow.bits import index_to_bits, sample_from_probs
-from qgenflow.io import Artefact, write_artefact
+from qgenflow.io import Artefact, read_artefact, write_artefact
 from qgenflow.plots.correlations import (
     Lattice,
     correlation_function,
@@ -74,8 +74,6 @@ def test_correlation_function_averages_pairs_per_distance():
 def test_bars_and_stripes_lattice_is_row_major(tmp_path: Path):
     art = write_artefact(tmp_path / "t.h5", "target", {"samples": np.zeros((2, 6), np.uint8)},
                          config={"kind": "bars_and_stripes", "rows": 2, "cols": 3}, seed=0, attrs={"n_qubits": 6})
-    from qgenflow.io import read_artefact
-
     lattice = lattice_of(read_artefact(art))
     assert lattice is not None and not lattice.pbc
     assert lattice.positions[4].tolist() == [1, 1]  # bit r * cols + c = 1 * 3 + 1 sits at column 1, row 1
@@ -83,20 +81,18 @@ def test_bars_and_stripes_lattice_is_row_major(tmp_path: Path):
 
 
 @pytest.fixture(scope="module")
-def heisenberg_ring(tmp_path_factory) -> Path:
-    """An exact 8-site periodic Heisenberg ring target written by the real target code."""
+def heisenberg_ring(tmp_path_factory) -> Artefact:
+    """An exact 8-site periodic Heisenberg ring target written by the real target code, read back."""
     from qgenflow.stages.target import run_target
 
     out = tmp_path_factory.mktemp("ring") / "target.h5"
     spec = {"kind": "heisenberg", "lattice": [8], "pbc": True, "J1": 1.0, "J2": 0.0, "method": "exact", "n_samples": 2000}
-    return run_target(spec, 0, out)
+    return read_artefact(run_target(spec, 0, out), kind="target")
 
 
-def test_nearest_neighbour_correlation_is_the_energy_per_bond(heisenberg_ring: Path):
+def test_nearest_neighbour_correlation_is_the_energy_per_bond(heisenberg_ring: Artefact):
     """SU(2) symmetry of the singlet ground state: <Z_i Z_i+1> = E0 / (3 * bonds)."""
-    from qgenflow.io import read_artefact
-
-    target = read_artefact(heisenberg_ring, kind="target")
+    target = heisenberg_ring
     lattice = lattice_of(target)
     r, c = correlation_function(z_moments(target).zz, pair_distances(lattice))
     energy = float(target.attrs["energy"])
@@ -105,11 +101,9 @@ def test_nearest_neighbour_correlation_is_the_energy_per_bond(heisenberg_ring: P
 
 
 def test_correlation_figures_draw_without_clipping(
-    tmp_path: Path, heisenberg_ring: Path, write_model, rng, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, heisenberg_ring: Artefact, write_model, rng, caplog: pytest.LogCaptureFixture
 ):
-    from qgenflow.io import read_artefact
-
-    p = np.asarray(read_artefact(heisenberg_ring)["probs"])
+    p = np.asarray(heisenberg_ring["probs"])
     models = [write_model("m", sample_from_probs(p, 500, rng), p, seed=s) for s in (0, 1)]
     models.append(write_model("noisy", rng.integers(0, 2, (500, 8)), None))
     labels = ["m", "m", "noisy"]

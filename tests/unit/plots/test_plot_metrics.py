@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qgenflow.io import write_artefact
-from qgenflow.metrics.tables import read_metrics
-from qgenflow.plots import draw_figure
+from qgenflow.io import Artefact, read_artefact, write_artefact
+from qgenflow.metrics.tables import metrics_record
 from qgenflow.plots.metrics import _log_floor, plot_metrics, plot_scaling, summarise
 from qgenflow.plots.porter_thomas import plot_porter_thomas, rescaled_probabilities
 from qgenflow.plots.qgan import discriminator_accuracy, plot_qgan_dynamics
+from qgenflow.stages.figure import draw_figure
 
 
 def _metrics(tmp_path: Path, target: str, model: str, kind: str, seed: int, values: dict, n_qubits=4, n_params=10):
-    return write_artefact(
+    path = write_artefact(
         tmp_path / target / model / f"seed{seed}" / "metrics.h5",
         "metrics",
         datasets={k: np.float64(v) for k, v in values.items()},
@@ -28,10 +28,11 @@ def _metrics(tmp_path: Path, target: str, model: str, kind: str, seed: int, valu
         attrs={"model_name": model, "target_name": target, "model_kind": kind, "n_params": n_params,
                "n_qubits": n_qubits},
     )
+    return read_artefact(path, kind="metrics")
 
 
 @pytest.fixture
-def study_metrics(tmp_path: Path, rng: np.random.Generator) -> list[Path]:
+def study_metrics(tmp_path: Path, rng: np.random.Generator) -> list[Artefact]:
     """Three seeds of two models and both references on one target, plus a negative MMD² estimate."""
     paths = []
     for seed in range(3):
@@ -47,7 +48,7 @@ def study_metrics(tmp_path: Path, rng: np.random.Generator) -> list[Path]:
 
 
 def test_summary_is_mean_and_seed_spread(study_metrics):
-    records = [read_metrics(p) for p in study_metrics if "qcbm" in str(p)]
+    records = [metrics_record(art) for art in study_metrics if "qcbm" in str(art.path)]
     s = summarise(records, "mmd2_samples")
     np.testing.assert_allclose(s.mean, 1.1e-3)
     np.testing.assert_allclose(s.error, np.std([1e-3, 1.1e-3, 1.2e-3], ddof=1))
@@ -55,7 +56,7 @@ def test_summary_is_mean_and_seed_spread(study_metrics):
 
 
 def test_single_seed_uses_the_bootstrap_error(study_metrics):
-    s = summarise([read_metrics(study_metrics[0])], "mmd2_samples")
+    s = summarise([metrics_record(study_metrics[0])], "mmd2_samples")
     assert s.error == 0.01
 
 
@@ -85,24 +86,24 @@ def test_metrics_figure_needs_a_known_metric(tmp_path: Path, study_metrics):
 
 
 def test_scaling_figures(tmp_path: Path, caplog: pytest.LogCaptureFixture):
-    paths = []
+    evaluations = []
     for n, name in ((4, "bas2x2"), (9, "bas3x3")):
         for seed in range(2):
             for model, kind, layers in (("qcbm", "qcbm", 2), ("qcbm_deep", "qcbm", 6), ("rbm", "rbm", 0)):
-                paths.append(_metrics(tmp_path, name, model, kind, seed, {"tv_samples": 0.01 * n * (1 + seed)},
-                                      n_qubits=n, n_params=n * max(layers, 1) * 2))
+                evaluations.append(_metrics(tmp_path, name, model, kind, seed, {"tv_samples": 0.01 * n * (1 + seed)},
+                                            n_qubits=n, n_params=n * max(layers, 1) * 2))
     with caplog.at_level(logging.WARNING):
-        plot_scaling(paths, [tmp_path / "q.png"], "n_qubits", metrics=["tv_samples"])
-        bas3 = [p for p in paths if "bas3x3" in str(p)]
+        plot_scaling(evaluations, [tmp_path / "q.png"], "n_qubits", metrics=["tv_samples"])
+        bas3 = [art for art in evaluations if "bas3x3" in str(art.path)]
         plot_scaling(bas3, [tmp_path / "p.png"], "n_params", lines={"qcbm": ["qcbm", "qcbm_deep"]},
                      metrics=["tv_samples", "mmd2_samples"])
     assert (tmp_path / "q.png").stat().st_size > 5000 and (tmp_path / "p.png").stat().st_size > 5000
     assert "cut off" not in caplog.text
     with pytest.raises(ValueError, match="n_qubits"):
-        plot_scaling(paths, [tmp_path / "x.png"], "layers")
+        plot_scaling(evaluations, [tmp_path / "x.png"], "layers")
 
 
-def _qgan(tmp_path: Path, seed: int, quantum: bool) -> Path:
+def _qgan(tmp_path: Path, seed: int, quantum: bool) -> Artefact:
     steps = np.arange(41)
     log_step = np.arange(0, 41, 5)
     history = {"history/step": steps, "history/loss": 0.7 + 0.1 * np.cos(steps / 5), "history/d_loss": 0.69 + 0 * steps,
@@ -115,29 +116,28 @@ def _qgan(tmp_path: Path, seed: int, quantum: bool) -> Path:
         history.update({"history/d_accuracy": np.full(log_step.size, 0.55),
                         "history/mmd": np.geomspace(0.1, 1e-3, log_step.size)})
     name = "qgan_q" if quantum else "qgan"
-    return write_artefact(tmp_path / name / f"seed{seed}.h5", "model", {"samples": np.zeros((4, 3), np.uint8), **history},
+    path = write_artefact(tmp_path / name / f"seed{seed}.h5", "model", {"samples": np.zeros((4, 3), np.uint8), **history},
                           config={}, seed=seed, attrs={"n_qubits": 3, "model_kind": "qgan"})
+    return read_artefact(path, kind="model")
 
 
 def test_quantum_discriminator_accuracy_formula(tmp_path: Path):
     """Accuracy on an even real/fake mix: (P(real|real) + 1 - P(real|fake)) / 2."""
-    from qgenflow.io import read_artefact
-
-    acc = discriminator_accuracy(read_artefact(_qgan(tmp_path, 0, quantum=True)))
+    acc = discriminator_accuracy(_qgan(tmp_path, 0, quantum=True))
     np.testing.assert_allclose(acc, 0.5 * (0.8 + 1 - 0.4))
 
 
 def test_qgan_figure(tmp_path: Path, caplog: pytest.LogCaptureFixture):
-    paths = [_qgan(tmp_path, s, False) for s in (0, 1)] + [_qgan(tmp_path, 0, True)]
+    models = [_qgan(tmp_path, s, False) for s in (0, 1)] + [_qgan(tmp_path, 0, True)]
     with caplog.at_level(logging.WARNING):
-        plot_qgan_dynamics(paths, ["qgan", "qgan", "qgan_q"], [tmp_path / "g.png"], title="t")
+        plot_qgan_dynamics(models, ["qgan", "qgan", "qgan_q"], [tmp_path / "g.png"], title="t")
     assert (tmp_path / "g.png").stat().st_size > 5000 and "cut off" not in caplog.text
 
 
 def test_qgan_figure_rejects_other_models(tmp_path: Path, write_model, rng):
-    path = write_model("qcbm", rng.integers(0, 2, (10, 3)))
+    model = write_model("qcbm", rng.integers(0, 2, (10, 3)))
     with pytest.raises(ValueError, match="not a QGAN"):
-        plot_qgan_dynamics([path], ["qcbm"], [tmp_path / "g.png"])
+        plot_qgan_dynamics([model], ["qcbm"], [tmp_path / "g.png"])
 
 
 def test_haar_random_probabilities_follow_porter_thomas(rng: np.random.Generator):
@@ -155,8 +155,8 @@ def test_porter_thomas_figure(tmp_path: Path, write_target, write_model, rng, ca
     models = [write_model("q", rng.integers(0, 2, (10, 6)), rng.dirichlet(np.ones(2**6))),
               write_model("s", rng.integers(0, 2, (10, 6)), None)]
     with caplog.at_level(logging.INFO):
-        draw_figure("porter_thomas", [tmp_path / "pt.png"], target=target, models=models, labels=["q", "s"],
-                    options={"title": "iqp", "dpi": 100})
+        draw_figure("porter_thomas", [tmp_path / "pt.png"], target=target.path, models=[m.path for m in models],
+                    labels=["q", "s"], options={"title": "iqp", "dpi": 100})
     assert (tmp_path / "pt.png").stat().st_size > 5000
     assert "no exact probabilities" in caplog.text and "cut off" not in caplog.text
     sample_only = write_target(rng.integers(0, 2, (10, 6)), None, name="s.h5")

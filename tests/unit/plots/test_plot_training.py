@@ -10,7 +10,7 @@ from matplotlib.image import imread
 
 from qgenflow.plots import plot_training
 from qgenflow.plots.style import HEIGHT_IN, SINGLE_COLUMN_IN
-from qgenflow.plots.training import TrainingCurve, median_curve, read_training_curves
+from qgenflow.plots.training import TrainingCurve, median_curve, training_curves
 
 DPI = 300
 
@@ -34,7 +34,7 @@ def test_writes_pdf_and_png(tmp_path: Path, small_study):
 def test_curves_grouped_by_label(small_study):
     """Seeds sharing a label are grouped, in order of first appearance."""
     _, models, labels = small_study
-    groups = read_training_curves(models, labels)
+    groups = training_curves(models, labels)
     assert list(groups) == ["qcbm", "rbm"]
     assert [c.seed for c in groups["qcbm"]] == [0, 1]
 
@@ -58,7 +58,7 @@ def test_non_positive_loss_is_tolerated(tmp_path: Path, rng: np.random.Generator
 
 
 def test_label_count_must_match(tmp_path: Path, small_study):
-    """One label per model path is required."""
+    """One label per model artefact is required."""
     _, models, _ = small_study
     with pytest.raises(ValueError, match="one label per model"):
         plot_training(models, ["only-one"], [tmp_path / "t.png"])

@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .files import atomic_path, write_text_atomic
-from .io import read_artefact
-from .provenance import sha256_file
+from .. import __version__
+from ..files import atomic_path, write_text_atomic
+from ..io import read_artefact
+from ..provenance import sha256_file
 
 __all__ = ["MANIFEST_NAME", "publish", "verify_manifest"]
 
