@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from ..bits import bits_to_index, empirical_probs, index_to_bits, unique_counts
+from ..limits import MAX_DENSE_QUBITS
 from ..io import Artefact
 from .style import (
     DOUBLE_COLUMN_IN,
@@ -47,7 +48,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DENSE_MAX_QUBITS = 20
+DENSE_MAX_QUBITS = MAX_DENSE_QUBITS
 #: Most probable bitstrings of the target shown when the caller does not say.
 DEFAULT_MAX_BITSTRINGS = 64
 # Tick labels are '0101' strings only for few bars of short bitstrings.
