@@ -17,8 +17,10 @@ STREAMS: dict[str, int | tuple[int, ...]] = {
     "model_init": 1,
     "model_sample": 2,
     "evaluation": 3,  # bootstrap resamples of the metrics
-    "holdout": 4,
+    "test": 4,  # a target's test draw from its exact probabilities (the former "holdout" stream)
     "reference": 5,
+    "validation": 6,  # a target's validation draw from its exact probabilities
+    "split": 7,  # the shuffle of sample rows into train / validation / test (data files, shot and VMC samples)
     "iqp_circuit": 11,  # a target's IQP circuit, under its circuit_seed
     "estimator_steps": 101,  # per-step Z-string and sample draws of the IQP estimator (with the step)
     "estimator_init": 102,  # initial IQP angles of the estimator (data-informed start plus noise)

@@ -9,6 +9,7 @@ from qgenflow.plan import (
     check_compute,
     check_config,
     check_results_owner,
+    data_files,
     file_widths,
     job_gpus,
     job_resources,
@@ -55,8 +56,7 @@ def get_evaluation_params(wildcards):
 
 
 def get_target_data(wildcards):
-    spec = config["targets"][wildcards.target]
-    return [spec["path"]] if spec["kind"] == "file" else []
+    return data_files(config["targets"][wildcards.target])
 
 
 def get_target_mem_mb(wildcards):

@@ -6,7 +6,8 @@ Every metric is a dict ``{"value": float, "stderr": float, "source": "exact" | "
 * both artefacts hold ``/probs``: ``mmd2_exact`` (mixture over all ``sigmas``),
   ``mmd2_exact_sigma{s:g}`` per bandwidth, ``kl_exact`` (KL(target || model), model
   floored at 1e-12), ``tv_exact``, ``fidelity_exact``;
-* always (model samples vs target samples): ``mmd2_samples``,
+* always (model samples vs the target's test split ``/samples_test``, never the samples
+  models trained on): ``mmd2_samples``,
   ``mmd2_samples_sigma{s:g}`` (unbiased U-statistics) and ``tv_samples``, each with a
   bootstrap error that resamples both sides;
 * the target holds ``/probs``: ``xeb`` (linear cross-entropy 2^n <q(x)> - 1 over model
@@ -56,6 +57,7 @@ from .distances import (
 __all__ = [
     "KL_PSEUDO_COUNT",
     "REFERENCES",
+    "TEST_SPLIT",
     "evaluate",
     "marshall_energy",
     "reference_model",
@@ -63,6 +65,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: The target split every sample metric is computed against.
+TEST_SPLIT = "samples_test"
 #: Pseudo-count added to every bitstring of the model histogram in ``kl_samples``.
 KL_PSEUDO_COUNT = 0.5
 #: Bootstrap replicates when the spec gives no ``n_bootstrap``.
@@ -87,10 +91,12 @@ def _check_pair(target: Artefact, model: Artefact) -> int:
             f"target {target.path} has n_qubits={n_t} but model {model.path} has n_qubits={n_m}: "
             "evaluate a model against the target it was trained on"
         )
-    for art in (target, model):
-        samples = np.asarray(art["samples"])
+    if TEST_SPLIT not in target:
+        raise ArtefactError(f"{target.path}: no /{TEST_SPLIT}; regenerate the target with this qgenflow")
+    for art, name in ((target, "samples"), (target, TEST_SPLIT), (model, "samples")):
+        samples = np.asarray(art[name])
         if samples.ndim != 2 or samples.shape[1] != n_t:
-            raise ArtefactError(f"{art.path}: /samples has shape {samples.shape}, expected [N, {n_t}]")
+            raise ArtefactError(f"{art.path}: /{name} has shape {samples.shape}, expected [N, {n_t}]")
         if "probs" in art and np.size(art["probs"]) != 2**n_t:
             raise ArtefactError(
                 f"{art.path}: /probs has length {np.size(art['probs'])}, expected 2^{n_t} = {2**n_t}"
@@ -115,8 +121,8 @@ def _spec_values(spec: Mapping[str, Any]) -> tuple[list[float], int | None, int]
     return sigmas, None if n_samples is None else int(n_samples), n_boot
 
 
-def _samples(art: Artefact, n_samples: int | None) -> np.ndarray:
-    samples = np.asarray(art["samples"], dtype=np.uint8)
+def _samples(art: Artefact, n_samples: int | None, name: str = "samples") -> np.ndarray:
+    samples = np.asarray(art[name], dtype=np.uint8)
     if n_samples is not None:
         samples = samples[:n_samples]
     if samples.shape[0] < 2:
@@ -140,10 +146,10 @@ def evaluate(
     """All metrics of ``model`` against ``target`` (see the module docstring for names).
 
     Args:
-        target: a target artefact (``/samples``, optionally ``/probs``).
+        target: a target artefact (``/samples`` for training, ``/samples_test``, optionally ``/probs``).
         model: a model artefact (``/samples``, optionally ``/probs``).
         spec: ``sigmas`` (kernel bandwidths), ``n_samples`` (use the first
-            ``min(n_samples, available)`` samples of each side; all if absent) and
+            ``min(n_samples, available)`` model and test samples; all if absent) and
             ``n_bootstrap`` (replicates; 0 leaves sample errors NaN).
         seed: seeds the bootstrap through the ``evaluation`` stream of :func:`qgenflow.rng.make_rng`.
 
@@ -173,11 +179,11 @@ def evaluate(
         metrics.update(_exact_metrics(p_t, p_m, sigmas))
 
     x = _samples(model, n_samples)
-    y = _samples(target, n_samples)
+    y = _samples(target, n_samples, TEST_SPLIT)
     x_rows, x_counts = unique_counts(x)
     y_rows, y_counts = unique_counts(y)
     log.info(
-        "evaluating %d model vs %d target samples of %d bits (%d / %d distinct), %d bootstrap replicates",
+        "evaluating %d model vs %d target test samples of %d bits (%d / %d distinct), %d bootstrap replicates",
         x.shape[0],
         y.shape[0],
         n,
@@ -189,7 +195,8 @@ def evaluate(
     if p_t is not None:
         p_t = np.asarray(p_t, dtype=np.float64)
         metrics.update(_target_probs_metrics(p_t, n, x_rows, x_counts, n_boot, rng))
-        metrics.update(_validity_metrics(p_t, x_rows, x_counts, y_rows, n_boot, rng))
+        train_rows = unique_counts(np.asarray(target["samples"], dtype=np.uint8))[0]
+        metrics.update(_validity_metrics(p_t, x_rows, x_counts, train_rows, n_boot, rng))
     metrics.update(_spin_metrics(target, model, x))
     return metrics
 
@@ -203,7 +210,7 @@ def _sample_metrics(
     n_boot: int,
     rng: np.random.Generator,
 ) -> dict[str, dict[str, Any]]:
-    """Squared MMD (mixture and per bandwidth) and total variation between model and target samples."""
+    """Squared MMD (mixture and per bandwidth) and total variation between model and target test samples."""
 
     # Squared MMD: per-bandwidth U-statistics, then their mean (the mixture kernel).
     def mmd_stats(cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
@@ -340,15 +347,14 @@ def marshall_energy(config: Mapping[str, Any], probs: np.ndarray) -> float:
 def reference_model(target: Artefact, reference: str, seed: int) -> Artefact:
     """A pseudo-model for the reference rows of every table.
 
-    ``data``: the target's held-out samples (the noise floor any model is judged
-    against); ``uniform``: uniformly random bits (exact probabilities when n <= 20).
+    ``data``: the target's training samples, scored like any model against the test
+    split: the memoriser, and the noise floor of a finite training set; ``uniform``:
+    uniformly random bits (exact probabilities when n <= ``DENSE_MAX_BITS``).
     """
     n = _n_qubits(target)
     n_samples = int(np.shape(target["samples"])[0])
     if reference == DATA_REFERENCE:
-        if "samples_holdout" not in target:
-            raise ArtefactError(f"{target.path}: no /samples_holdout; regenerate the target with this qgenflow")
-        datasets = {"samples": np.asarray(target["samples_holdout"], dtype=np.uint8)}
+        datasets = {"samples": np.asarray(target["samples"], dtype=np.uint8)}
     elif reference == UNIFORM_REFERENCE:
         rng = make_rng(seed, "reference")
         datasets = {"samples": rng.integers(0, 2, size=(n_samples, n), dtype=np.uint8)}

@@ -9,6 +9,7 @@ read this package only; it imports nothing heavy (no JAX, PennyLane or NetKet).
 from __future__ import annotations
 
 from ..schema import SCHEMA_PATH
+from ..targets.samples_file import data_files
 from .artefacts import artefact_identity, check_results_owner, model_params, study_name
 from .entries import canonical, target_has_distribution, target_has_probs, target_qubits, uses_estimator
 from .resources import SIMULATOR_MODULES, check_compute, job_gpus, job_resources, model_for_job
@@ -35,6 +36,7 @@ __all__ = [
     "check_results_owner",
     "check_schema",
     "check_values",
+    "data_files",
     "file_widths",
     "job_gpus",
     "job_resources",

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 from ..errors import InvalidConfigError
 from ..provenance import STUDY_LINE
+from ..targets.samples_file import data_files
 from .entries import canonical
 from .resources import model_for_job
 from .studies import study_pairs
@@ -60,7 +61,7 @@ def artefact_identity(config: Mapping[str, Any], path: str) -> dict[str, Any] | 
         spec = config["targets"][target]
         identity = {"kind": kind, "seed": seed, "config": canonical(spec)}
         if spec["kind"] == "file":
-            identity["made_from"] = [spec["path"]]  # the user's data, as it is now
+            identity["made_from"] = data_files(spec)  # the user's data, as it is now
         return identity
     if kind == "model":
         return {"kind": kind, "seed": seed, "config": model_params(config, match["model"]), "made_from": [target_file]}

@@ -124,39 +124,55 @@ def check_schema(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PAT
 
 
 def file_widths(config: Mapping[str, Any], root: str | Path = ".", missing_ok: bool = False) -> dict[str, int]:
-    """Bits per sample of every ``file`` target, read from the first row of its file.
+    """Bits per sample of every ``file`` target, read from the first row of its files.
 
     With ``missing_ok`` a missing file is skipped (the workflow leaves it to Snakemake,
     which refuses a missing input of a job it needs before any job runs).
 
     Raises:
-        InvalidConfigError: a file is missing (naming ``targets.NAME.path``), unreadable,
-            or its width disagrees with the entry's ``n_bits``.
+        InvalidConfigError: a file is missing (naming ``targets.NAME.path``, ``.test_path`` or
+            ``.validation_path``), unreadable, or its width disagrees with ``n_bits`` or the other files.
     """
     widths = {}
     for name, spec in config.get("targets", {}).items():
         if spec.get("kind") != "file":
             continue
-        path = Path(root) / spec["path"]
-        if missing_ok and not path.exists():
-            continue
-        if not path.is_file():
-            raise InvalidConfigError(
-                f"targets.{name}.path", f"sample file {spec['path']} not found (paths are relative to "
-                f"the working directory, {Path(root).resolve()})",
-            )
-        try:
-            width = peek_width(path, spec.get("format", "auto"), spec.get("dataset", "samples"))
-        except InputDataError as exc:
-            raise InvalidConfigError(f"targets.{name}.path", str(exc)) from None
-        except InvalidConfigError as exc:  # an unknown format or suffix
-            raise InvalidConfigError(f"targets.{name}.{exc.key}", str(exc).removeprefix(f"{exc.key}: ")) from None
-        if spec.get("n_bits") is not None and width != int(spec["n_bits"]):
-            raise InvalidConfigError(
-                f"targets.{name}.n_bits", f"{spec['n_bits']}, but the rows of {spec['path']} have {width} bits"
-            )
-        widths[name] = width
+        files = {key: spec[key] for key in ("path", "validation_path", "test_path") if spec.get(key)}
+        for key, file in files.items():
+            width = _file_width(name, key, file, spec, root, missing_ok)
+            if width is None:
+                continue
+            if spec.get("n_bits") is not None and width != int(spec["n_bits"]):
+                raise InvalidConfigError(
+                    f"targets.{name}.n_bits", f"{spec['n_bits']}, but the rows of {file} have {width} bits"
+                )
+            if name in widths and width != widths[name]:
+                raise InvalidConfigError(
+                    f"targets.{name}.{key}",
+                    f"rows of {file} have {width} bits but those of {spec['path']} have {widths[name]}",
+                )
+            widths.setdefault(name, width)
     return widths
+
+
+def _file_width(
+    name: str, key: str, file: str, spec: Mapping[str, Any], root: str | Path, missing_ok: bool
+) -> int | None:
+    """Bits per sample of one user file of target ``name`` (its ``key``), or None when missing and allowed."""
+    path = Path(root) / file
+    if missing_ok and not path.exists():
+        return None
+    if not path.is_file():
+        raise InvalidConfigError(
+            f"targets.{name}.{key}", f"sample file {file} not found (paths are relative to "
+            f"the working directory, {Path(root).resolve()})",
+        )
+    try:
+        return peek_width(path, spec.get("format", "auto"), spec.get("dataset", "samples"))
+    except InputDataError as exc:
+        raise InvalidConfigError(f"targets.{name}.{key}", str(exc)) from None
+    except InvalidConfigError as exc:  # an unknown format or suffix
+        raise InvalidConfigError(f"targets.{name}.{exc.key}", str(exc).removeprefix(f"{exc.key}: ")) from None
 
 
 def check_config(config: Mapping[str, Any], widths: Mapping[str, int] | None = None) -> None:

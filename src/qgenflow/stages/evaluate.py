@@ -10,7 +10,7 @@ import numpy as np
 
 from ..catalog import REFERENCES
 from ..io import read_artefact, write_artefact
-from ..metrics.evaluate import evaluate, reference_model
+from ..metrics.evaluate import TEST_SPLIT, evaluate, reference_model
 from ..schema import with_defaults
 
 __all__ = ["run_evaluation"]
@@ -40,7 +40,7 @@ def run_evaluation(
     Each metric is a scalar float64 dataset with ``stderr`` and ``source`` attributes.
     Root attributes: ``n_qubits``, ``model_name``, ``target_name`` (default: the
     artefacts' own name attributes, else their kinds), the number of samples used
-    per side, and the model's ``model_kind``, ``n_params``, ``train_seconds``,
+    per side (``n_samples_target`` counts the target's test split), and the model's ``model_kind``, ``n_params``, ``train_seconds``,
     ``seconds_per_step`` and the target's ``target_kind`` when present.
 
     Returns:
@@ -69,10 +69,10 @@ def run_evaluation(
         target_name or target.attrs.get("target_name") or target.attrs.get("target_kind", "target")
     )
     n_samples = complete["n_samples"]
-    for side, art in (("model", model), ("target", target)):
-        if "samples" not in art:
+    for side, art, name in (("model", model, "samples"), ("target", target, TEST_SPLIT)):
+        if name not in art:
             continue
-        available = int(np.shape(art["samples"])[0])
+        available = int(np.shape(art[name])[0])
         attrs[f"n_samples_{side}"] = available if n_samples is None else min(int(n_samples), available)
     path = write_artefact(
         output,

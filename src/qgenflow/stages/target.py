@@ -11,7 +11,7 @@ import numpy as np
 
 from ..io import write_artefact
 from ..schema import with_defaults
-from ..targets import make_target, split_holdout
+from ..targets import data_files, make_target, split_target
 
 __all__ = ["run_target"]
 
@@ -19,16 +19,36 @@ log = logging.getLogger(__name__)
 
 
 def run_target(spec: Mapping[str, Any], seed: int, output: str | Path) -> Path:
-    """Make a target and write it to ``output`` as a target artefact (user files recorded as inputs)."""
+    """Make a target and write it to ``output`` as a target artefact (user files recorded as inputs).
+
+    The artefact holds disjoint ``/samples`` (train), ``/samples_validation`` and
+    ``/samples_test`` (see :mod:`qgenflow.targets.splits`), their sizes and method as
+    root attributes, and for row splits each split's row indices under ``/split``.
+    """
     spec = with_defaults("targets", spec)
     start = time.perf_counter()
     target = make_target(spec, seed)
     seconds = time.perf_counter() - start
-    samples, holdout = split_holdout(target, seed)
-    datasets = {"samples": samples, "samples_holdout": holdout, **target.extra}
+    splits = split_target(target, spec, seed)
+    datasets = {
+        "samples": splits.samples["train"],
+        "samples_validation": splits.samples["validation"],
+        "samples_test": splits.samples["test"],
+        **{f"split/{split}_rows": rows for split, rows in splits.rows.items()},
+        **target.extra,
+    }
     if target.probs is not None:
         datasets["probs"] = np.asarray(target.probs, dtype=np.float64)
-    attrs = {"n_qubits": target.n_qubits, "target_kind": spec["kind"], "seconds": seconds, **target.attrs}
-    log.info("target %s: %d qubits, %d samples in %.2f s", spec["kind"], target.n_qubits, len(target.samples), seconds)
-    inputs = [spec["path"]] if spec["kind"] == "file" else []
-    return write_artefact(output, "target", datasets, config=dict(spec), seed=seed, inputs=inputs, attrs=attrs)
+    attrs = {
+        "n_qubits": target.n_qubits,
+        "target_kind": spec["kind"],
+        "seconds": seconds,
+        **target.attrs,
+        **splits.attrs,
+    }
+    log.info(
+        "target %s: %d qubits, %d train / %d validation / %d test samples (%s) in %.2f s",
+        spec["kind"], target.n_qubits, splits.attrs["n_train"], splits.attrs["n_validation"],
+        splits.attrs["n_test"], splits.attrs["split_method"], seconds,
+    )
+    return write_artefact(output, "target", datasets, config=dict(spec), seed=seed, inputs=data_files(spec), attrs=attrs)

@@ -8,7 +8,6 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..bits import sample_from_probs
 from ..errors import InvalidConfigError
 from ..rng import make_rng
 from ..schema import with_defaults
@@ -16,19 +15,22 @@ from .bars_and_stripes import bas_patterns, make_bars_and_stripes
 from .base import Target
 from .gaussian_mixture import make_gaussian_mixture
 from .iqp import make_iqp
-from .samples_file import make_samples_file
+from .samples_file import data_files, make_samples_file
 from .spin import make_heisenberg, make_tfim
+from .splits import SPLITS, Splits, split_target
 from .uniform import make_uniform
 
 __all__ = [
-    "HOLDOUT_FRACTION",
     "QUANTUM_KINDS",
     "REGISTRY",
+    "SPLITS",
+    "Splits",
     "Target",
     "TargetKind",
     "bas_patterns",
+    "data_files",
     "make_target",
-    "split_holdout",
+    "split_target",
     "target_kind",
 ]
 
@@ -83,21 +85,3 @@ def make_target(spec: Mapping[str, Any], seed: int) -> Target:
     """Build the target described by a config entry, seeded by ``seed``."""
     spec = with_defaults("targets", spec)
     return target_kind(spec).make(spec, make_rng(seed, "target"))
-
-
-HOLDOUT_FRACTION = 0.2
-
-
-def split_holdout(target: Target, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Training samples and held-out samples of a target (the data noise floor of evaluation).
-
-    With exact probabilities the held-out set is a fresh draw of the same size;
-    otherwise the last ``HOLDOUT_FRACTION`` of the samples is held out.
-    """
-    samples = np.asarray(target.samples, dtype=np.uint8)
-    if target.probs is not None:
-        return samples, sample_from_probs(target.probs, len(samples), make_rng(seed, "holdout"))
-    n_hold = max(1, int(round(HOLDOUT_FRACTION * len(samples))))
-    if len(samples) - n_hold < 2:
-        raise InvalidConfigError("n_samples", f"too few samples ({len(samples)}) to hold some out for evaluation")
-    return samples[:-n_hold], samples[-n_hold:]

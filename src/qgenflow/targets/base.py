@@ -20,6 +20,8 @@ class Target:
         probs: exact big-endian probability vector of length 2^n, or None.
         extra: further datasets to store (e.g. ``state`` for Hamiltonian targets).
         attrs: further root attributes (e.g. ``energy``).
+        held_out: samples a data set ships for ``validation`` or ``test`` (a file target's
+            ``validation_path`` / ``test_path``); those splits are then not cut from ``samples``.
     """
 
     n_qubits: int
@@ -27,3 +29,4 @@ class Target:
     probs: np.ndarray | None = None
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict[str, Any] = field(default_factory=dict)
+    held_out: dict[str, np.ndarray] = field(default_factory=dict)

@@ -35,7 +35,15 @@ from ..io import read_user_samples_h5
 from ..provenance import sha256_file
 from .base import Target
 
-__all__ = ["FORMATS", "SUFFIX_FORMATS", "make_samples_file", "peek_width", "read_samples_file", "resolve_format"]
+__all__ = [
+    "FORMATS",
+    "SUFFIX_FORMATS",
+    "data_files",
+    "make_samples_file",
+    "peek_width",
+    "read_samples_file",
+    "resolve_format",
+]
 
 log = logging.getLogger(__name__)
 
@@ -227,12 +235,20 @@ def peek_width(path: str | Path, fmt: str = "auto", dataset: str = DEFAULT_DATAS
     return int(shape[1])
 
 
+def data_files(spec: Mapping[str, Any]) -> list[str]:
+    """The user's files a target entry reads (``path``, then ``validation_path`` and ``test_path`` when set)."""
+    if spec.get("kind") != "file":
+        return []
+    return [str(spec[key]) for key in ("path", "validation_path", "test_path") if spec.get(key)]
+
+
 def make_samples_file(spec: Mapping[str, Any], rng: np.random.Generator) -> Target:
     """Target of a user's sample file; ``rng`` is unused (rows keep the file's order).
 
     ``spec`` has ``path``, and optionally ``format`` (default ``auto``),
-    ``dataset`` (default ``samples``), ``n_bits`` and ``n_samples`` (the first
-    rows; null for all).
+    ``dataset`` (default ``samples``), ``n_bits``, ``n_samples`` (the first
+    rows; null for all) and ``validation_path`` / ``test_path`` (separate files of
+    held-out samples, read whole, in the same format; see :attr:`Target.held_out`).
     """
     spec = with_defaults("targets", {**spec, "kind": "file"})
     del rng
@@ -255,14 +271,25 @@ def make_samples_file(spec: Mapping[str, Any], rng: np.random.Generator) -> Targ
     elif n_samples is not None and int(n_samples) > n_rows:
         log.warning("%s holds %d samples, fewer than n_samples=%d: using all", path, n_rows, int(n_samples))
     log.info("read %d of %d samples with %d bits from %s (%s)", len(data), n_rows, data.shape[1], path, fmt)
+    attrs = {
+        "source_path": str(spec["path"]),
+        "source_format": fmt,
+        "source_sha256": sha256_file(path),
+        "n_rows_in_file": n_rows,
+    }
+    held_out = {}
+    for split in ("validation", "test"):
+        other = spec.get(f"{split}_path")
+        if other:
+            other_fmt = resolve_format(Path(other), spec["format"])
+            held_out[split] = read_samples_file(other, other_fmt, dataset=spec["dataset"], n_bits=int(data.shape[1]))
+            attrs[f"source_{split}_path"] = str(other)
+            attrs[f"source_{split}_sha256"] = sha256_file(other)
+            log.info("read %d %s samples from %s", len(held_out[split]), split, other)
     return Target(
         n_qubits=int(data.shape[1]),
         samples=np.ascontiguousarray(data, dtype=np.uint8),
         probs=None,
-        attrs={
-            "source_path": str(spec["path"]),
-            "source_format": fmt,
-            "source_sha256": sha256_file(path),
-            "n_rows_in_file": n_rows,
-        },
+        attrs=attrs,
+        held_out=held_out,
     )

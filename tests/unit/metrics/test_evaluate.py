@@ -43,7 +43,7 @@ def pair(rng, draw, write_target, write_model):
     p /= p.sum()
     q = 0.8 * p + 0.2 * rng.dirichlet(np.ones(32))
     return (
-        write_target(draw(p, 500, rng), p),
+        write_target(draw(p, 500, rng), p, test=draw(p, 450, rng)),
         write_model(draw(q, 600, rng), q),
     )
 
@@ -65,10 +65,10 @@ def test_self_evaluation_is_perfect(rng, draw, seed, write_target, write_model):
 
 
 def test_sample_metrics_match_direct_functions(pair, seed):
-    """Sample metrics equal the stand-alone estimators on the first n_samples rows."""
+    """Sample metrics equal the stand-alone estimators on the first n_samples rows of model and test split."""
     target, model = read_artefact(pair[0]), read_artefact(pair[1])
     metrics = evaluate(target, model, SPEC, seed)
-    x, y = model["samples"][:400], target["samples"][:400]
+    x, y = model["samples"][:400], target["samples_test"][:400]
     assert metrics["mmd2_samples"]["value"] == pytest.approx(mmd2_samples(x, y, SIGMAS), abs=EXACT_ATOL)
     assert metrics["mmd2_samples_sigma1"]["value"] == pytest.approx(mmd2_samples(x, y, [1]), abs=EXACT_ATOL)
     assert metrics["kl_samples"]["value"] == pytest.approx(
