@@ -23,7 +23,7 @@ __all__ = [
     "target_figure_names",
 ]
 
-#: Reference row: the target's held-out samples scored against its test samples (the noise floor).
+#: Reference row: the target's training samples scored against its test split (the memoriser and the noise floor).
 DATA_REFERENCE = "data"
 #: Reference row: uniformly random bits.
 UNIFORM_REFERENCE = "uniform"

@@ -1,4 +1,4 @@
-"""Snakemake adapter: evaluate a reference row (held-out data or uniform bits) against a target."""
+"""Snakemake adapter: evaluate a reference row (training data scored on test, or uniform bits) against a target."""
 
 from qgenflow.runtime import setup_job
 

@@ -186,7 +186,7 @@ def verdict(rows: Sequence[dict[str, Any]], metric: str, n_samples: int | None =
     lines = [f"metric: {metric} ({direction} is better), at {budget}"]
     floor = next((r for r in rows if r["model"] == DATA_REFERENCE and not math.isnan(r.get(key, math.nan))), None)
     if floor is not None:
-        lines.append(f"noise floor (held-out data): {floor[key]:.4g} +- {_uncertainty(floor, metric):.2g}")
+        lines.append(f"noise floor (training data on test): {floor[key]:.4g} +- {_uncertainty(floor, metric):.2g}")
     q, c = best("quantum"), best("classical")
     for label, row in (("best quantum", q), ("best classical", c)):
         if row is not None:

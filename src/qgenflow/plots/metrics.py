@@ -2,7 +2,7 @@
 
 Both read ``metrics.h5`` artefacts. A model's value is the mean over its seeds; its
 error bar is the standard deviation over seeds (ddof=1), or the bootstrap standard
-error when there is one seed. Reference rows (held-out ``data``, ``uniform`` bits)
+error when there is one seed. Reference rows (``data``: training samples on test, ``uniform`` bits)
 are drawn as horizontal lines: ``data`` is the value a perfect model would score at
 this sample budget.
 """

@@ -50,9 +50,9 @@ HEIGHT_IN = 2.4
 
 #: Every figure draws the target in this grey, so models keep the palette to themselves.
 TARGET_COLOUR = "0.55"
-#: Reference rows (held-out data, uniform bits) are horizontal lines, never model colours.
+#: Reference rows (training data scored on test, uniform bits) are horizontal lines, never model colours.
 REFERENCE_STYLES = {
-    DATA_REFERENCE: {"color": "0.2", "linestyle": "--", "label": "held-out data"},
+    DATA_REFERENCE: {"color": "0.2", "linestyle": "--", "label": "training data"},
     UNIFORM_REFERENCE: {"color": "0.6", "linestyle": ":", "label": "uniform bits"},
 }
 

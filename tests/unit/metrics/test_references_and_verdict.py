@@ -16,7 +16,7 @@ ENERGY_TOL = 1e-8
 
 @pytest.fixture(scope="module")
 def bas(tmp_path_factory):
-    """A bars-and-stripes 2x2 target artefact with held-out samples."""
+    """A bars-and-stripes 2x2 target artefact with validation and test draws."""
     path = tmp_path_factory.mktemp("t") / "t.h5"
     return read_artefact(run_target({"kind": "bars_and_stripes", "rows": 2, "cols": 2, "n_samples": 3000}, 0, path))
 
@@ -31,7 +31,7 @@ def test_exact_target_against_itself(bas):
 
 
 def test_data_reference_is_the_noise_floor(bas):
-    """Held-out data is valid, covers the support, and sits at sample MMD ~ 0 within its error."""
+    """Training data scored on the test draw is valid and sits at sample MMD ~ 0 within its error."""
     data = reference_model(bas, "data", 0)
     m = evaluate(bas, data, SPEC, 0)
     assert m["valid_rate"]["value"] == 1.0

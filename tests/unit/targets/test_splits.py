@@ -8,6 +8,7 @@ import pytest
 from qgenflow.bits import sample_from_probs
 from qgenflow.errors import InvalidConfigError
 from qgenflow.io import read_artefact
+from qgenflow.plan import data_files, file_widths
 from qgenflow.rng import make_rng
 from qgenflow.stages.target import run_target
 
@@ -97,3 +98,15 @@ def test_too_few_rows_to_split_is_refused(tmp_path, seed):
     spec = {"kind": "file", "path": str(tmp_path / "d.npy"), "test_fraction": 0.5}
     with pytest.raises(InvalidConfigError, match="test_fraction"):
         run_target(spec, seed, tmp_path / "t.h5")
+
+
+def test_plan_reads_every_data_file_and_refuses_a_test_file_of_another_width(tmp_path):
+    """The plan lists test and validation files as job inputs and checks their width against the training file."""
+    np.save(tmp_path / "train.npy", _indexed_rows(0, 10))
+    np.save(tmp_path / "test.npy", np.zeros((5, N_BITS + 1), dtype=np.uint8))
+    spec = {"kind": "file", "path": "train.npy", "test_path": "test.npy"}
+    assert data_files(spec) == ["train.npy", "test.npy"]
+    with pytest.raises(InvalidConfigError, match=r"targets\.user\.test_path"):
+        file_widths({"targets": {"user": spec}}, root=tmp_path)
+    np.save(tmp_path / "test.npy", _indexed_rows(10, 5))
+    assert file_widths({"targets": {"user": spec}}, root=tmp_path) == {"user": N_BITS}
