@@ -44,6 +44,30 @@ class TrainedModel:
     attrs: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
+    @classmethod
+    def from_fit(
+        cls,
+        result: Any,
+        params: dict[str, np.ndarray],
+        probs: np.ndarray | None,
+        samples: np.ndarray | None,
+        n_params: int,
+        attrs: dict[str, Any] | None = None,
+        extra: dict[str, np.ndarray] | None = None,
+    ) -> TrainedModel:
+        """The trained model of a :class:`~qgenflow.fit.loop.TrainResult`: its history and timings, plus the rest."""
+        return cls(
+            params=params,
+            history=dict(result.history),
+            probs=probs,
+            samples=samples,
+            n_params=int(n_params),
+            seconds=result.seconds,
+            seconds_per_step=result.seconds_per_step,
+            attrs=dict(attrs or {}),
+            extra=dict(extra or {}),
+        )
+
     def datasets(self) -> dict[str, np.ndarray]:
         """Datasets by path for :func:`qgenflow.io.write_artefact`."""
         out = {f"params/{k}": np.asarray(v) for k, v in self.params.items()}

@@ -89,14 +89,12 @@ def _trained(model: QCBM, result: TrainResult, probs, samples, attrs: Mapping[st
         **attrs,
         "stopped_early": int(result.stopped_early),
     }
-    return TrainedModel(
+    return TrainedModel.from_fit(
+        result,
         params={"theta": result.params},
-        history=dict(result.history),
         probs=probs,
         samples=samples,
         n_params=model.n_params,
-        seconds=result.seconds,
-        seconds_per_step=result.seconds_per_step,
         attrs=attrs,
         extra={f"ansatz/{k}": v for k, v in model.ansatz.structure.items()},
     )

@@ -237,14 +237,12 @@ def train_autoregressive(spec: Mapping[str, Any], data: TargetData, seed: int, c
         for name, value in leaves.items():
             value = np.asarray(value, dtype=np.float64)
             params[f"{layer}/{name}"] = value * masks[layer] if name == "kernel" else value
-    return BaselineResult(
+    return BaselineResult.from_fit(
+        result,
         params=params,
-        history=result.history,
         probs=probs,
         samples=model_samples,
         n_params=count_params(spec, n),
-        seconds=result.seconds,
-        seconds_per_step=result.seconds_per_step,
         attrs={
             "loss_definition": "nll" if full_batch else "minibatch_nll",
             "sampler": "exact",

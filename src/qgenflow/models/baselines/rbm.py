@@ -257,14 +257,12 @@ def train_rbm(spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer
         thin = positive_int(sampling, "thin", prefix="sampling.")
         model_samples = gibbs_samples(params, n_samples, make_rng(seed, "model_sample"), chains, burn_in, thin)
         attrs.update(sampler="gibbs", gibbs_chains=chains, gibbs_burn_in=burn_in, gibbs_thin=thin)
-    return BaselineResult(
+    return BaselineResult.from_fit(
+        result,
         params={k: np.array(params[k]) for k in PARAM_NAMES},
-        history=result.history,
         probs=probs,
         samples=model_samples,
         n_params=count_params(spec, n),
-        seconds=result.seconds,
-        seconds_per_step=result.seconds_per_step,
         attrs=attrs,
     )
 

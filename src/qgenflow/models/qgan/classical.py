@@ -427,14 +427,12 @@ def train_classical_discriminator(
     theta = np.asarray(model.init_params(make_rng(seed, "model_init"), float(spec["init_scale"])))
     result = fit(game.value_and_grad, theta, without_early_stopping(g_spec), checkpointer, inner=game)
     probs, samples = gen.final(result.params, int(spec["n_samples"]))
-    return QGANResult(
+    return QGANResult.from_fit(
+        result,
         params={"theta": result.params, **disc.named_params()},
-        history=result.history,
         probs=probs,
         samples=samples,
         n_params=model.n_params,
-        seconds=result.seconds,
-        seconds_per_step=result.seconds_per_step,
         attrs=_attrs(game, result, samples),
         extra={f"ansatz/{k}": v for k, v in model.ansatz.structure.items()},
     )

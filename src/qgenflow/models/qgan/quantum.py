@@ -196,14 +196,12 @@ def train_quantum_discriminator(
     psi, probs, samples = final_distribution(
         ExpvalRunner(device_spec, n, seed), gen.ops(result.params), n, int(spec["n_samples"]), seed
     )
-    return QGANResult(
+    return QGANResult.from_fit(
+        result,
         params={"theta": result.params, "discriminator/phi": game.phi},
-        history=result.history,
         probs=probs,
         samples=samples,
         n_params=gen.n_params,
-        seconds=result.seconds,
-        seconds_per_step=result.seconds_per_step,
         attrs=_attrs(game, result, fidelity(psi, state), device_spec),
         extra={f"ansatz/{k}": v for k, v in gen.structure.items()},
     )
