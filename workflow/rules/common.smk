@@ -123,7 +123,7 @@ def get_metrics_files(wildcards):
 
 
 def get_table_params(wildcards):
-    return {"verdict_metric": config["evaluation"]["verdict_metric"], "study": STUDY}
+    return {"verdict": canonical(config["verdict"]), "study": STUDY}
 
 
 def get_first_seed_target(wildcards):

@@ -10,6 +10,6 @@ write_table(
     list(snakemake.input.metrics),
     snakemake.output.table,
     verdict_path=snakemake.output.verdict,
-    verdict_metric=snakemake.params.spec["verdict_metric"],
+    verdict_spec=snakemake.params.spec["verdict"],
     study=snakemake.params.spec["study"],
 )

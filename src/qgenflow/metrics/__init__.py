@@ -28,7 +28,8 @@ from .evaluate import (
     marshall_energy,
     reference_model,
 )
-from .tables import MetricsRecord, aggregate_metrics, metrics_record, model_role, verdict
+from .tables import MetricsRecord, aggregate_metrics, metrics_record, model_role
+from .verdict import OUTCOMES, Verdict, decide, format_verdict
 
 __all__ = [
     "DENSE_MAX_BITS",
@@ -55,5 +56,8 @@ __all__ = [
     "total_variation",
     "total_variation_samples",
     "tv_from_counts",
-    "verdict",
+    "OUTCOMES",
+    "Verdict",
+    "decide",
+    "format_verdict",
 ]

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..catalog import DATA_REFERENCE, REFERENCES
+from ..catalog import REFERENCES
 from ..io import Artefact
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "aggregate_metrics",
     "model_role",
     "metrics_record",
-    "verdict",
 ]
 
 log = logging.getLogger(__name__)
@@ -44,6 +43,8 @@ class MetricsRecord:
     stderrs: dict[str, float]
     sources: dict[str, str]
     model_kind: str = ""
+    data_access: str = ""
+    n_train_samples: int = 0
 
 
 QUANTUM_KINDS = ("qcbm", "qgan")
@@ -86,6 +87,8 @@ def metrics_record(art: Artefact, label: tuple[str, int] | None = None) -> Metri
         stderrs=stderrs,
         sources=sources,
         model_kind=str(art.attrs.get("model_kind", "")),
+        data_access=str(art.attrs.get("data_access", "")),
+        n_train_samples=int(art.attrs.get("n_train_samples", 0)),
     )
 
 
@@ -153,63 +156,3 @@ def format_cell(value: Any) -> str:
             return ""
         return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
     return str(value)
-
-
-def _uncertainty(row: dict[str, Any], metric: str) -> float:
-    """Standard error of a row's mean: seed spread / sqrt(seeds), or the bootstrap error for one seed."""
-    n = int(row["n_seeds"])
-    std, stderr = row.get(f"{metric}_std", math.nan), row.get(f"{metric}_stderr", math.nan)
-    if n > 1 and not math.isnan(std):
-        spread = std / math.sqrt(n)
-        return spread if math.isnan(stderr) else math.hypot(spread, stderr / math.sqrt(n))
-    return 0.0 if math.isnan(stderr) else stderr
-
-
-def verdict(rows: Sequence[dict[str, Any]], metric: str, n_samples: int | None = None) -> str:
-    """The decision rule in words: best quantum vs best classical model on ``metric``.
-
-    The difference counts as real when it exceeds twice the combined standard error
-    (seed spread, and bootstrap error where sample-based); the ``data`` reference row
-    gives the noise floor of the metric at this sample budget.
-    """
-    better_high = metric in HIGHER_IS_BETTER
-    key = f"{metric}_mean"
-
-    def best(role: str) -> dict[str, Any] | None:
-        candidates = [r for r in rows if r["role"] == role and not math.isnan(r.get(key, math.nan))]
-        if not candidates:
-            return None
-        return (max if better_high else min)(candidates, key=lambda r: r[key])
-
-    direction = "higher" if better_high else "lower"
-    budget = f"{n_samples} evaluation samples per side" if n_samples else "the configured sample budget"
-    lines = [f"metric: {metric} ({direction} is better), at {budget}"]
-    floor = next((r for r in rows if r["model"] == DATA_REFERENCE and not math.isnan(r.get(key, math.nan))), None)
-    if floor is not None:
-        lines.append(f"noise floor (training data on test): {floor[key]:.4g} +- {_uncertainty(floor, metric):.2g}")
-    q, c = best("quantum"), best("classical")
-    for label, row in (("best quantum", q), ("best classical", c)):
-        if row is not None:
-            lines.append(
-                f"{label}: {row['model']} = {row[key]:.4g} +- {_uncertainty(row, metric):.2g} "
-                f"({int(row['n_params']) if not math.isnan(row['n_params']) else '?'} parameters, {row['n_seeds']} seed(s))"
-            )
-    if q is None or c is None:
-        lines.append("verdict: no comparison (the study needs at least one quantum and one classical model)")
-        return "\n".join(lines) + "\n"
-    diff = q[key] - c[key]
-    err = math.hypot(_uncertainty(q, metric), _uncertainty(c, metric))
-    quantum_better = diff > 0 if better_high else diff < 0
-    winner, loser = (q, c) if quantum_better else (c, q)
-    if abs(diff) > 2 * err:
-        outcome = (
-            f"verdict: {'quantum' if quantum_better else 'classical'} model {winner['model']} beats "
-            f"{loser['model']} by {abs(diff):.3g}, more than twice the combined error ({err:.2g})"
-        )
-    else:
-        outcome = (
-            f"verdict: no significant difference between {q['model']} and {c['model']} "
-            f"(|difference| {abs(diff):.3g} <= 2 x combined error {err:.2g})"
-        )
-    lines.append(outcome)
-    return "\n".join(lines) + "\n"

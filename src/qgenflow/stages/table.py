@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from ..files import atomic_path, write_text_atomic
 from ..io import read_artefact
-from ..metrics.tables import format_cell, aggregate_metrics, metrics_record, verdict
+from ..metrics.tables import format_cell, aggregate_metrics, metrics_record
+from ..metrics.verdict import decide, format_verdict
+from ..schema import with_defaults
 from ..provenance import STUDY_LINE
 
 __all__ = ["write_table"]
@@ -23,7 +25,7 @@ def write_table(
     *,
     labels: Sequence[tuple[str, int]] | None = None,
     verdict_path: str | Path | None = None,
-    verdict_metric: str = "mmd2_samples",
+    verdict_spec: Mapping[str, Any] | None = None,
     study: str | None = None,
 ) -> Path:
     """Write the seed-aggregated table of one target's ``metrics.h5`` files as CSV, atomically.
@@ -34,7 +36,8 @@ def write_table(
         labels: optional ``(model, seed)`` per path, overriding the ``model_name``
             attribute and seed stored in each file.
         verdict_path: where to write the verdict text, if anywhere.
-        verdict_metric: the metric the verdict decides on.
+        verdict_spec: the config's ``verdict`` section (primary metric, metrics, alpha;
+            schema defaults for what it leaves out).
         study: the study's name, written as the verdict's first line (``study: NAME``),
             which the workflow reads to keep studies from replacing each other's results.
 
@@ -59,7 +62,9 @@ def write_table(
             n_samples = int(arts[0].attrs.get("n_samples_model"))
         except (TypeError, ValueError):
             pass
-        text = verdict(rows, verdict_metric, n_samples)
+        spec = with_defaults("verdict", verdict_spec or {})
+        outcome = decide(records, spec["primary_metric"], spec["metrics"], float(spec["alpha"]))
+        text = format_verdict(outcome, n_samples)
         if study is not None:
             text = f"{STUDY_LINE}{study}\n{text}"
         write_text_atomic(verdict_path, text)

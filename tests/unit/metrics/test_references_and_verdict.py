@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from qgenflow.io import read_artefact
-from qgenflow.metrics import evaluate, reference_model, verdict
+from qgenflow.metrics import MetricsRecord, decide, evaluate, format_verdict, reference_model
+from qgenflow.metrics.verdict import holm
 from qgenflow.stages.target import run_target
 
 SPEC = {"sigmas": [0.5, 1, 2, 4], "n_bootstrap": 50}
@@ -56,16 +60,76 @@ def test_marshall_energy_of_heisenberg_target_equals_exact(tmp_path):
     assert m["zz_error"]["value"] == 0.0 and m["structure_factor_error"]["value"] == 0.0
 
 
-def _row(model, role, mean, std, n_seeds=3):
-    return {"model": model, "role": role, "n_seeds": n_seeds, "n_params": 10.0,
-            "m_mean": mean, "m_std": std, "m_stderr": math.nan}
+def _record(model, kind, seed, values, stderr=math.nan):
+    return MetricsRecord(
+        path=Path(f"{model}{seed}"), target="t", model=model, seed=seed, n_params=10.0, train_seconds=1.0,
+        values=dict(values), stderrs={k: stderr for k in values}, sources={k: "samples" for k in values},
+        model_kind=kind, data_access="samples", n_train_samples=100,
+    )
 
 
-def test_verdict_names_a_significant_winner_and_refuses_noise():
-    """A gap well beyond the error bars names the winner; a gap within them does not."""
-    rows = [_row("q", "quantum", 0.010, 0.001), _row("c", "classical", 0.050, 0.002), _row("data", "reference", 0.0, 0.001)]
-    text = verdict(rows, "m")
-    assert "quantum model q beats c" in text and "noise floor" in text
-    rows[1] = _row("c", "classical", 0.011, 0.002)
-    assert "no significant difference" in verdict(rows, "m")
-    assert "no comparison" in verdict(rows[:1], "m")
+def _records(q_values, c_values, metric="mmd2_samples", other=None):
+    """A quantum (qcbm) and a classical (rbm) model, one record per seed; ``other`` adds a second metric."""
+    out = []
+    for kind, model, values in (("qcbm", "q", q_values), ("rbm", "c", c_values)):
+        for seed, value in enumerate(values):
+            metrics = {metric: value}
+            if other is not None:
+                metrics[other[0]] = other[1][model][seed]
+            out.append(_record(model, kind, seed, metrics))
+    return out
+
+
+def test_paired_t_matches_scipy_and_holm_matches_a_hand_computed_case():
+    """The per-metric p-value is scipy's paired t-test; Holm multiplies the k-th smallest by (m - k + 1), monotone."""
+    q, c = [0.010, 0.012, 0.011], [0.020, 0.025, 0.021]
+    comparison = decide(_records(q, c), "mmd2_samples", []).comparisons[0]
+    assert comparison.p == pytest.approx(stats.ttest_rel(q, c).pvalue, rel=1e-12)
+    assert comparison.advantage == pytest.approx(np.mean(np.subtract(c, q)))  # lower is better: positive favours q
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03, math.nan]), [0.03, 0.06, 0.06, math.nan])
+    np.testing.assert_allclose(holm([0.5, 0.001]), [0.5, 0.002])
+
+
+def test_verdict_outcomes():
+    """A consistent gap names the winning side; gaps both ways are mixed; noise is no significant difference."""
+    q, c = [0.010, 0.012, 0.011], [0.050, 0.052, 0.049]
+    assert decide(_records(q, c), "mmd2_samples", []).outcome == "quantum better"
+    assert decide(_records(c, q), "mmd2_samples", []).outcome == "classical better"
+    noisy = decide(_records([0.010, 0.030, 0.020], [0.021, 0.011, 0.029]), "mmd2_samples", [])
+    assert noisy.outcome == "no significant difference"
+    fidelity = ("fidelity_exact", {"q": [0.80, 0.81, 0.79], "c": [0.95, 0.96, 0.95]})
+    mixed = decide(_records(q, c, other=fidelity), "mmd2_samples", ["fidelity_exact"])
+    assert mixed.outcome == "mixed"
+    assert [cmp.favours for cmp in mixed.comparisons] == ["quantum", "classical"]
+    text = format_verdict(mixed, 1000)
+    assert text.startswith("verdict: mixed") and "no winner" in text
+    assert "learned from samples (100 training samples)" in text and "seeds 0, 1, 2" in text
+
+
+def test_verdict_never_names_a_winner_that_is_significantly_worse_elsewhere():
+    """Whatever the per-seed values, a named winning side is significantly worse on no tested metric."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        q, c = rng.normal(0.02, 0.01, 3), rng.normal(0.02, 0.01, 3) + rng.choice([-0.02, 0, 0.02])
+        other = ("fidelity_exact", {"q": rng.normal(0.9, 0.02, 3), "c": rng.normal(0.9, 0.02, 3) + rng.choice([-0.1, 0, 0.1])})
+        v = decide(_records(q, c, other=other), "mmd2_samples", ["fidelity_exact"])
+        if v.outcome in ("quantum better", "classical better"):
+            loser = "classical" if v.outcome == "quantum better" else "quantum"
+            assert all(cmp.favours != loser for cmp in v.comparisons)
+
+
+def test_one_seed_uses_bootstrap_errors_and_leaves_exact_metrics_untested():
+    """With one seed a sample metric is a z-test on the bootstrap errors; an exact one cannot be tested."""
+    records = [_record("q", "qcbm", 0, {"mmd2_samples": 0.01}, 0.001), _record("c", "rbm", 0, {"mmd2_samples": 0.02}, 0.001)]
+    comparison = decide(records, "mmd2_samples", []).comparisons[0]
+    assert comparison.p == pytest.approx(2 * stats.norm.sf(0.01 / math.hypot(0.001, 0.001)))
+    records = [_record("q", "qcbm", 0, {"kl_exact": 0.1}), _record("c", "rbm", 0, {"kl_exact": 0.2})]
+    v = decide(records, "kl_exact", [])
+    assert math.isnan(v.comparisons[0].p) and v.outcome == "no significant difference"
+
+
+def test_verdict_without_both_sides_says_so():
+    records = [_record("q", "qcbm", s, {"mmd2_samples": 0.01 + s}) for s in range(2)]
+    v = decide(records, "mmd2_samples", ["kl_exact"])
+    assert v.outcome == "no comparison" and set(v.skipped) == {"mmd2_samples", "kl_exact"}
+    assert "no comparison" in format_verdict(v)

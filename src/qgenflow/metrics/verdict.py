@@ -1,0 +1,270 @@
+"""The per-target verdict: best quantum against best classical model, on every reported metric.
+
+For each metric of ``verdict.metrics`` that both sides report, the quantum model with
+the best mean across seeds is compared with the classical model with the best mean,
+paired by seed (the same seed means the same target draws): a paired t-test on the
+per-seed differences when both have two or more common seeds, else a z-test on the
+bootstrap errors of the one seed (exact metrics of one seed cannot be tested). The
+p-values of all tested metrics are Holm-corrected together, so the family-wise error
+rate is ``alpha`` whatever the number of metrics. The outcome is
+
+* ``quantum better``: some metric significantly favours the quantum side and none
+  the classical side;
+* ``classical better``: the mirror image;
+* ``mixed``: significant differences in both directions;
+* ``no significant difference``: none survives the correction.
+
+A winner is thus never named on one metric while it is significantly worse on
+another. The text states the conditions the outcome holds under: data access,
+training samples, parameter counts, training time and seeds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+from ..catalog import DATA_REFERENCE
+from .tables import HIGHER_IS_BETTER, MetricsRecord, model_role
+
+__all__ = [
+    "OUTCOMES",
+    "Comparison",
+    "Verdict",
+    "compare",
+    "decide",
+    "format_verdict",
+    "holm",
+]
+
+#: The four outcomes of a verdict.
+OUTCOMES = ("quantum better", "classical better", "mixed", "no significant difference")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Best quantum vs best classical model on one metric.
+
+    ``advantage`` is the mean per-seed difference oriented so that a positive value
+    favours the quantum model; ``p`` the test's two-sided p-value (NaN: not testable),
+    ``p_holm`` after the Holm correction.
+    """
+
+    metric: str
+    quantum: str
+    classical: str
+    quantum_mean: float
+    classical_mean: float
+    advantage: float
+    stderr: float
+    n_seeds: int
+    test: str
+    p: float
+    p_holm: float = math.nan
+    significant: bool = False
+
+    @property
+    def favours(self) -> str:
+        """``quantum``, ``classical`` or ``neither`` (not significant)."""
+        if not self.significant:
+            return "neither"
+        return "quantum" if self.advantage > 0 else "classical"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome, its per-metric comparisons and what it was decided on."""
+
+    outcome: str
+    primary: str
+    alpha: float
+    comparisons: tuple[Comparison, ...]
+    skipped: tuple[str, ...]
+    conditions: tuple[str, ...]
+    noise_floor: str = ""
+
+
+def _by_model(records: Sequence[MetricsRecord]) -> dict[str, dict[int, MetricsRecord]]:
+    out: dict[str, dict[int, MetricsRecord]] = {}
+    for record in records:
+        out.setdefault(record.model, {})[int(record.seed or 0)] = record
+    return out
+
+
+def _values(group: Mapping[int, MetricsRecord], metric: str) -> dict[int, float]:
+    return {
+        seed: r.values[metric] for seed, r in group.items() if metric in r.values and not math.isnan(r.values[metric])
+    }
+
+
+def _best(groups: Mapping[str, Mapping[int, MetricsRecord]], metric: str) -> str | None:
+    """The model whose mean over seeds is best on ``metric``, or None when no model reports it."""
+    means = {model: float(np.mean(list(v.values()))) for model, g in groups.items() if (v := _values(g, metric))}
+    if not means:
+        return None
+    pick = max if metric in HIGHER_IS_BETTER else min
+    return pick(means, key=means.__getitem__)
+
+
+def compare(
+    metric: str, quantum: Mapping[int, MetricsRecord], classical: Mapping[int, MetricsRecord], names: tuple[str, str]
+) -> Comparison:
+    """The paired comparison of two models' per-seed values of ``metric`` (see the module docstring)."""
+    q, c = _values(quantum, metric), _values(classical, metric)
+    sign = 1.0 if metric in HIGHER_IS_BETTER else -1.0
+    seeds = sorted(set(q) & set(c))
+    common = dict(metric=metric, quantum=names[0], classical=names[1],
+                  quantum_mean=float(np.mean(list(q.values()))), classical_mean=float(np.mean(list(c.values()))))
+    if not seeds:
+        return Comparison(**common, advantage=math.nan, stderr=math.nan, n_seeds=0, test="no common seeds", p=math.nan)
+    diffs = sign * (np.array([q[s] for s in seeds]) - np.array([c[s] for s in seeds]))
+    advantage = float(diffs.mean())
+    if len(seeds) >= 2:
+        stderr = float(diffs.std(ddof=1) / math.sqrt(len(seeds)))
+        if stderr == 0.0:  # identical differences on every seed: a deterministic gap, or none
+            p = 1.0 if advantage == 0.0 else 0.0
+        else:
+            p = float(stats.ttest_rel(sign * np.array([q[s] for s in seeds]), sign * np.array([c[s] for s in seeds])).pvalue)
+        return Comparison(**common, advantage=advantage, stderr=stderr, n_seeds=len(seeds),
+                          test=f"paired t ({len(seeds)} seeds)", p=p)
+    seed = seeds[0]
+    stderr = math.hypot(quantum[seed].stderrs.get(metric, math.nan), classical[seed].stderrs.get(metric, math.nan))
+    if math.isnan(stderr) or stderr == 0.0:
+        return Comparison(**common, advantage=advantage, stderr=stderr, n_seeds=1,
+                          test="untested (one seed, no bootstrap error)", p=math.nan)
+    p = float(2.0 * stats.norm.sf(abs(advantage) / stderr))
+    return Comparison(**common, advantage=advantage, stderr=stderr, n_seeds=1, test="z on bootstrap errors (one seed)", p=p)
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm step-down adjusted p-values (NaN entries stay NaN and do not count as tests)."""
+    p = np.asarray(p_values, dtype=np.float64)
+    adjusted = np.full(p.shape, math.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    order = tested[np.argsort(p[tested], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def _outcome(comparisons: Sequence[Comparison]) -> str:
+    sides = {c.favours for c in comparisons} - {"neither"}
+    if sides == {"quantum", "classical"}:
+        return "mixed"
+    if sides == {"quantum"}:
+        return "quantum better"
+    if sides == {"classical"}:
+        return "classical better"
+    return "no significant difference"
+
+
+def decide(
+    records: Sequence[MetricsRecord], primary: str, metrics: Sequence[str], alpha: float = 0.05
+) -> Verdict:
+    """The verdict of one target's metrics records (every model and seed, references included).
+
+    Args:
+        records: the target's metrics records.
+        primary: the declared primary metric; it is always tested, first.
+        metrics: every further metric to test; those no quantum or no classical model
+            reports are listed as skipped.
+        alpha: family-wise significance level of the Holm-corrected tests.
+    """
+    groups = _by_model(records)
+    roles = {model: model_role(next(iter(g.values())).model_kind) for model, g in groups.items()}
+    side = {role: {m: g for m, g in groups.items() if roles[m] == role} for role in ("quantum", "classical")}
+    tested, skipped = [], []
+    for metric in dict.fromkeys([primary, *metrics]):
+        q, c = _best(side["quantum"], metric), _best(side["classical"], metric)
+        if q is None or c is None:
+            skipped.append(metric)
+            continue
+        tested.append(compare(metric, groups[q], groups[c], (q, c)))
+    adjusted = holm([c.p for c in tested])
+    tested = [
+        Comparison(**{**c.__dict__, "p_holm": float(a), "significant": bool(a <= alpha)})
+        for c, a in zip(tested, adjusted)
+    ]
+    outcome = _outcome(tested) if tested else "no comparison"
+    return Verdict(outcome, primary, alpha, tuple(tested), tuple(skipped), _conditions(groups, roles, tested),
+                   _noise_floor(groups.get(DATA_REFERENCE, {}), primary))
+
+
+def _conditions(groups, roles, tested: Sequence[Comparison]) -> tuple[str, ...]:
+    """What the outcome holds under: per compared model its data access, size, time and seeds."""
+    lines = []
+    for model in dict.fromkeys(name for c in tested for name in (c.quantum, c.classical)):
+        group = list(groups[model].values())
+        access = sorted({r.data_access for r in group if r.data_access}) or ["not recorded"]
+        n_train = sorted({r.n_train_samples for r in group if r.n_train_samples})
+        params = float(np.nanmean([r.n_params for r in group])) if group else math.nan
+        seconds = float(np.nanmean([r.train_seconds for r in group])) if group else math.nan
+        lines.append(
+            f"{model} ({roles[model]}): learned from {'/'.join(access)}"
+            f"{f' ({n_train[0]} training samples)' if len(n_train) == 1 else ''}, "
+            f"{'?' if math.isnan(params) else int(params)} parameters, "
+            f"{'?' if math.isnan(seconds) else f'{seconds:.3g}'} s training, "
+            f"seeds {', '.join(str(s) for s in sorted(groups[model]))}"
+        )
+    return tuple(lines)
+
+
+def _noise_floor(group: Mapping[int, MetricsRecord], metric: str) -> str:
+    values = list(_values(group, metric).values())
+    if not values:
+        return ""
+    spread = float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
+    return f"{float(np.mean(values)):.4g} +- {spread:.2g}" if not math.isnan(spread) else f"{values[0]:.4g}"
+
+
+def _headline(v: Verdict) -> str:
+    wins = {side: [c for c in v.comparisons if c.favours == side] for side in ("quantum", "classical")}
+    if v.outcome in ("quantum better", "classical better"):
+        side = v.outcome.split()[0]
+        models = sorted({getattr(c, side) for c in wins[side]})
+        return (
+            f"verdict: {v.outcome}: the best {side} model ({', '.join(models)}) is significantly better on "
+            f"{', '.join(c.metric for c in wins[side])} and significantly worse on none of the "
+            f"{len(v.comparisons)} tested metrics"
+        )
+    if v.outcome == "mixed":
+        return (
+            f"verdict: mixed: quantum significantly better on {', '.join(c.metric for c in wins['quantum'])}; "
+            f"classical significantly better on {', '.join(c.metric for c in wins['classical'])}: no winner"
+        )
+    if v.outcome == "no significant difference":
+        testable = sum(not math.isnan(c.p) for c in v.comparisons)
+        return (
+            f"verdict: no significant difference on any of the {len(v.comparisons)} compared metrics "
+            f"({testable} could be tested)"
+        )
+    return "verdict: no comparison (the study needs at least one quantum and one classical model)"
+
+
+def format_verdict(v: Verdict, n_samples: int | None = None) -> str:
+    """The verdict as text: outcome, conditions, per-metric table."""
+    budget = f"{n_samples} evaluation samples per side" if n_samples else "the configured sample budget"
+    lines = [
+        _headline(v),
+        f"primary metric: {v.primary}; tests: paired across seeds, Holm-corrected at family-wise alpha = {v.alpha:g}; "
+        f"best model per side = best mean on the test split, at {budget}",
+    ]
+    if v.noise_floor:
+        lines.append(f"noise floor ({v.primary} of the training data on test): {v.noise_floor}")
+    lines += ["conditions:", *(f"  {line}" for line in v.conditions)]
+    header = f"{'metric':<28} {'best quantum':<28} {'best classical':<28} {'advantage(q)':>13} {'stderr':>9} {'p':>8} {'p_holm':>8}  favours"
+    lines += ["per metric (advantage > 0 favours the quantum model):", header]
+    for c in v.comparisons:
+        lines.append(
+            f"{c.metric:<28} {f'{c.quantum} = {c.quantum_mean:.4g}':<28} {f'{c.classical} = {c.classical_mean:.4g}':<28} "
+            f"{c.advantage:>13.3g} {c.stderr:>9.2g} {c.p:>8.2g} {c.p_holm:>8.2g}  {c.favours}  [{c.test}]"
+        )
+    if v.skipped:
+        lines.append(f"not compared (a side does not report them): {', '.join(v.skipped)}")
+    return "\n".join(lines) + "\n"
