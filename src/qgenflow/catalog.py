@@ -14,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
+    "CLASSICAL_MODEL_KINDS",
     "DATA_REFERENCE",
     "FIGURES",
+    "QUANTUM_MODEL_KINDS",
     "REFERENCES",
     "UNIFORM_REFERENCE",
     "Figure",
@@ -29,6 +31,10 @@ DATA_REFERENCE = "data"
 UNIFORM_REFERENCE = "uniform"
 #: The reference rows every table and metrics figure holds; no model may take these names.
 REFERENCES = (DATA_REFERENCE, UNIFORM_REFERENCE)
+#: Model kinds on the quantum side of every comparison (audited for classical ease).
+QUANTUM_MODEL_KINDS = ("qcbm", "qgan")
+#: Model kinds on the classical side.
+CLASSICAL_MODEL_KINDS = ("product", "rbm", "autoregressive")
 
 @dataclass(frozen=True)
 class TargetFacts:
@@ -65,6 +71,10 @@ def _learnt_by_a_qgan(facts: TargetFacts) -> bool:
     return "qgan" in facts.model_kinds
 
 
+def _has_quantum_model(facts: TargetFacts) -> bool:
+    return bool(facts.model_kinds & set(QUANTUM_MODEL_KINDS))
+
+
 def _swept(facts: TargetFacts) -> bool:
     return facts.swept
 
@@ -85,6 +95,7 @@ class Figure:
         model_kinds: only models of these kinds; None for every model of the target.
         metrics: takes the ``metrics.h5`` of every seed of its models.
         references: its metrics include the reference rows (:data:`REFERENCES`).
+        audit: takes the target's ``audit.h5`` (the advantage audit of its quantum models).
         colours: the drawing function takes the models' colours.
         options: figure settings it takes (``max_bitstrings``, ``metrics``, ``families``).
         x: the x axis of a scaling figure (``n_params`` or ``n_qubits``).
@@ -101,6 +112,7 @@ class Figure:
     model_kinds: tuple[str, ...] | None = None
     metrics: bool = False
     references: bool = False
+    audit: bool = False
     colours: bool = True
     options: tuple[str, ...] = ()
     x: str | None = None
@@ -143,6 +155,12 @@ FIGURES: dict[str, Figure] = {
         _target_figure(
             "qgan", "QGAN losses, discriminator accuracy and generator quality against the step",
             "plot_qgan_dynamics", models=True, model_kinds=("qgan",), applies=_learnt_by_a_qgan,
+        ),
+        _target_figure(
+            "audit",
+            "advantage audit: entanglement entropy and MPS bond dimension per cut of every quantum model "
+            "(and the target state), against their maxima, and its anticoncentration",
+            "plot_audit", audit=True, applies=_has_quantum_model,
         ),
         _target_figure(
             "scaling_params", "metrics against the parameter count of every model on a target",

@@ -32,6 +32,7 @@ STAGE_ENTRIES: dict[str, tuple[str, ...]] = {
     "targets": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.target"),
     "train": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.train"),
     "evaluate": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.evaluate", "qgenflow.stages.table"),
+    "audit": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.audit"),
     "figures": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.figure"),
     "publish": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.publish"),
 }

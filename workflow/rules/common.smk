@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 from qgenflow.plan import (
     artefact_identity,
+    audited_targets,
     canonical,
     check_compute,
     check_config,
@@ -17,6 +18,7 @@ from qgenflow.plan import (
     model_params,
     models_for_target,
     parameter_sweeps,
+    quantum_models_for_target,
     qubit_sweeps,
     study_name,
     study_pairs,
@@ -126,6 +128,22 @@ def get_table_params(wildcards):
     return {"verdict": canonical(config["verdict"]), "study": STUDY}
 
 
+def get_audit_inputs(wildcards):
+    """The audit's target of every seed, its quantum models and every metrics file of the target."""
+    return {
+        "targets": [f"results/targets/{wildcards.target}/seed{seed}/target.h5" for seed in config["seeds"]],
+        "models": _model_paths(wildcards.target, quantum_models_for_target(config, wildcards.target)),
+        "metrics": get_metrics_files(wildcards),
+    }
+
+
+def get_audit_params(wildcards):
+    return {
+        "labels": [m for m in quantum_models_for_target(config, wildcards.target) for _ in config["seeds"]],
+        "spec": canonical({"evaluation": config["evaluation"], "verdict": config["verdict"]}),
+    }
+
+
 def get_first_seed_target(wildcards):
     return f"results/targets/{wildcards.target}/seed{config['seeds'][0]}/target.h5"
 
@@ -191,6 +209,8 @@ def figure_inputs(figure):
             named["models"] = _model_paths(target, _figure_models(figure, target))
         if spec.target:
             named["target"] = get_first_seed_target(wildcards)
+        if spec.audit:
+            named["audit"] = f"results/audit/{target}/audit.h5"
         return named
 
     return inputs
@@ -296,8 +316,18 @@ def figure_files():
 
 def table_files():
     targets = sorted({target for target, _ in study_pairs(config)})
-    return [f"results/tables/{t}.csv" for t in targets] + [
-        f"results/tables/{t}_verdict.txt" for t in targets
+    return (
+        [f"results/tables/{t}.csv" for t in targets]
+        + [f"results/tables/{t}_verdict.txt" for t in targets]
+        + audit_files()
+    )
+
+
+def audit_files():
+    return [
+        f"results/tables/{t}_{name}"
+        for t in audited_targets(config)
+        for name in ("audit.csv", "decision.txt")
     ]
 
 
@@ -312,6 +342,7 @@ def get_publish_params(wildcards):
             ([named["target"]] if "target" in named else [])
             + named.get("models", [])
             + named.get("metrics", [])
+            + ([named["audit"]] if "audit" in named else [])
         )
 
     for figure, stem, wc in _study_figures():
@@ -325,6 +356,11 @@ def get_publish_params(wildcards):
             f"results/tables/{target}_verdict.txt",
         ):
             add(path, named)
+    for target in audited_targets(config):
+        named = get_audit_inputs(SimpleNamespace(target=target))
+        named = {"models": named["models"], "metrics": named["metrics"]}
+        for name in ("audit.csv", "decision.txt"):
+            add(f"results/tables/{target}_{name}", named)
     return {"files": files, "sources": sources, "study": STUDY}
 
 

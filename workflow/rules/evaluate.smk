@@ -73,3 +73,38 @@ rule make_table:
         spec=get_table_params,
     script:
         "../scripts/make_table.py"
+
+
+rule audit_target:
+    input:
+        unpack(get_audit_inputs),
+    output:
+        audit="results/audit/{target}/audit.h5",
+        table=report(
+            "results/tables/{target}_audit.csv",
+            caption="../report/audit_table.rst",
+            category="{target}",
+            subcategory="Tables",
+            labels={"target": "{target}", "table": "audit"},
+        ),
+        rule=report(
+            "results/tables/{target}_decision.txt",
+            caption="../report/decision.rst",
+            category="{target}",
+            subcategory="Tables",
+            labels={"target": "{target}", "table": "decision rule"},
+        ),
+    log:
+        "logs/audit/{target}.log",
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=get_eval_mem_mb,
+        runtime=20,
+    params:
+        code=get_code("audit"),
+        expect=get_expected_inputs,
+        audit=get_audit_params,
+    script:
+        "../scripts/audit_target.py"

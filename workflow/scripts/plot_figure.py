@@ -13,5 +13,6 @@ draw_figure(
     models=list(snakemake.input.get("models", [])),
     labels=list(snakemake.params.labels),
     metrics=list(snakemake.input.get("metrics", [])),
+    audit=snakemake.input.get("audit"),
     options=snakemake.params.options,
 )

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..catalog import REFERENCES
+from ..catalog import CLASSICAL_MODEL_KINDS, QUANTUM_MODEL_KINDS, REFERENCES
 from ..io import Artefact
 
 __all__ = [
@@ -45,19 +45,18 @@ class MetricsRecord:
     model_kind: str = ""
     data_access: str = ""
     n_train_samples: int = 0
+    n_samples: int = 0
 
 
-QUANTUM_KINDS = ("qcbm", "qgan")
-CLASSICAL_KINDS = ("product", "rbm", "autoregressive")
 # Metrics where a larger value is better; for every other metric smaller is better.
 HIGHER_IS_BETTER = ("fidelity_exact", "valid_rate", "coverage", "unseen_valid_rate", "xeb")
 
 
 def model_role(kind: str) -> str:
     """``quantum``, ``classical`` or ``reference`` for a model kind."""
-    if kind in QUANTUM_KINDS:
+    if kind in QUANTUM_MODEL_KINDS:
         return "quantum"
-    if kind in CLASSICAL_KINDS:
+    if kind in CLASSICAL_MODEL_KINDS:
         return "classical"
     if kind in REFERENCES:
         return "reference"
@@ -89,6 +88,7 @@ def metrics_record(art: Artefact, label: tuple[str, int] | None = None) -> Metri
         model_kind=str(art.attrs.get("model_kind", "")),
         data_access=str(art.attrs.get("data_access", "")),
         n_train_samples=int(art.attrs.get("n_train_samples", 0)),
+        n_samples=int(art.attrs.get("n_samples_model", 0)),
     )
 
 

@@ -14,6 +14,8 @@ from .artefacts import artefact_identity, check_results_owner, model_params, stu
 from .entries import canonical, target_has_distribution, target_has_probs, target_qubits, uses_estimator
 from .resources import SIMULATOR_MODULES, check_compute, job_gpus, job_resources, model_for_job
 from .studies import (
+    audited_targets,
+    quantum_models_for_target,
     MODEL_PALETTE,
     model_colours,
     models_for_target,
@@ -44,6 +46,8 @@ __all__ = [
     "model_for_job",
     "model_params",
     "models_for_target",
+    "audited_targets",
+    "quantum_models_for_target",
     "parameter_sweeps",
     "qubit_sweeps",
     "study_name",

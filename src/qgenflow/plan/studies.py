@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Mapping
 
-from ..catalog import TargetFacts, target_figure_names
+from ..catalog import QUANTUM_MODEL_KINDS, TargetFacts, target_figure_names
 from ..targets import target_kind
 from .entries import canonical, target_has_probs, target_qubits
 
@@ -30,6 +30,16 @@ def models_for_target(config: Mapping[str, Any], target: str) -> list[str]:
     """Models trained on ``target`` in any study, in the order of the config's ``models``."""
     trained = {m for t, m in study_pairs(config) if t == target}
     return [m for m in config["models"] if m in trained]
+
+
+def quantum_models_for_target(config: Mapping[str, Any], target: str) -> list[str]:
+    """The quantum models trained on ``target`` (those the advantage audit examines)."""
+    return [m for m in models_for_target(config, target) if config["models"][m]["kind"] in QUANTUM_MODEL_KINDS]
+
+
+def audited_targets(config: Mapping[str, Any]) -> list[str]:
+    """Targets with at least one quantum model, sorted: each gets an advantage audit."""
+    return sorted({t for t, _ in study_pairs(config) if quantum_models_for_target(config, t)})
 
 
 #: Colour-blind-safe qualitative palette (Paul Tol's "muted"), ordered so that

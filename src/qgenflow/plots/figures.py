@@ -13,6 +13,7 @@ from typing import Any
 
 from ..catalog import FIGURES, Figure
 from ..io import Artefact
+from .audit import plot_audit
 from .correlations import plot_correlation_function, plot_correlation_maps
 from .distribution import DEFAULT_MAX_BITSTRINGS, plot_distribution
 from .metrics import DEFAULT_METRICS, plot_metrics, plot_scaling
@@ -34,6 +35,7 @@ PLOTTERS: dict[str, Callable[..., None]] = {
         plot_qgan_dynamics,
         plot_metrics,
         plot_scaling,
+        plot_audit,
     )
 }
 
@@ -58,6 +60,7 @@ def plot_figure(
     models: Sequence[Artefact] = (),
     labels: Sequence[str] = (),
     metrics: Sequence[Artefact] = (),
+    audit: Artefact | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw ``figure`` from its input artefacts into every path of ``outputs``.
@@ -68,6 +71,7 @@ def plot_figure(
         target: the ``target.h5`` artefact (figures about one target).
         models: ``model.h5`` artefacts, with ``labels`` (one model name per artefact).
         metrics: ``metrics.h5`` artefacts (metric and scaling figures).
+        audit: the target's ``audit.h5`` artefact (the audit figure).
         options: ``title``, ``colours``, ``dpi`` and per-figure settings
             (``max_bitstrings``, ``metrics``, ``families``).
     """
@@ -82,6 +86,8 @@ def plot_figure(
         args += [list(models), list(labels)]
     if spec.metrics:
         args.append(list(metrics))
+    if spec.audit:
+        args.append(audit)
     args.append(outputs)
     if spec.x is not None:
         args.append(spec.x)

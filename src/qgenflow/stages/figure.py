@@ -20,6 +20,7 @@ def draw_figure(
     models: Sequence[str | Path] = (),
     labels: Sequence[str] = (),
     metrics: Sequence[str | Path] = (),
+    audit: str | Path | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw ``figure`` from the artefacts at the given paths into every path of ``outputs``.
@@ -30,6 +31,7 @@ def draw_figure(
         target: the ``target.h5`` (figures about one target).
         models: ``model.h5`` files, with ``labels`` (one model name per file).
         metrics: ``metrics.h5`` files (metric and scaling figures).
+        audit: the target's ``audit.h5`` (the audit figure).
         options: ``title``, ``colours``, ``dpi`` and per-figure settings
             (``max_bitstrings``, ``metrics``, ``families``).
 
@@ -44,5 +46,6 @@ def draw_figure(
         models=[read_artefact(path, kind="model") for path in models],
         labels=labels,
         metrics=[read_artefact(path, kind="metrics") for path in metrics],
+        audit=None if audit is None else read_artefact(audit, kind="audit"),
         options=options,
     )

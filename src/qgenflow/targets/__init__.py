@@ -42,11 +42,14 @@ class TargetKind:
         make: ``(spec, rng) -> Target``.
         qubits: the width of a config entry, or None when only its data file knows.
         quantum: whether it is a quantum ground state (quantum data for QGANs, spin figures).
+        sampling_class: the classically hard sampling class its distributions come from
+            (with the paper that argues the hardness), or "" for none.
     """
 
     make: Callable[[Mapping[str, Any], np.random.Generator], Target]
     qubits: Callable[[Mapping[str, Any]], int | None]
     quantum: bool = False
+    sampling_class: str = ""
 
 
 def _n_bits(spec: Mapping[str, Any]) -> int | None:
@@ -63,7 +66,11 @@ REGISTRY: dict[str, TargetKind] = {
     "bars_and_stripes": TargetKind(make_bars_and_stripes, lambda spec: int(spec["rows"]) * int(spec["cols"])),
     "gaussian_mixture": TargetKind(make_gaussian_mixture, _n_bits),
     "file": TargetKind(make_samples_file, _n_bits),
-    "iqp": TargetKind(make_iqp, lambda spec: int(spec["n_qubits"])),
+    "iqp": TargetKind(
+        make_iqp, lambda spec: int(spec["n_qubits"]),
+        sampling_class="IQP circuits (Bremner, Jozsa and Shepherd 2010; hard to sample exactly or to small error "
+        "unless the polynomial hierarchy collapses)",
+    ),
     "heisenberg": TargetKind(make_heisenberg, _sites, quantum=True),
     "tfim": TargetKind(make_tfim, _sites, quantum=True),
 }
