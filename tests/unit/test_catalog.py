@@ -10,8 +10,8 @@ from qgenflow.catalog import FIGURES, REFERENCES, TargetFacts, target_figure_nam
 
 REPO = Path(__file__).resolve().parents[2]
 
-#: Facts of a plain target: no spin lattice, no exact probabilities, no QGAN, no sweep.
-PLAIN = TargetFacts(kind="bars_and_stripes", quantum=False, has_probs=False, model_kinds=frozenset({"qcbm"}), swept=False)
+#: Facts of a plain target: no spin lattice, no exact probabilities, no quantum model, no sweep.
+PLAIN = TargetFacts(kind="bars_and_stripes", quantum=False, has_probs=False, model_kinds=frozenset({"rbm"}), swept=False)
 #: The figures every target gets.
 COMMON = ["training", "distribution", "correlations", "metrics"]
 
@@ -28,13 +28,16 @@ def test_every_target_gets_the_common_figures_in_registry_order():
         ({"kind": "tfim", "quantum": True}, ["corr_r"]),
         ({"kind": "iqp", "has_probs": True}, ["porter_thomas"]),
         ({"kind": "iqp", "has_probs": False}, []),
-        ({"model_kinds": frozenset({"qcbm", "qgan"})}, ["qgan"]),
+        ({"model_kinds": frozenset({"qcbm"})}, ["audit"]),
+        ({"model_kinds": frozenset({"qcbm", "qgan"})}, ["qgan", "audit"]),
         ({"swept": True}, ["scaling_params"]),
-        ({"kind": "heisenberg", "quantum": True, "model_kinds": frozenset({"qgan"}), "swept": True}, ["corr_r", "qgan", "scaling_params"]),
+        ({"kind": "heisenberg", "quantum": True, "model_kinds": frozenset({"qgan"}), "swept": True},
+         ["corr_r", "qgan", "audit", "scaling_params"]),
     ],
 )
 def test_figures_apply_where_their_target_calls_for_them(changes, extra):
-    """Spin targets add C(r), exact IQP targets Porter-Thomas, a QGAN its dynamics, a sweep its scaling."""
+    """Spin targets add C(r), exact IQP targets Porter-Thomas, a QGAN its dynamics, a quantum model the audit,
+    a sweep its scaling."""
     facts = TargetFacts(**{**PLAIN.__dict__, **changes})
     assert target_figure_names(facts) == COMMON + extra
 
@@ -54,7 +57,7 @@ def test_every_figure_is_consistent(name):
     figure = FIGURES[name]
     assert figure.name == name
     assert (REPO / "workflow/report" / f"{name}.rst").is_file()
-    assert figure.target or figure.models or figure.metrics
+    assert figure.target or figure.models or figure.metrics or figure.audit
     assert figure.scope in ("target", "sweep")
     assert ("{target}" in figure.file) == (figure.scope == "target")
     assert ("{sweep}" in figure.file) == (figure.scope == "sweep")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,25 +22,15 @@ from .audit import shots_to_resolve
 from .tables import HIGHER_IS_BETTER, MetricsRecord, model_role
 from .verdict import Verdict
 
-__all__ = ["AUDIT_COLUMNS", "AuditSummary", "decision_rule", "summarise"]
+__all__ = ["AUDIT_COLUMNS", "decision_rule", "summarise"]
 
 #: Columns of the audit table, in order.
 AUDIT_COLUMNS = (
     "model", "n_seeds", "n_qubits", "method", "n_params", "train_seconds_mean", "peak_memory_mb",
-    "clifford", "anticoncentration", "half_cut_entropy_bits", "max_entropy_bits", "bond_dimension",
-    "max_bond_dimension", "iqp_flip_analogue_mmd2", "model_mmd2", "primary_gap", "primary_stderr",
-    "shots_to_resolve",
+    "statevector_mb", "clifford", "anticoncentration", "half_cut_entropy_bits", "max_entropy_bits",
+    "bond_dimension", "max_bond_dimension", "iqp_flip_analogue_mmd2", "model_mmd2", "primary_gap",
+    "primary_stderr", "shots_to_resolve",
 )
-
-
-@dataclass(frozen=True)
-class AuditSummary:
-    """One quantum model's audit across seeds (means, or the worst case where that is the question)."""
-
-    row: dict[str, Any]
-
-    def __getitem__(self, key: str) -> Any:
-        return self.row[key]
 
 
 def _mean(values: Sequence[Any]) -> float:
@@ -67,11 +56,12 @@ def _primary_gap(model: str, records: Sequence[MetricsRecord], primary: str) -> 
 
 def summarise(
     model: str, audits: Sequence[Mapping[str, Any]], records: Sequence[MetricsRecord], primary: str
-) -> AuditSummary:
-    """One model's audit row from its per-seed :func:`~qgenflow.metrics.audit.audit_model` records."""
+) -> dict[str, Any]:
+    """One model's audit row (:data:`AUDIT_COLUMNS`) from its per-seed :func:`~qgenflow.metrics.audit.audit_model`
+    records: means over seeds, except the Clifford flag (every seed) and the bond dimension (largest)."""
     n = int(audits[0]["n_qubits"])
     gap, stderr, n_samples = _primary_gap(model, records, primary)
-    bond = [a.get("bond_dimension") for a in audits if a.get("bond_dimension") is not None]
+    bond = [int(a["max_bond_dimension"]) for a in audits if int(a["max_bond_dimension"]) > 0]
     row = {
         "model": model,
         "n_seeds": len(audits),
@@ -80,19 +70,20 @@ def summarise(
         "n_params": _mean([a["n_params"] for a in audits]),
         "train_seconds_mean": _mean([a["train_seconds"] for a in audits]),
         "peak_memory_mb": max((float(a["peak_memory_mb"]) for a in audits if a.get("peak_memory_mb")), default=math.nan),
+        "statevector_mb": float(audits[0]["statevector_bytes"]) / 2**20,
         "clifford": all(bool(a["clifford"]) for a in audits),
         "anticoncentration": _mean([a.get("anticoncentration", math.nan) for a in audits]),
-        "half_cut_entropy_bits": _mean([a.get("half_cut_entropy", math.nan) for a in audits]),
+        "half_cut_entropy_bits": _mean([a["entropy_half"] for a in audits]),
         "max_entropy_bits": float(n // 2),
         "bond_dimension": float(max(bond)) if bond else math.nan,
         "max_bond_dimension": float(2 ** (n // 2)),
-        "iqp_flip_analogue_mmd2": _mean([a.get("iqp_flip_analogue_mmd2", math.nan) for a in audits]),
-        "model_mmd2": _mean([a.get("model_mmd2", math.nan) for a in audits]),
+        "iqp_flip_analogue_mmd2": _mean([a.get("flip_mmd2_samples", math.nan) for a in audits]),
+        "model_mmd2": _mean([a.get("model_mmd2_samples", math.nan) for a in audits]),
         "primary_gap": gap,
         "primary_stderr": stderr,
         "shots_to_resolve": shots_to_resolve(gap, stderr, int(n_samples)) if not math.isnan(n_samples) else math.nan,
     }
-    return AuditSummary(row)
+    return row
 
 
 def _grounding(kind: str, quantum: bool, sampling_class: str) -> str:
@@ -131,16 +122,16 @@ def _needs_device(row: Mapping[str, Any] | None) -> str:
 def decision_rule(
     target: str,
     facts: Mapping[str, Any],
-    summaries: Sequence[AuditSummary],
+    summaries: Sequence[Mapping[str, Any]],
     verdict: Verdict,
 ) -> str:
     """The decision rule in words for one target (``facts``: ``kind``, ``quantum``, ``sampling_class``)."""
     primary = verdict.comparisons[0] if verdict.comparisons else None
     winner = None
     if primary is not None:
-        winner = next((s.row for s in summaries if s["model"] == primary.quantum), None)
+        winner = next((s for s in summaries if s["model"] == primary.quantum), None)
     elif summaries:
-        winner = summaries[0].row
+        winner = summaries[0]
     grounded = _grounding(str(facts["kind"]), bool(facts["quantum"]), str(facts.get("sampling_class", "")))
     device = _needs_device(winner)
     plausible = (

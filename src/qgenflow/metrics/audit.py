@@ -48,6 +48,7 @@ from .evaluate import TEST_SPLIT
 from .tables import model_role
 
 __all__ = [
+    "state_profile",
     "BOND_TOL",
     "CLIFFORD_ATOL",
     "MAX_CLIFFORD_WIRES",
@@ -145,6 +146,14 @@ def bond_dimensions(spectra: Sequence[np.ndarray], tol: float = BOND_TOL) -> np.
 
 
 # ---------------------------------------------------------------------- Clifford gates
+def state_profile(state: np.ndarray, tol: float = BOND_TOL) -> dict[str, np.ndarray]:
+    """Per-cut entanglement entropies (bits) and MPS bond dimensions of a normalised statevector."""
+    state = np.asarray(state).ravel()
+    n = int(state.size).bit_length() - 1
+    spectra = schmidt_spectra(state, n)
+    return {"entropies": entanglement_entropies(spectra), "bond_dimensions": bond_dimensions(spectra, tol)}
+
+
 def _is_pauli_up_to_phase(m: np.ndarray, atol: float) -> bool:
     """Whether the ``d x d`` matrix ``m`` is ``c X^a Z^b`` for bit masks ``a``, ``b`` and a scalar ``|c| = 1``.
 

@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 
 #: Scalar findings of :func:`audit_model` stored per model and seed in audit.h5.
 _SCALARS = (
-    "n_params", "train_seconds", "peak_memory_mb", "clifford", "anticoncentration", "half_cut_entropy",
-    "bond_dimension", "iqp_flip_analogue_mmd2", "model_mmd2",
+    "n_params", "train_seconds", "peak_memory_mb", "statevector_bytes", "clifford", "anticoncentration",
+    "entropy_half", "max_bond_dimension", "flip_mmd2_samples", "model_mmd2_samples",
 )
 
 
@@ -42,7 +42,7 @@ def _by_seed(paths: Sequence[str | Path]) -> dict[int, Artefact]:
 
 def _datasets(label: str, seed: int, audit: Mapping[str, Any]) -> dict[str, np.ndarray]:
     prefix = f"models/{label}/seed{seed}"
-    out = {f"{prefix}/{key}": np.asarray(audit[key]) for key in ("entropies", "bond_dimensions") if audit.get(key) is not None}
+    out = {f"{prefix}/{key}": np.asarray(audit[key]) for key in ("entropies", "bond_dimensions") if np.size(audit[key])}
     for key in _SCALARS:
         value = audit.get(key)
         if value is not None:
@@ -73,9 +73,11 @@ def run_audit(
     per_model: dict[str, list[dict[str, Any]]] = {}
     for label, path in zip(labels, models, strict=True):
         model = read_artefact(path, kind="model")
-        audit = audit_model(model, target_arts[int(model.seed or 0)], evaluation["sigmas"])
+        seed = int(model.seed or 0)
+        audit = audit_model(model, target_arts[seed], evaluation["sigmas"], n_samples=evaluation["n_samples"], seed=seed)
+        audit["peak_memory_mb"] = float(model.attrs.get("peak_memory_mb", np.nan))
         per_model.setdefault(label, []).append(audit)
-        datasets.update(_datasets(label, int(model.seed or 0), audit))
+        datasets.update(_datasets(label, seed, audit))
     if first.get("state") is not None:
         profile = state_profile(np.asarray(first["state"]))
         datasets.update({f"target/{key}": np.asarray(value) for key, value in profile.items()})
