@@ -13,4 +13,5 @@ run_audit(
     list(snakemake.input.metrics),
     snakemake.params.audit["spec"],
     {"audit": snakemake.output.audit, "table": snakemake.output.table, "rule": snakemake.output.rule},
+    name=snakemake.wildcards.target,
 )

@@ -107,9 +107,9 @@ def _needs_device(row: Mapping[str, Any] | None) -> str:
             "reproduces its state to 1e-6"
         )
     if n <= MAX_EXACT_QUBITS:
+        memory = "" if math.isnan(row["peak_memory_mb"]) else f", {row['peak_memory_mb']:.0f} MB peak memory"
         reasons.append(
-            f"it was simulated exactly here ({row['method']}, {row['train_seconds_mean']:.3g} s training, "
-            f"{row['peak_memory_mb']:.0f} MB peak memory)"
+            f"it was simulated exactly here ({row['method']}, {row['train_seconds_mean']:.3g} s training{memory})"
         )
     if reasons:
         return f"no, at {n} qubits: " + "; ".join(reasons)

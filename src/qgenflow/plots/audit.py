@@ -75,6 +75,7 @@ def plot_audit(
             ax_ac.axhline(level, color="black", lw=0.7, ls=":" if level == 1.0 else "--")
             ax_ac.annotate(text, (0.02, level), xycoords=("axes fraction", "data"), fontsize=5, va="bottom")
         ax_ac.set_xticks(range(len(ac_labels)), ac_labels, rotation=30, ha="right")
+        ax_ac.set_xlim(-0.5, max(len(ac_labels), 1) - 0.5)
         ax_ac.set_yscale("log")
         ax_ac.set_ylabel("2ⁿ Σp²")
         ax_s.set_xlabel("cut k (qubits 0..k-1 | k..n-1)")

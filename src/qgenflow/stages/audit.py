@@ -57,6 +57,7 @@ def run_audit(
     metrics: Sequence[str | Path],
     spec: Mapping[str, Any],
     outputs: Mapping[str, str | Path],
+    name: str | None = None,
 ) -> Path:
     """Audit every quantum model of one target; write ``outputs["audit"]``, ``["table"]`` and ``["rule"]``.
 
@@ -65,6 +66,8 @@ def run_audit(
         models: the ``model.h5`` of every quantum model and seed, with ``labels`` (model names).
         metrics: every ``metrics.h5`` of the target (for the verdict's primary-metric gap).
         spec: ``evaluation`` (bandwidths for the IQP analogue's score) and ``verdict`` config sections.
+        outputs: paths of ``audit`` (audit.h5), ``table`` (CSV) and ``rule`` (the decision rule, text).
+        name: the target's name in the study (default: the artefact's name or kind).
     """
     evaluation, verdict_spec = with_defaults("evaluation", spec["evaluation"]), with_defaults("verdict", spec["verdict"])
     target_arts = _by_seed(targets)
@@ -85,7 +88,7 @@ def run_audit(
     verdict = decide(records, verdict_spec["primary_metric"], verdict_spec["metrics"], float(verdict_spec["alpha"]))
     summaries = [summarise(m, audits, records, verdict_spec["primary_metric"]) for m, audits in per_model.items()]
     _write_table(outputs["table"], summaries)
-    name = str(first.attrs.get("target_name", first.attrs.get("target_kind", "target")))
+    name = name or str(first.attrs.get("target_name", first.attrs.get("target_kind", "target")))
     facts = {"kind": first.config["kind"], "quantum": target_kind(first.config).quantum,
              "sampling_class": target_kind(first.config).sampling_class}
     write_text_atomic(outputs["rule"], decision_rule(name, facts, summaries, verdict))

@@ -14,6 +14,7 @@ from qgenflow.metrics.audit import state_profile
 from qgenflow.metrics.verdict import Comparison, Verdict
 from qgenflow.stages.audit import run_audit
 from qgenflow.stages.evaluate import run_evaluation
+from qgenflow.stages.figure import draw_figure
 from qgenflow.stages.target import run_target
 from qgenflow.stages.train import run_training
 
@@ -109,3 +110,10 @@ def test_decision_rule_names_a_plausible_advantage_only_when_all_three_hold():
     assert "the verdict is 'classical better'" in decision_rule("t", iqp, [large], lose)
     clifford = _row(1000, "shots on default.clifford", clifford=True)
     assert "Gottesman-Knill" in decision_rule("t", iqp, [clifford], win)
+
+
+def test_audit_figure_draws(study, tmp_path):
+    """The audit figure draws from audit.h5 alone, with its text inside the canvas."""
+    png = tmp_path / "audit.png"
+    draw_figure("audit", [png], audit=study["audit"], options={"title": "bas2x2", "dpi": 80})
+    assert png.stat().st_size > 5_000
