@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -56,6 +57,8 @@ def write_trained_model(
         "seconds_per_step": float(result.seconds_per_step),
         "final_loss": float(result.history["loss"][-1]),
         "steps_done": int(result.history["step"][-1]),
+        # The classical cost of what was done: the training process's peak resident memory (Linux: KiB).
+        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         **dict(attrs or {}),
         **result.attrs,
     }
