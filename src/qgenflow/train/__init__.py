@@ -4,10 +4,10 @@
 config entry (completed with the schema's defaults), ``data`` the target
 (:class:`~qgenflow.models.result.TargetData`), ``seed`` seeds initialisation,
 minibatches, shot noise and the final samples, and ``checkpointer`` saves and resumes
-the one fit loop (:func:`qgenflow.fit.loop.fit`). The training stage
-(:func:`qgenflow.stages.run_training`) hands every trainer the view of the target that
-the study's ``data_access`` allows (:func:`training_view`) and writes every result
-with one writer.
+the one fit loop (:func:`qgenflow.fit.loop.fit`). :func:`train` hands every trainer
+only the view of the target that the study's ``data_access`` allows
+(:func:`training_view`), so no trainer can use what it was not given; the training
+stage (:func:`qgenflow.stages.run_training`) writes every result with one writer.
 """
 
 from __future__ import annotations
