@@ -348,19 +348,22 @@ def reference_model(target: Artefact, reference: str, seed: int) -> Artefact:
     """A pseudo-model for the reference rows of every table.
 
     ``data``: the target's training samples, scored like any model against the test
-    split: the memoriser, and the noise floor of a finite training set; ``uniform``:
-    uniformly random bits (exact probabilities when n <= ``DENSE_MAX_BITS``).
+    split: the memoriser, and the noise floor of a finite training set (``data_access:
+    samples``); ``uniform``: uniformly random bits (exact probabilities when n <=
+    ``DENSE_MAX_BITS``), which learn from nothing (``data_access: none``).
     """
     n = _n_qubits(target)
     n_samples = int(np.shape(target["samples"])[0])
     if reference == DATA_REFERENCE:
         datasets = {"samples": np.asarray(target["samples"], dtype=np.uint8)}
+        learned = {"data_access": "samples", "n_train_samples": n_samples}
     elif reference == UNIFORM_REFERENCE:
         rng = make_rng(seed, "reference")
         datasets = {"samples": rng.integers(0, 2, size=(n_samples, n), dtype=np.uint8)}
         if n <= DENSE_MAX_BITS:
             datasets["probs"] = np.full(2**n, 2.0**-n)
+        learned = {"data_access": "none", "n_train_samples": 0}
     else:
         raise ValueError(f"unknown reference {reference!r}; allowed: {', '.join(REFERENCES)}")
-    attrs = {"n_qubits": n, "model_kind": reference, "n_params": 0, "train_seconds": 0.0}
+    attrs = {"n_qubits": n, "model_kind": reference, "n_params": 0, "train_seconds": 0.0, **learned}
     return Artefact(path=Path(f"<{reference} reference of {target.path}>"), kind="model", attrs=attrs, datasets=datasets)

@@ -1,6 +1,7 @@
 """Summary tables: one CSV per target, one row per model, seeds aggregated.
 
-Columns: ``model``, ``n_seeds``, ``n_params``, ``train_seconds_mean``, then for each
+Columns: ``model``, ``role``, ``n_seeds``, ``n_params``, ``train_seconds_mean``, ``data_access``
+(what the model learned from: ``samples``, ``probabilities``, ``state``, ``none``), then for each
 metric ``<metric>_mean``, ``<metric>_std`` (sample standard deviation across seeds,
 ddof=1; 0 for a single seed) and ``<metric>_stderr`` (mean bootstrap error across
 seeds; empty for exact metrics). Missing values are empty cells.
@@ -104,6 +105,14 @@ def _std(values: list[float]) -> float:
     return 0.0 if len(values) == 1 else float(np.std(values, ddof=1))
 
 
+def _data_access(model: str, group: Sequence[MetricsRecord]) -> str:
+    """What a model learned from, one value for all its seeds (mixed values are joined, with a warning)."""
+    values = sorted({r.data_access for r in group if r.data_access})
+    if len(values) > 1:
+        log.warning("model '%s' learned from different data across seeds: %s", model, ", ".join(values))
+    return "/".join(values)
+
+
 def aggregate_metrics(records: Sequence[MetricsRecord]) -> tuple[list[str], list[dict[str, Any]]]:
     """Aggregate records over seeds, one row per model in order of first appearance.
 
@@ -124,7 +133,7 @@ def aggregate_metrics(records: Sequence[MetricsRecord]) -> tuple[list[str], list
             raise ValueError(f"{record.path}: model '{record.model}' seed {record.seed} appears twice")
         group.append(record)
         metric_names.extend(m for m in record.values if m not in metric_names)
-    columns = ["model", "role", "n_seeds", "n_params", "train_seconds_mean"]
+    columns = ["model", "role", "n_seeds", "n_params", "train_seconds_mean", "data_access"]
     for metric in metric_names:
         columns += [f"{metric}_mean", f"{metric}_std", f"{metric}_stderr"]
     rows = []
@@ -138,6 +147,7 @@ def aggregate_metrics(records: Sequence[MetricsRecord]) -> tuple[list[str], list
             "n_seeds": len(group),
             "n_params": _mean([r.n_params for r in group]),
             "train_seconds_mean": _mean([r.train_seconds for r in group]),
+            "data_access": _data_access(model, group),
         }
         for metric in metric_names:
             present = [r for r in group if metric in r.values]

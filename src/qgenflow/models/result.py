@@ -7,13 +7,17 @@ Baselines (:mod:`qgenflow.models.baselines`) and quantum GANs
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 
-__all__ = ["TargetData", "TrainedModel", "target_data"]
+__all__ = ["DATA_ACCESS", "TargetData", "TrainedModel", "target_data", "withheld"]
+
+#: What a model may learn from: the study-level ``data_access`` values (training samples or exact
+#: probabilities), and the target's state vector, which only the quantum-data QGANs learn from.
+DATA_ACCESS = ("samples", "probabilities", "state")
 
 
 @dataclass
@@ -82,7 +86,11 @@ class TrainedModel:
 
 @dataclass
 class TargetData:
-    """The parts of a target a QGAN uses, from an Artefact or a :class:`~qgenflow.targets.Target`."""
+    """The parts of a target a trainer uses, from an Artefact or a :class:`~qgenflow.targets.Target`.
+
+    ``samples`` are the target's training split only; :func:`withheld` gives the view a
+    model sees under the study's ``data_access``.
+    """
 
     n_qubits: int
     samples: np.ndarray
@@ -116,3 +124,23 @@ def target_data(target: Any) -> TargetData:
         attrs=dict(target.attrs),
         source=target,
     )
+
+
+def withheld(data: TargetData, learns_from: str) -> TargetData:
+    """The target as a model that learns from ``learns_from`` (one of :data:`DATA_ACCESS`) sees it.
+
+    ``samples``: exact probabilities and the state are withheld; ``probabilities``: the
+    state is withheld; ``state``: nothing is. ``source`` becomes a copy of the view itself,
+    so an ansatz that adapts to the target (a Chow-Liu tree, a lattice) reads no more
+    than the model may learn from.
+    """
+    if learns_from not in DATA_ACCESS:
+        raise ValueError(f"unknown data access {learns_from!r}; allowed: {', '.join(DATA_ACCESS)}")
+    view = replace(
+        data,
+        probs=None if learns_from == "samples" else data.probs,
+        state=data.state if learns_from == "state" else None,
+        source=None,
+    )
+    view.source = replace(view)
+    return view

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from ..errors import InvalidConfigError
 from ..provenance import STUDY_LINE
 from ..targets.samples_file import data_files
-from .entries import canonical
+from .entries import canonical, data_access
 from .resources import model_for_job
 from .studies import study_pairs
 
@@ -24,11 +24,13 @@ __all__ = [
 def model_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
     """The config slice a model's training job receives (and its model.h5 records).
 
-    A baseline sized to a quantum model (``match_params``) also gets what fixes that
+    It carries the study-level ``data_access``, so changing it reruns training. A
+    baseline sized to a quantum model (``match_params``) also gets what fixes that
     model's parameter count, and only that, so the quantum model's learning rate or
     step count does not rerun the baseline.
     """
     spec = model_for_job(config, model)
+    spec["data_access"] = data_access(config)
     if spec.get("match_params"):
         matched = config["models"][spec["match_params"]]
         spec["match_params_spec"] = {

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..schema import load_schema
 from ..targets import target_kind
 
 __all__ = [
     "EXACT_LOSS_MODELS",
     "canonical",
+    "data_access",
+    "learns_from_state",
     "target_has_distribution",
     "target_has_probs",
     "target_qubits",
@@ -49,3 +52,14 @@ def target_has_distribution(spec: Mapping[str, Any]) -> bool:
 def uses_estimator(model: Mapping[str, Any]) -> bool:
     """Whether a model trains with the classical IQP Z-string estimator (no statevector)."""
     return model.get("kind") == "qcbm" and model.get("training", {}).get("method", "exact") == "estimator"
+
+
+def data_access(config: Mapping[str, Any]) -> str:
+    """The study's ``data_access`` (``samples`` or ``probabilities``; the schema's default when absent)."""
+    return str(config.get("data_access", load_schema()["properties"]["data_access"]["default"]))
+
+
+def learns_from_state(model: Mapping[str, Any]) -> bool:
+    """Whether a model learns from the target's state vector, not from samples (the quantum-data QGANs;
+    :data:`qgenflow.train.LEARNS_FROM`)."""
+    return model.get("kind") == "qgan" and model.get("flavor", "classical_discriminator") != "classical_discriminator"

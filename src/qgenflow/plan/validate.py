@@ -21,7 +21,15 @@ from ..limits import MAX_EXACT_QUBITS, QGAN_CLASSICAL_MAX_QUBITS, QGAN_QUANTUM_D
 from ..schema import SCHEMA_PATH, load_schema
 from ..targets import target_kind
 from ..targets.samples_file import peek_width
-from .entries import EXACT_LOSS_MODELS, target_has_distribution, target_has_probs, target_qubits, uses_estimator
+from .entries import (
+    EXACT_LOSS_MODELS,
+    data_access,
+    learns_from_state,
+    target_has_distribution,
+    target_has_probs,
+    target_qubits,
+    uses_estimator,
+)
 
 __all__ = [
     "MAX_MAGNITUDE",
@@ -111,8 +119,43 @@ def check_values(config: Any, where: str = "") -> None:
     )
 
 
+#: Study-level settings, equal for every model: not allowed inside a model entry.
+STUDY_LEVEL_KEYS = ("data_access",)
+
+
+def _check_study_level_keys(config: Mapping[str, Any]) -> None:
+    models = config.get("models")
+    for name, model in (models.items() if isinstance(models, Mapping) else ()):
+        for key in STUDY_LEVEL_KEYS:
+            if isinstance(model, Mapping) and key in model:
+                raise InvalidConfigError(
+                    f"models.{name}.{key}", f"{key} is a study-level setting, equal for every model; "
+                    f"write it once at the top level of the config ({key}: {model[key]}), not in a model entry",
+                )
+
+
+def _check_data_access(config: Mapping[str, Any]) -> None:
+    """Under ``data_access: samples``, refuse a model of any study that cannot learn from samples."""
+    if data_access(config) != "samples":
+        return
+    models = config.get("models", {})
+    for name in dict.fromkeys(m for study in config.get("studies", []) for m in study.get("models", [])):
+        model = models.get(name, {})
+        if learns_from_state(model):
+            raise InvalidConfigError(
+                "data_access", f"model {name!r} (qgan, flavor {model.get('flavor')}) learns from the target's state "
+                "vector, which data_access: samples withholds (every model learns from the training samples only); "
+                "set data_access: probabilities at the top level of the config, use flavor: "
+                "classical_discriminator, or drop the model from the studies",
+            )
+
+
 def check_schema(config: Mapping[str, Any], schema_path: str | Path = SCHEMA_PATH) -> None:
-    """Validate against the JSON schema; raises :class:`InvalidConfigError` with the dotted key of the best match."""
+    """Validate against the JSON schema; raises :class:`InvalidConfigError` with the dotted key of the best match.
+
+    A study-level key written inside a model entry (``data_access``) is named as such first.
+    """
+    _check_study_level_keys(config)
     schema = load_schema() if Path(schema_path) == SCHEMA_PATH else yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
     # A failed kind-specific branch also flags its keys as "unevaluated": report the real cause.
@@ -230,6 +273,7 @@ def check_config(config: Mapping[str, Any], widths: Mapping[str, int] | None = N
                         f"model {m!r} simulates {qubits(t)} qubits for target {t!r}; "
                         f"the statevector limit is {MAX_EXACT_QUBITS}",
                     )
+    _check_data_access(config)
     for name, spec in targets.items():
         n = qubits(name)
         if target_has_probs(spec) and n > MAX_EXACT_QUBITS:

@@ -18,7 +18,7 @@ __all__ = ["run_evaluation"]
 log = logging.getLogger(__name__)
 
 #: Model and target attributes copied into metrics.h5, so tables need no other file.
-_MODEL_ATTRS = ("model_kind", "n_params", "train_seconds", "seconds_per_step")
+_MODEL_ATTRS = ("model_kind", "n_params", "train_seconds", "seconds_per_step", "data_access", "n_train_samples")
 _TARGET_ATTRS = ("target_kind",)
 
 
@@ -41,7 +41,8 @@ def run_evaluation(
     Root attributes: ``n_qubits``, ``model_name``, ``target_name`` (default: the
     artefacts' own name attributes, else their kinds), the number of samples used
     per side (``n_samples_target`` counts the target's test split), and the model's ``model_kind``, ``n_params``, ``train_seconds``,
-    ``seconds_per_step`` and the target's ``target_kind`` when present.
+    ``seconds_per_step``, ``data_access`` (what it learned from), ``n_train_samples`` and the target's
+    ``target_kind`` when present.
 
     Returns:
         The path written.

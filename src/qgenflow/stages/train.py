@@ -21,7 +21,9 @@ def run_training(spec: Mapping[str, Any], target_path: str | Path, seed: int, ou
 
     model.h5 records the job's own config slice; a baseline sized by ``match_params``
     trains at the matched size, which its ``n_params`` shows. A checkpoint beside
-    ``output`` resumes a killed run and is removed once model.h5 is written.
+    ``output`` resumes a killed run and is removed once model.h5 is written. The slice
+    carries the study-level ``data_access`` (:func:`qgenflow.plan.model_params`), which
+    decides what the trainer sees (:func:`qgenflow.train.train`).
     """
     complete = with_defaults("models", spec)
     name = trainer_name(complete)  # an unknown kind fails before the target is read

@@ -4,8 +4,10 @@
 config entry (completed with the schema's defaults), ``data`` the target
 (:class:`~qgenflow.models.result.TargetData`), ``seed`` seeds initialisation,
 minibatches, shot noise and the final samples, and ``checkpointer`` saves and resumes
-the one fit loop (:func:`qgenflow.fit.loop.fit`). The training stage
-(:func:`qgenflow.stages.run_training`) writes every result with one writer.
+the one fit loop (:func:`qgenflow.fit.loop.fit`). :func:`train` hands every trainer
+only the view of the target that the study's ``data_access`` allows
+(:func:`training_view`), so no trainer can use what it was not given; the training
+stage (:func:`qgenflow.stages.run_training`) writes every result with one writer.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Mapping
 
+import numpy as np
+
 from ..errors import InvalidConfigError
 from ..fit.checkpoint import Checkpointer
 from ..models import make_ansatz
 from ..models.baselines import autoregressive, product, rbm
 from ..models.qgan import classical, quantum, state_prep
-from ..models.result import TargetData, TrainedModel, target_data
-from ..schema import with_defaults
+from ..models.result import TargetData, TrainedModel, target_data, withheld
+from ..schema import load_schema, with_defaults
 from .qcbm import gradient_engine, train_iqp_estimator_model, train_qcbm
 
 __all__ = [
+    "LEARNS_FROM",
     "PARAMETER_COUNTS",
     "TRAINERS",
     "Trainer",
@@ -31,6 +36,7 @@ __all__ = [
     "match_parameter_count",
     "train",
     "trainer_name",
+    "training_view",
 ]
 
 log = logging.getLogger(__name__)
@@ -47,6 +53,20 @@ TRAINERS: dict[str, Trainer] = {
     "product": product.train_product,
     "rbm": rbm.train_rbm,
     "autoregressive": autoregressive.train_autoregressive,
+}
+
+#: What each trainer can learn from, best first (see :data:`qgenflow.models.result.DATA_ACCESS`).
+#: The IQP Z-string estimator compares Z-string expectations of the model with those of the
+#: training samples; the quantum-data QGANs prepare the target's state vector itself.
+LEARNS_FROM: dict[str, tuple[str, ...]] = {
+    "qcbm": ("probabilities", "samples"),
+    "qcbm/estimator": ("samples",),
+    "qgan/classical_discriminator": ("probabilities", "samples"),
+    "qgan/quantum_discriminator": ("state",),
+    "qgan/state_preparation": ("state",),
+    "product": ("probabilities", "samples"),
+    "rbm": ("probabilities", "samples"),
+    "autoregressive": ("probabilities", "samples"),
 }
 
 #: Per baseline kind: its free-parameter count for a config entry on n bits (without training it).
@@ -73,10 +93,53 @@ def trainer_name(spec: Mapping[str, Any]) -> str:
     return name
 
 
-def train(spec: Mapping[str, Any], target: Any, seed: int, checkpointer: Checkpointer | None = None) -> TrainedModel:
-    """Train the model of config entry ``spec`` on ``target`` (an artefact, a Target or TargetData)."""
+def training_view(spec: Mapping[str, Any], target: Any, data_access: str) -> tuple[TargetData, str]:
+    """The target as the model of ``spec`` may see it under the study's ``data_access``, and what it learns from.
+
+    ``samples``: every model learns from the training samples only; a model that cannot
+    (the quantum-data QGANs) is refused. ``probabilities``: a model learns from the best
+    of :data:`LEARNS_FROM` the target holds (its exact probabilities, or its state for
+    the quantum-data QGANs), else from the training samples.
+
+    Returns:
+        ``(view, learned)``: the :func:`~qgenflow.models.result.withheld` view and
+        ``samples``, ``probabilities`` or ``state``.
+    """
     spec = with_defaults("models", spec)
-    return TRAINERS[trainer_name(spec)](spec, target_data(target), int(seed), checkpointer)
+    name = trainer_name(spec)
+    data = target_data(target)
+    options = LEARNS_FROM[name]
+    if data_access == "samples":
+        if "samples" not in options:
+            raise InvalidConfigError(
+                "data_access", f"model kind {name} learns from the target's {options[0]}, which data_access: samples "
+                "withholds; set data_access: probabilities at the top level of the config, or drop the model",
+            )
+        return withheld(data, "samples"), "samples"
+    if data_access != "probabilities":
+        raise InvalidConfigError("data_access", f"unknown value {data_access!r}; allowed: samples, probabilities")
+    held = {"samples": True, "probabilities": data.probs is not None, "state": data.state is not None}
+    learned = next((option for option in options if held[option]), options[0])  # else the trainer says what is missing
+    if learned != options[0]:
+        log.info("%s: the target has no %s; learning from its %s", name, options[0], learned)
+    return withheld(data, learned), learned
+
+
+def train(spec: Mapping[str, Any], target: Any, seed: int, checkpointer: Checkpointer | None = None) -> TrainedModel:
+    """Train the model of config entry ``spec`` on ``target`` (an artefact, a Target or TargetData).
+
+    The trainer sees only the :func:`training_view` of the target that ``spec["data_access"]``
+    allows (the study-level setting, which the workflow puts in every training job's
+    slice; default: the schema's, ``samples``). The result's attributes record what the
+    model learned from (``data_access``) and the training samples the target holds
+    (``n_train_samples``).
+    """
+    spec = with_defaults("models", spec)
+    access = spec.get("data_access", load_schema()["properties"]["data_access"]["default"])
+    data, learned = training_view(spec, target, access)
+    result = TRAINERS[trainer_name(spec)](spec, data, int(seed), checkpointer)
+    result.attrs.update(data_access=learned, n_train_samples=int(np.shape(data.samples)[0]))
+    return result
 
 
 def count_params(spec: Mapping[str, Any], n: int) -> int:

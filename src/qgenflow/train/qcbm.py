@@ -51,9 +51,14 @@ def gradient_engine(spec: Mapping[str, Any]) -> str:
 
 
 def training_probs(data: TargetData) -> np.ndarray | None:
-    """What a QCBM fits: the target's exact probabilities, else the empirical distribution of its samples."""
+    """What a QCBM fits: the exact probabilities it was given, else the empirical distribution of the training samples.
+
+    Under the study's ``data_access: samples`` (the default) the trainer is never given
+    the exact probabilities (:func:`qgenflow.train.training_view`), so its MMD or KL loss
+    is exact against the empirical distribution of the target's training samples.
+    """
     if data.probs is None and data.n_qubits <= MAX_EXACT_QUBITS:
-        log.info("target has no exact probabilities: training on the empirical distribution of its samples")
+        log.info("no exact probabilities given: training on the empirical distribution of the training samples")
         return empirical_probs(data.samples, data.n_qubits)
     return data.probs
 

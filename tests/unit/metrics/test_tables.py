@@ -29,6 +29,7 @@ def write_metrics(tmp_path: Path):
         target: str = "toy",
         n_params: int = 10,
         train_seconds: float = 1.0,
+        data_access: str = "samples",
     ) -> Path:
         return write_artefact(
             tmp_path / name,
@@ -42,6 +43,7 @@ def write_metrics(tmp_path: Path):
                 "target_name": target,
                 "n_params": n_params,
                 "train_seconds": train_seconds,
+                "data_access": data_access,
             },
         )
 
@@ -84,7 +86,8 @@ def test_write_table_aggregates_two_seeds(write_metrics, tmp_path):
     rows = read_rows(out)
     assert [r["model"] for r in rows] == ["qcbm", "rbm"]
     qcbm, rbm = rows
-    assert list(qcbm)[:5] == ["model", "role", "n_seeds", "n_params", "train_seconds_mean"]
+    assert list(qcbm)[:6] == ["model", "role", "n_seeds", "n_params", "train_seconds_mean", "data_access"]
+    assert qcbm["data_access"] == "samples"
     assert qcbm["n_seeds"] == "2" and qcbm["n_params"] == "10"
     assert float(qcbm["train_seconds_mean"]) == pytest.approx(3.0, rel=REL_TOL)
     assert float(qcbm["kl_exact_mean"]) == pytest.approx(0.2, rel=REL_TOL)
@@ -96,6 +99,23 @@ def test_write_table_aggregates_two_seeds(write_metrics, tmp_path):
     assert rbm["n_seeds"] == "1" and rbm["n_params"] == "7"
     assert float(rbm["kl_exact_std"]) == 0.0 and float(rbm["tv_samples_stderr"]) == pytest.approx(0.01)
     assert not list(out.parent.glob(".*.tmp"))
+
+
+def test_data_access_column_is_one_value_per_model(write_metrics, tmp_path, caplog):
+    """The data_access column holds what a model learned from; seeds that disagree are joined, with a warning."""
+    values = {"tv_samples": (0.1, 0.01, "samples")}
+    paths = [
+        write_metrics("a0.h5", "rbm", 0, values, data_access="probabilities"),
+        write_metrics("a1.h5", "rbm", 1, values, data_access="probabilities"),
+        write_metrics("b0.h5", "made", 0, values, data_access="samples"),
+        write_metrics("b1.h5", "made", 1, values, data_access="probabilities"),
+    ]
+    with caplog.at_level("WARNING"):
+        rows = read_rows(write_table(paths, tmp_path / "t.csv"))
+    assert [(r["model"], r["data_access"]) for r in rows] == [
+        ("rbm", "probabilities"), ("made", "probabilities/samples")
+    ]
+    assert "made" in caplog.text and "different data" in caplog.text and "rbm" not in caplog.text
 
 
 def test_write_table_labels_override_and_duplicates(write_metrics, tmp_path):

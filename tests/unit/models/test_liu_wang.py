@@ -175,6 +175,7 @@ def test_bas3x3_acceptance():
         "loss": {"type": "mmd", "sigmas": LIU_WANG_SIGMAS},
         "optimizer": {"name": "adam", "lr": 0.1, "steps": 2000, "schedule": "cosine"},
         "device": {"name": "lightning.qubit", "shots": None},
+        "data_access": "probabilities",  # Liu & Wang fit the exact distribution
     }
     start = time.perf_counter()
     trained = train({**spec, "kind": "qcbm"}, target, seed=0)

@@ -155,6 +155,7 @@ def test_heisenberg_4x4_learns_in_sector():
         "init_scale": 0.5,
         "ansatz_options": {"lattice": [4, 4], "pbc": True},
         "optimizer": {"name": "adam", "lr": 0.05, "steps": 300},
+        "data_access": "probabilities",  # the loss is checked against the exact distribution
     }
     trained = train({**spec, "kind": "qcbm"}, target, seed=0)
     result, probs = trained, trained.probs

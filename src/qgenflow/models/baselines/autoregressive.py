@@ -7,10 +7,12 @@ of a string. Likelihoods are exact and normalised by construction; sampling is
 exact, bit by bit (n forward passes). Optional direct input-to-output connections
 (strictly lower-triangular) add a logistic autoregressive term.
 
-Training minimises the average negative log-likelihood (nats) of the training
-samples: over all distinct training strings, weighted by frequency, when there are
-at most ``batch_size`` of them (a deterministic loss, so lbfgs is allowed); else
-over a random minibatch of ``batch_size`` samples per step, seeded by the step.
+Training minimises the average negative log-likelihood (nats) of the training data
+(:class:`~.LearningData`): over all distinct training strings, weighted by frequency
+(or over p's support weighted by p, when learning from exact probabilities), when
+there are at most ``batch_size`` of them (a deterministic loss, so lbfgs is allowed);
+else over a random minibatch of ``batch_size`` training samples (or strings drawn from
+p) per step, seeded by the step.
 
 NetKet's ``ARNNDense`` on ``nk.hilbert.Qubit(n)`` (local states 0, 1) would also
 serve (log p = machine_pow * Re log psi, exact sampling with ``ARDirectSampler``);
@@ -35,7 +37,7 @@ from ...fit.loop import fit
 from ...rng import make_rng
 from ...limits import MAX_DENSE_QUBITS as PROBS_MAX_BITS
 from ..result import TargetData
-from . import BaselineResult, baseline_samples, optimizer_spec, positive_int, training_data
+from . import BaselineResult, learning_data, optimizer_spec, positive_int
 
 __all__ = ["ACTIVATIONS", "count_params", "made_masks", "make_made", "train_autoregressive"]
 
@@ -191,19 +193,17 @@ def _all_probs(log_prob, flat, n: int) -> np.ndarray:
 
 
 def train_autoregressive(spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer=None) -> BaselineResult:
-    """Train a MADE on ``samples`` by maximum likelihood, then sample it exactly."""
-    samples = baseline_samples(data)
-
-
+    """Train a MADE on the learning data by maximum likelihood, then sample it exactly."""
+    learn = learning_data(data)
     jax.config.update("jax_enable_x64", True)
-    n = samples.shape[1]
+    n = learn.rows.shape[1]
     hidden, layers, direct, activation = _options(spec)
     fns = _functions(n, hidden, layers, direct, activation)
     masks = _layer_masks(n, hidden, layers)
     init_rng = make_rng(seed, "model_init")
     flat0 = _init_flat(fns["shapes"], masks, init_rng)
     batch_size = positive_int(spec, "batch_size")
-    rows, weights = training_data(samples)
+    rows, weights = learn.rows, learn.weights
     full_batch = rows.shape[0] <= batch_size
     why = f"{rows.shape[0]} distinct training strings exceed batch_size={batch_size}"
     opt = optimizer_spec(spec, full_batch, why)
@@ -215,8 +215,8 @@ def train_autoregressive(spec: Mapping[str, Any], data: TargetData, seed: int, c
         if full_batch:
             x, w = rows_j, weights_j
         else:
-            idx = np.random.default_rng([base, step]).choice(samples.shape[0], batch_size, replace=False)
-            x, w = jnp.asarray(samples[idx], dtype=jnp.float64), jnp.full(batch_size, 1.0 / batch_size)
+            batch = learn.minibatch(np.random.default_rng([base, step]), batch_size)
+            x, w = jnp.asarray(batch, dtype=jnp.float64), jnp.full(batch_size, 1.0 / batch_size)
         loss, grad = nll_and_grad(jnp.asarray(flat), x, w)
         return float(loss), np.asarray(grad, dtype=np.float64)
 

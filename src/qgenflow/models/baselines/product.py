@@ -1,8 +1,9 @@
-"""Product baseline: independent bits with the marginals of the training samples.
+"""Product baseline: independent bits with the marginals of the training data.
 
 The maximum-likelihood product distribution is closed form: p(x) = prod_i m_i^x_i (1 - m_i)^(1 - x_i)
-with m_i the training frequency of bit i = 1. An optional additive ``pseudocount``
-keeps bits that never (or always) fire in training from getting zero probability.
+with m_i the training frequency of bit i = 1, or, learning from exact probabilities, the
+exact marginal P(x_i = 1). An optional additive ``pseudocount`` keeps bits that never
+(or always) fire in training from getting zero probability.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ...errors import InvalidConfigError
 from ...rng import make_rng
 from ...limits import MAX_DENSE_QUBITS as PROBS_MAX_BITS
 from ..result import TargetData
-from . import BaselineResult, baseline_samples, positive_int
+from . import BaselineResult, learning_data, positive_int
 
 __all__ = ["count_params", "fit_marginals", "product_log_probs", "product_probs", "train_product"]
 
@@ -51,15 +52,19 @@ def product_probs(marginals: np.ndarray) -> np.ndarray:
 
 
 def train_product(spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer=None) -> BaselineResult:
-    """Fit the product baseline (closed form; ``checkpointer`` is unused)."""
-    samples = baseline_samples(data)
+    """Fit the product baseline (closed form; ``checkpointer`` is unused).
+
+    The loss is the average NLL of the training samples (their distinct rows weighted by
+    frequency), or the cross-entropy with the exact probabilities when learning from them.
+    """
+    learn = learning_data(data)
     start = time.perf_counter()
-    n = samples.shape[1]
+    n = learn.rows.shape[1]
     pseudocount = float(spec["pseudocount"])
     if pseudocount < 0:
         raise InvalidConfigError("pseudocount", f"must be >= 0, got {pseudocount}")
-    marginals = fit_marginals(samples, pseudocount)
-    nll = float(-product_log_probs(marginals, samples).mean())
+    marginals = learn.marginals(pseudocount)
+    nll = float(-learn.weights @ product_log_probs(marginals, learn.rows))
     n_samples = positive_int(spec, "n_samples")
     rng = make_rng(seed, "model_sample")
     model_samples = (rng.random((n_samples, n)) < marginals).astype(np.uint8)

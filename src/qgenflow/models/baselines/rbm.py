@@ -4,14 +4,17 @@ Energy E(v, h) = -a.v - b.h - v.W.h over visible bits v in {0,1}^n and hidden bi
 h in {0,1}^m; the hidden units sum out to the free energy
 F(v) = -a.v - sum_j softplus(b_j + (v W)_j), and p(v) = exp(-F(v)) / Z.
 
-Training maximises the likelihood of the training samples:
+Training maximises the likelihood of the training data (:class:`~.LearningData`: the
+training samples, or the target's exact probabilities, weighting p's support by p):
 
 * ``n <= exact_max_bits``: exactly. log Z is a log-sum-exp over all 2^n visible
   configurations, enumerated in blocks of 2^12 (memory O(2^n + 2^12 m)); the loss is
-  the average negative log-likelihood (NLL, nats) and its gradient is exact.
+  the average negative log-likelihood (NLL, nats; the cross-entropy with p when learning
+  from probabilities) and its gradient is exact.
 * otherwise: persistent contrastive divergence (PCD-k). ``n_chains`` persistent
   chains take ``k`` block-Gibbs sweeps per step and stand in for the model term of
-  the gradient. The NLL is not computable, so the reported loss is the average
+  the gradient; data minibatches are training samples without replacement, or strings
+  drawn from p. The NLL is not computable, so the reported loss is the average
   negative log pseudo-likelihood -sum_i log p(v_i | v_-i) of the data batch (nats),
   which is exact and cheap (n free-energy differences per sample). The chains are
   checkpointed with the optimiser state, so a resumed run matches an uninterrupted one.
@@ -39,7 +42,7 @@ from ...fit.loop import fit
 from ...rng import make_rng
 from ...limits import MAX_DENSE_QUBITS as PROBS_MAX_BITS
 from ..result import TargetData
-from . import BaselineResult, baseline_samples, optimizer_spec, positive_int, training_data
+from . import BaselineResult, LearningData, learning_data, optimizer_spec, positive_int
 
 __all__ = [
     "count_params",
@@ -201,12 +204,10 @@ def _init_params(rng: np.random.Generator, marginals: np.ndarray, m: int, scale:
 
 
 def train_rbm(spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer=None) -> BaselineResult:
-    """Train an RBM on ``samples`` (exact likelihood gradient or PCD-k), then sample it."""
-    samples = baseline_samples(data)
-
-
+    """Train an RBM on the learning data (exact likelihood gradient or PCD-k), then sample it."""
+    learn = learning_data(data)
     jax.config.update("jax_enable_x64", True)
-    n = samples.shape[1]
+    n = learn.rows.shape[1]
     m = n_hidden(spec, n)
     exact_max = positive_int(spec, "exact_max_bits", minimum=0)
     if exact_max > PROBS_MAX_BITS:
@@ -216,8 +217,8 @@ def train_rbm(spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer
     if scale < 0:
         raise InvalidConfigError("init_scale", f"must be >= 0, got {scale}")
     init_rng = make_rng(seed, "model_init")
-    flat0 = _flatten(_init_params(init_rng, samples.mean(axis=0), m, scale))
-    rows, weights = training_data(samples)
+    flat0 = _flatten(_init_params(init_rng, learn.marginals(), m, scale))
+    rows, weights = learn.rows, learn.weights
     rows_j, weights_j = jnp.asarray(rows, dtype=jnp.float64), jnp.asarray(weights)
 
     if exact:
@@ -230,7 +231,7 @@ def train_rbm(spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer
 
     else:
         opt = optimizer_spec(spec, False, "PCD gradients are stochastic")
-        value_and_grad, chain_state = _pcd_value_and_grad(spec, samples, rows, weights, m, init_rng)
+        value_and_grad, chain_state = _pcd_value_and_grad(spec, learn, m, init_rng)
         checkpointer = _ChainCheckpointer(checkpointer, chain_state) if checkpointer is not None else None
         log.info("RBM on %d bits > exact_max_bits=%d: PCD-k training", n, exact_max)
 
@@ -267,12 +268,13 @@ def train_rbm(spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer
     )
 
 
-def _pcd_value_and_grad(spec, samples, rows, weights, m, init_rng):
+def _pcd_value_and_grad(spec, learn: LearningData, m, init_rng):
     """``(flat, step) -> (loss, grad)`` for PCD-k, and its state (the chains and the last step seen).
 
     The chains persist between consecutive steps; a fresh or resumed run without saved
-    chains starts them from random training samples."""
-    n = samples.shape[1]
+    chains starts them from random training rows (:meth:`~.LearningData.draw`)."""
+    rows, weights = learn.rows, learn.weights
+    n = rows.shape[1]
     k = positive_int(spec, "k")
     n_chains = positive_int(spec, "n_chains")
     batch_size = positive_int(spec, "batch_size")
@@ -284,11 +286,11 @@ def _pcd_value_and_grad(spec, samples, rows, weights, m, init_rng):
     def value_and_grad(flat: np.ndarray, step: int) -> tuple[float, np.ndarray]:
         rng = np.random.default_rng([base, step])
         if state["last"] is None or step != state["last"] + 1:  # fresh start or resumed run
-            state["chains"] = jnp.asarray(samples[rng.integers(0, samples.shape[0], n_chains)], dtype=jnp.float64)
+            state["chains"] = jnp.asarray(learn.draw(rng, n_chains), dtype=jnp.float64)
         if full_batch:
             v, w = rows, weights
         else:
-            v = samples[rng.choice(samples.shape[0], batch_size, replace=False)]
+            v = learn.minibatch(rng, batch_size)
             w = np.full(batch_size, 1.0 / batch_size)
         loss, grad, state["chains"] = step_fn(
             jnp.asarray(flat), state["chains"], jnp.asarray(v, dtype=jnp.float64), jnp.asarray(w),

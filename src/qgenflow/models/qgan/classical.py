@@ -3,7 +3,8 @@
 The generator is a Born machine ``p_theta(x) = |<x|U(theta)|0>|^2`` of any registered
 ansatz; the discriminator ``D(x) = sigmoid(f_phi(x))`` is a small flax MLP on the
 spins ``1 - 2 x``. The discriminator minimises the binary cross-entropy of real
-(target training samples, label ``1 - label_smoothing``) against generated
+(target training samples, or the target's exact probabilities when the study's
+``data_access`` gives them; label ``1 - label_smoothing``) against generated
 bitstrings (label 0). The generator minimises the non-saturating loss
 ``L_G = E_{x ~ p_theta}[-log D(x)]``: the expectation of a *diagonal* observable
 ``g(x) = -log D(x)``, so one adjoint pass with ``diag(g)`` gives its exact gradient
@@ -34,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ...bits import all_bitstrings, bits_to_index, empirical_probs, sample_from_probs, unique_counts
+from ...bits import all_bitstrings, bits_to_index, empirical_probs, sample_from_probs
 from ...circuits import FINAL_SAMPLING_STEP, CircuitRunner, ShotRunner, gradient_method
 from ...devices import make_device
 from ...errors import InvalidConfigError
@@ -44,6 +45,7 @@ from ...kernels import mmd2_exact
 from ...limits import MAX_EXACT_QUBITS
 from ...rng import make_rng, seed_sequence
 from ..ansatz import make_ansatz
+from ..baselines import LearningData, learning_data
 from ..qcbm import QCBM
 from . import QGANResult, TargetData, setting
 
@@ -248,6 +250,12 @@ class _Reference:
 
 
 def _reference(spec: Mapping[str, Any], target: TargetData) -> _Reference:
+    """What the logged metrics compare with: only what the generator was given to learn from.
+
+    Under ``data_access: samples`` the trainer is not given the exact probabilities, so the
+    history is monitored against the training samples' empirical distribution
+    (``metrics_reference: empirical``). Monitoring never feeds back into training.
+    """
     if target.probs is not None:
         probs, name = np.asarray(target.probs, dtype=np.float64), "probs"
     else:
@@ -259,20 +267,20 @@ def _reference(spec: Mapping[str, Any], target: TargetData) -> _Reference:
 
 
 class _RealData:
-    """The discriminator's real side: the distinct training samples weighted by count, or seeded random batches."""
+    """The discriminator's real side: all distinct training strings with their weights (frequencies,
+    or exact probabilities), or seeded random batches drawn from them."""
 
-    def __init__(self, samples: np.ndarray, seed: int, batch_size: int | None):
-        rows, counts = unique_counts(samples)
-        self.x, self.w = _spins(rows), counts / counts.sum()
-        self.samples, self.seed, self.batch_size = samples, seed, batch_size
+    def __init__(self, learn: LearningData, seed: int, batch_size: int | None):
+        self.x, self.w = _spins(learn.rows), learn.weights
+        self.learn, self.seed, self.batch_size = learn, seed, batch_size
 
     def batch(self, step: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(spins, weights) of discriminator update ``k`` at generator step ``step``."""
         if self.batch_size is None:
             return self.x, self.w
         rng = make_rng(self.seed, "qgan_batches", step, k)
-        idx = rng.integers(len(self.samples), size=int(self.batch_size))
-        return _spins(self.samples[idx]), np.full(int(self.batch_size), 1.0 / int(self.batch_size))
+        batch = self.learn.draw(rng, int(self.batch_size))
+        return _spins(batch), np.full(int(self.batch_size), 1.0 / int(self.batch_size))
 
 
 class _BornGenerator:
@@ -422,7 +430,7 @@ def train_classical_discriminator(
     g_spec["steps"] = int(g_spec["steps"])  # the learning-rate schedule spans the same steps
     disc = MLPDiscriminator(dict(spec["discriminator"]), n, seed, float(spec["label_smoothing"]))
     gen = _BornGenerator(model, spec["device"], gradient_method(spec), n, seed)
-    real = _RealData(target.samples, seed, spec.get("batch_size"))
+    real = _RealData(learning_data(target), seed, spec.get("batch_size"))
     game = _Game(spec, gen, disc, real, _reference(spec, target), g_spec["steps"])
     theta = np.asarray(model.init_params(make_rng(seed, "model_init"), float(spec["init_scale"])))
     result = fit(game.value_and_grad, theta, without_early_stopping(g_spec), checkpointer, inner=game)

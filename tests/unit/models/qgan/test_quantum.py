@@ -19,6 +19,7 @@ HEIS_2X2_SPEC = {
     "d_steps": 5,
     "log_every": 10,
     "n_samples": 1000,
+    "data_access": "probabilities",  # quantum data: the discriminator compares with the target state itself
 }
 
 
@@ -99,6 +100,7 @@ def test_six_site_heisenberg_ring_acceptance(heis_ring_6):
         "d_steps": 5,
         "log_every": 30,
         "n_samples": 1000,
+        "data_access": "probabilities",
     }
     result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_ring_6, seed=0)
     assert result.attrs["fidelity"] >= FIDELITY_GOAL

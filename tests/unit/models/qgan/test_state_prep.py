@@ -18,6 +18,7 @@ from qgenflow.models.qgan.state_prep import (
 from qgenflow.targets import make_target
 
 FLAVOR = "state_preparation"
+ENTRY = {"kind": "qgan", "flavor": FLAVOR, "data_access": "probabilities"}  # learns from the target state
 FIDELITY_GOAL = 0.99
 ENERGY_TOL = 1e-8
 AMPLITUDE_TOL = 1e-10
@@ -57,7 +58,7 @@ def test_fidelity_objective_reaches_the_heisenberg_ground_state(heis_2x2):
         "log_every": 10,
         "n_samples": 1000,
     }
-    result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=0)
+    result = train({**spec, **ENTRY}, heis_2x2, seed=0)
     assert result.attrs["fidelity"] >= FIDELITY_GOAL
     assert result.history["fidelity"][-1] == pytest.approx(result.attrs["fidelity"])
     assert result.history["loss"][-1] == pytest.approx(1 - result.attrs["fidelity"], abs=1e-9)
@@ -73,7 +74,7 @@ def test_energy_objective_reaches_the_ground_state(heis_2x2):
         "optimizer": {"name": "lbfgs", "steps": 60},
         "log_every": 5,
     }
-    result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=0)
+    result = train({**spec, **ENTRY}, heis_2x2, seed=0)
     assert result.attrs["fidelity"] >= FIDELITY_GOAL
     assert result.attrs["energy_relative_error"] < 1e-3
     assert result.attrs["energy_exact"] == pytest.approx(heis_2x2.attrs["energy"])
@@ -90,8 +91,8 @@ def test_finite_shots_fidelity_run_learns(heis_2x2):
         "n_samples": 300,
         "device": {"name": "lightning.qubit", "shots": 500},
     }
-    a = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=1)
-    b = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=1)
+    a = train({**spec, **ENTRY}, heis_2x2, seed=1)
+    b = train({**spec, **ENTRY}, heis_2x2, seed=1)
     assert a.attrs["gradient"] == "parameter_shift"
     assert np.array_equal(a.params["theta"], b.params["theta"]) and np.array_equal(a.samples, b.samples)
     assert a.history["fidelity"][0] < 0.5 and a.attrs["fidelity"] > 0.8
@@ -107,7 +108,7 @@ def test_finite_shots_energy_run_learns(heis_2x2):
         "n_samples": 100,
         "device": {"name": "lightning.qubit", "shots": 1000},
     }
-    result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, seed=0)
+    result = train({**spec, **ENTRY}, heis_2x2, seed=0)
     assert result.attrs["gradient"] == "parameter_shift"
     assert result.history["energy"][-1] < result.history["energy"][0] - 4.0
 
@@ -115,13 +116,13 @@ def test_finite_shots_energy_run_learns(heis_2x2):
 def test_targets_without_state_or_config_are_refused(bas_2x2, heis_2x2):
     """A classical target has no state; an in-memory target has no config for the energy objective."""
     with pytest.raises(InvalidConfigError, match="state"):
-        train({**{}, "kind": "qgan", "flavor": FLAVOR}, bas_2x2, 0)
+        train(ENTRY, bas_2x2, 0)
     in_memory = make_target(heis_2x2.config, 0)
     assert target_data(in_memory).state is not None
     with pytest.raises(InvalidConfigError, match="energy"):
-        train({**{"objective": "energy"}, "kind": "qgan", "flavor": FLAVOR}, in_memory, 0)
+        train({"objective": "energy", **ENTRY}, in_memory, 0)
     with pytest.raises(InvalidConfigError, match="objective"):
-        train({**{"objective": "entropy"}, "kind": "qgan", "flavor": FLAVOR}, heis_2x2, 0)
+        train({"objective": "entropy", **ENTRY}, heis_2x2, 0)
 
 
 def test_default_generator_follows_the_state_sector(heis_2x2, tfim_4):
@@ -133,7 +134,7 @@ def test_default_generator_follows_the_state_sector(heis_2x2, tfim_4):
 def test_tfim_state_with_default_generator(tfim_4):
     """The critical TFIM ground state (all Hamming weights) is prepared to fidelity >= 0.99 by default."""
     spec = {"layers": 4, "optimizer": {"name": "lbfgs", "steps": 200}, "log_every": 20}
-    result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, tfim_4, seed=0)
+    result = train({**spec, **ENTRY}, tfim_4, seed=0)
     assert result.attrs["ansatz"] == "real_amplitudes"
     assert result.attrs["fidelity"] >= FIDELITY_GOAL
 
@@ -156,5 +157,5 @@ def test_six_site_heisenberg_ring(heis_ring_6, objective):
         "optimizer": {"lr": 0.05, "steps": 300},
         "log_every": 30,
     }
-    result = train({**spec, "kind": "qgan", "flavor": FLAVOR}, heis_ring_6, seed=0)
+    result = train({**spec, **ENTRY}, heis_ring_6, seed=0)
     assert result.attrs["fidelity"] >= FIDELITY_GOAL
