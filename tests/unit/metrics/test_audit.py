@@ -316,7 +316,7 @@ def test_rebuilt_circuit_of_estimator_and_quantum_data_models(tmp_path):
     heis = run_target({"kind": "heisenberg", "lattice": [2, 2], "pbc": False, "method": "exact", "n_samples": 100},
                       0, tmp_path / "heis.h5")
     state_prep = {"kind": "qgan", "flavor": "state_preparation", "layers": 1, "log_every": 1,
-                  "optimizer": {"steps": 2}}
+                  "optimizer": {"steps": 2}, "data_access": "probabilities"}  # it learns from the target's state
     for spec, target_path, name in ((estimator, iqp, "est.h5"), (state_prep, heis, "sp.h5")):
         model, target = trained(spec, target_path, tmp_path / name)
         ops, n = model_circuit(model, target)
