@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 from ..errors import InvalidConfigError
 from ..fit.checkpoint import Checkpointer
 from ..models import make_ansatz
-from ..models.baselines import autoregressive, product, rbm
+from ..models.baselines import autoregressive, gan, product, rbm, transformer
 from ..models.qgan import classical, quantum, state_prep
 from ..models.result import TargetData, TrainedModel, target_data
 from ..schema import with_defaults
@@ -47,6 +47,8 @@ TRAINERS: dict[str, Trainer] = {
     "product": product.train_product,
     "rbm": rbm.train_rbm,
     "autoregressive": autoregressive.train_autoregressive,
+    "transformer": transformer.train_transformer,
+    "gan": gan.train_gan,
 }
 
 #: Per baseline kind: its free-parameter count for a config entry on n bits (without training it).
@@ -54,6 +56,8 @@ PARAMETER_COUNTS: dict[str, Callable[[Mapping[str, Any], int], int]] = {
     "product": product.count_params,
     "rbm": rbm.count_params,
     "autoregressive": autoregressive.count_params,
+    "transformer": transformer.count_params,
+    "gan": gan.count_params,
 }
 
 
