@@ -33,6 +33,7 @@ and positive everywhere), and ``n`` is bounded as for the QGAN
 from __future__ import annotations
 
 import functools
+from itertools import pairwise
 from typing import Any, Mapping
 
 import flax.linen as nn
@@ -88,7 +89,7 @@ def count_params(spec: Mapping[str, Any], n: int) -> int:
     """The generator's weights and biases (the discriminator is not part of the model)."""
     noise_dim, hidden, _, _ = _options(spec)
     widths = (noise_dim, *hidden, n)
-    return sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    return sum((a + 1) * b for a, b in pairwise(widths))
 
 
 def make_generator(n: int, hidden: tuple[int, ...], activation: str) -> nn.Module:

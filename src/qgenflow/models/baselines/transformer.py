@@ -28,7 +28,12 @@ from ...limits import MAX_DENSE_QUBITS as PROBS_MAX_BITS
 from ...rng import make_rng
 from ..result import TargetData
 from . import BaselineResult, baseline_samples, positive_int
-from .autoregressive import _all_probs, _batched_log_prob, exact_samples, fit_max_likelihood
+from .autoregressive import (
+    _all_probs,
+    _batched_log_prob,
+    exact_samples,
+    fit_max_likelihood,
+)
 
 __all__ = ["START_TOKEN", "Transformer", "count_params", "train_transformer"]
 
