@@ -34,7 +34,7 @@ REFERENCES = (DATA_REFERENCE, UNIFORM_REFERENCE)
 #: Model kinds on the quantum side of every comparison (audited for classical ease).
 QUANTUM_MODEL_KINDS = ("qcbm", "qgan")
 #: Model kinds on the classical side.
-CLASSICAL_MODEL_KINDS = ("product", "rbm", "autoregressive")
+CLASSICAL_MODEL_KINDS = ("product", "rbm", "autoregressive", "transformer", "gan")
 
 @dataclass(frozen=True)
 class TargetFacts:

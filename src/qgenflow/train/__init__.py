@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import InvalidConfigError
 from ..fit.checkpoint import Checkpointer
 from ..models import make_ansatz
-from ..models.baselines import autoregressive, product, rbm
+from ..models.baselines import autoregressive, gan, product, rbm, transformer
 from ..models.qgan import classical, quantum, state_prep
 from ..models.result import TargetData, TrainedModel, target_data, withheld
 from ..schema import load_schema, with_defaults
@@ -53,6 +53,8 @@ TRAINERS: dict[str, Trainer] = {
     "product": product.train_product,
     "rbm": rbm.train_rbm,
     "autoregressive": autoregressive.train_autoregressive,
+    "transformer": transformer.train_transformer,
+    "gan": gan.train_gan,
 }
 
 #: What each trainer can learn from, best first (see :data:`qgenflow.models.result.DATA_ACCESS`).
@@ -64,6 +66,8 @@ LEARNS_FROM: dict[str, tuple[str, ...]] = {
     "qgan/classical_discriminator": ("probabilities", "samples"),
     "qgan/quantum_discriminator": ("state",),
     "qgan/state_preparation": ("state",),
+    "transformer": ("probabilities", "samples"),
+    "gan": ("probabilities", "samples"),
     "product": ("probabilities", "samples"),
     "rbm": ("probabilities", "samples"),
     "autoregressive": ("probabilities", "samples"),
@@ -74,6 +78,8 @@ PARAMETER_COUNTS: dict[str, Callable[[Mapping[str, Any], int], int]] = {
     "product": product.count_params,
     "rbm": rbm.count_params,
     "autoregressive": autoregressive.count_params,
+    "transformer": transformer.count_params,
+    "gan": gan.count_params,
 }
 
 

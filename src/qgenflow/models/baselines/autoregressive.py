@@ -7,12 +7,10 @@ of a string. Likelihoods are exact and normalised by construction; sampling is
 exact, bit by bit (n forward passes). Optional direct input-to-output connections
 (strictly lower-triangular) add a logistic autoregressive term.
 
-Training minimises the average negative log-likelihood (nats) of the training data
-(:class:`~.LearningData`): over all distinct training strings, weighted by frequency
-(or over p's support weighted by p, when learning from exact probabilities), when
-there are at most ``batch_size`` of them (a deterministic loss, so lbfgs is allowed);
-else over a random minibatch of ``batch_size`` training samples (or strings drawn from
-p) per step, seeded by the step.
+Training minimises the average negative log-likelihood (nats) of the training
+samples: over all distinct training strings, weighted by frequency, when there are
+at most ``batch_size`` of them (a deterministic loss, so lbfgs is allowed); else
+over a random minibatch of ``batch_size`` samples per step, seeded by the step.
 
 NetKet's ``ARNNDense`` on ``nk.hilbert.Qubit(n)`` (local states 0, 1) would also
 serve (log p = machine_pow * Re log psi, exact sampling with ``ARDirectSampler``);
@@ -37,9 +35,12 @@ from ...fit.loop import fit
 from ...rng import make_rng
 from ...limits import MAX_DENSE_QUBITS as PROBS_MAX_BITS
 from ..result import TargetData
-from . import BaselineResult, learning_data, optimizer_spec, positive_int
+from . import BaselineResult, LearningData, learning_data, optimizer_spec, positive_int
 
-__all__ = ["ACTIVATIONS", "count_params", "made_masks", "make_made", "train_autoregressive"]
+__all__ = [
+    "ACTIVATIONS", "count_params", "exact_samples", "fit_max_likelihood", "made_masks", "make_made",
+    "train_autoregressive",
+]
 
 log = logging.getLogger(__name__)
 
@@ -192,22 +193,21 @@ def _all_probs(log_prob, flat, n: int) -> np.ndarray:
     return np.exp(np.concatenate(chunks))
 
 
-def train_autoregressive(spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer=None) -> BaselineResult:
-    """Train a MADE on the learning data by maximum likelihood, then sample it exactly."""
-    learn = learning_data(data)
-    jax.config.update("jax_enable_x64", True)
-    n = learn.rows.shape[1]
-    hidden, layers, direct, activation = _options(spec)
-    fns = _functions(n, hidden, layers, direct, activation)
-    masks = _layer_masks(n, hidden, layers)
-    init_rng = make_rng(seed, "model_init")
-    flat0 = _init_flat(fns["shapes"], masks, init_rng)
+def fit_max_likelihood(nll_and_grad, flat0: np.ndarray, learn: LearningData, spec: Mapping[str, Any],
+                       init_rng: np.random.Generator, checkpointer=None):
+    """Minimise the average NLL of the learning data from ``flat0``: ``(TrainResult, rows, weights, full_batch)``.
+
+    ``nll_and_grad(flat, x, w)`` is the weighted NLL of float rows ``x`` and its gradient. With
+    at most ``spec["batch_size"]`` distinct rows the loss is over all of them, weighted by
+    frequency or exact probability (deterministic, lbfgs allowed); else over ``batch_size`` rows
+    drawn per step (:meth:`LearningData.minibatch`) from a generator seeded by a word of
+    ``init_rng`` and the step (so a resumed run draws the same).
+    """
     batch_size = positive_int(spec, "batch_size")
     rows, weights = learn.rows, learn.weights
     full_batch = rows.shape[0] <= batch_size
     why = f"{rows.shape[0]} distinct training strings exceed batch_size={batch_size}"
     opt = optimizer_spec(spec, full_batch, why)
-    nll_and_grad = fns["nll_and_grad"]
     rows_j, weights_j = jnp.asarray(rows, dtype=jnp.float64), jnp.asarray(weights)
     base = int(init_rng.integers(0, 2**31 - 1))
 
@@ -221,14 +221,33 @@ def train_autoregressive(spec: Mapping[str, Any], data: TargetData, seed: int, c
         return float(loss), np.asarray(grad, dtype=np.float64)
 
     result = fit(value_and_grad, np.asarray(flat0), opt, checkpointer)
-    flat = jnp.asarray(result.params)
-    train_nll = -float(np.dot(_batched_log_prob(fns["log_prob"], flat, rows.astype(np.float64)), weights))
-    n_samples = positive_int(spec, "n_samples")
+    return result, rows, weights, full_batch
+
+
+def exact_samples(sample, flat, n: int, n_samples: int, seed: int) -> np.ndarray:
+    """``n_samples`` exact draws of ``sample(flat, u[B, n])`` (uniforms in, bits out), SAMPLE_BATCH at a time."""
     sample_rng = make_rng(seed, "model_sample")  # successive draws continue one stream, so chunking changes nothing
-    model_samples = np.concatenate([
-        np.asarray(fns["sample"](flat, jnp.asarray(sample_rng.random((min(SAMPLE_BATCH, n_samples - i), n)))))
+    return np.concatenate([
+        np.asarray(sample(flat, jnp.asarray(sample_rng.random((min(SAMPLE_BATCH, n_samples - i), n)))))
         for i in range(0, n_samples, SAMPLE_BATCH)
     ])
+
+
+def train_autoregressive(spec: Mapping[str, Any], data: TargetData, seed: int, checkpointer=None) -> BaselineResult:
+    """Train a MADE on the learning data by maximum likelihood, then sample it exactly."""
+    learn = learning_data(data)
+    jax.config.update("jax_enable_x64", True)
+    n = learn.rows.shape[1]
+    hidden, layers, direct, activation = _options(spec)
+    fns = _functions(n, hidden, layers, direct, activation)
+    masks = _layer_masks(n, hidden, layers)
+    init_rng = make_rng(seed, "model_init")
+    flat0 = _init_flat(fns["shapes"], masks, init_rng)
+    fitted = fit_max_likelihood(fns["nll_and_grad"], flat0, learn, spec, init_rng, checkpointer)
+    result, rows, weights, full_batch = fitted
+    flat = jnp.asarray(result.params)
+    train_nll = -float(np.dot(_batched_log_prob(fns["log_prob"], flat, rows.astype(np.float64)), weights))
+    model_samples = exact_samples(fns["sample"], flat, n, positive_int(spec, "n_samples"), seed)
     probs = None
     if n <= PROBS_MAX_BITS:
         probs = _all_probs(fns["log_prob"], flat, n)

@@ -447,14 +447,22 @@ def train_classical_discriminator(
 
 
 def _attrs(game: _Game, result: TrainResult, samples: np.ndarray) -> dict[str, Any]:
-    """The run's summary attributes: final losses and metrics, coverage and mode collapse."""
-    gen, ref, logged, monitor = game.gen, game.ref, game.logged, game.monitor
-    steps = len(game.d_loss) - 1
-    attrs = {
+    """The run's summary attributes: the generator's, then :func:`_game_attrs`."""
+    gen = game.gen
+    return {
         "flavor": "classical_discriminator",
         "ansatz": gen.model.ansatz.name,
         "gradient": gen.method,
         "device": gen.device_spec["name"],
+        **_game_attrs(game, result, samples),
+    }
+
+
+def _game_attrs(game: _Game, result: TrainResult, samples: np.ndarray) -> dict[str, Any]:
+    """Any generator's game against the MLP: final losses and metrics, coverage and mode collapse."""
+    ref, logged, monitor = game.ref, game.logged, game.monitor
+    steps = len(game.d_loss) - 1
+    attrs = {
         "metrics_reference": ref.name,
         "final_loss": float(result.history["loss"][-1]),
         "final_d_loss": float(game.d_loss[-1]),

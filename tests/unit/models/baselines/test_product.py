@@ -76,4 +76,4 @@ def test_unknown_kind_is_refused(product_target):
     """An unknown baseline kind names the allowed ones."""
     with pytest.raises(InvalidConfigError, match="product"):
         train({**{}, "kind": "vae"}, product_target(np.full(2, 0.5), 10, 0), seed=0)
-    assert set(PARAMETER_COUNTS) == {"product", "rbm", "autoregressive"}
+    assert set(PARAMETER_COUNTS) == {"product", "rbm", "autoregressive", "transformer", "gan"}
