@@ -8,14 +8,14 @@ bootstrap errors of the one seed (exact metrics of one seed cannot be tested). T
 p-values of all tested metrics are Holm-corrected together, so the family-wise error
 rate is ``alpha`` whatever the number of metrics. The outcome is
 
-* ``quantum better``: some metric significantly favours the quantum side and none
-  the classical side;
-* ``classical better``: the mirror image;
 * ``mixed``: significant differences in both directions;
-* ``no significant difference``: none survives the correction.
+* else ``quantum better`` or ``classical better`` when the declared primary metric
+  significantly favours that side (and, by the rule above, no metric favours the other);
+* else ``no significant difference``: a secondary metric alone never names a winner
+  (it can only make an outcome mixed), as a trial's secondary endpoints cannot.
 
 A winner is thus never named on one metric while it is significantly worse on
-another. The text states the conditions the outcome holds under: data access,
+another, nor picked from many metrics after the fact. The text states the conditions the outcome holds under: data access,
 training samples, parameter counts, training time and seeds.
 """
 
@@ -153,15 +153,13 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
     return adjusted
 
 
-def _outcome(comparisons: Sequence[Comparison]) -> str:
+def _outcome(comparisons: Sequence[Comparison], primary: str) -> str:
+    """Mixed on significant differences both ways; else the primary metric decides (untested: no difference)."""
     sides = {c.favours for c in comparisons} - {"neither"}
     if sides == {"quantum", "classical"}:
         return "mixed"
-    if sides == {"quantum"}:
-        return "quantum better"
-    if sides == {"classical"}:
-        return "classical better"
-    return "no significant difference"
+    decisive = next((c.favours for c in comparisons if c.metric == primary), "neither")
+    return f"{decisive} better" if decisive != "neither" else "no significant difference"
 
 
 def decide(
@@ -191,7 +189,7 @@ def decide(
         Comparison(**{**c.__dict__, "p_holm": float(a), "significant": bool(a <= alpha)})
         for c, a in zip(tested, adjusted)
     ]
-    outcome = _outcome(tested) if tested else "no comparison"
+    outcome = _outcome(tested, primary) if tested else "no comparison"
     return Verdict(outcome, primary, alpha, tuple(tested), tuple(skipped), _conditions(groups, roles, tested),
                    _noise_floor(groups.get(DATA_REFERENCE, {}), primary))
 
@@ -227,9 +225,9 @@ def _headline(v: Verdict) -> str:
     wins = {side: [c for c in v.comparisons if c.favours == side] for side in ("quantum", "classical")}
     if v.outcome in ("quantum better", "classical better"):
         side = v.outcome.split()[0]
-        models = sorted({getattr(c, side) for c in wins[side]})
         return (
-            f"verdict: {v.outcome}: the best {side} model ({', '.join(models)}) is significantly better on "
+            f"verdict: {v.outcome}: {getattr(v.comparisons[0], side)} is significantly better on the primary metric "
+            f"{v.primary}, the best {side} models are significantly better on "
             f"{', '.join(c.metric for c in wins[side])} and significantly worse on none of the "
             f"{len(v.comparisons)} tested metrics"
         )
@@ -240,11 +238,31 @@ def _headline(v: Verdict) -> str:
         )
     if v.outcome == "no significant difference":
         testable = sum(not math.isnan(c.p) for c in v.comparisons)
+        secondary = "".join(
+            f"; secondary metrics alone favour {side}: {', '.join(c.metric for c in wins[side])} "
+            "(a secondary metric never names a winner)"
+            for side in ("quantum", "classical")
+            if wins[side]
+        )
         return (
-            f"verdict: no significant difference on any of the {len(v.comparisons)} compared metrics "
-            f"({testable} could be tested)"
+            f"verdict: no significant difference on the primary metric {v.primary} "
+            f"({testable} of {len(v.comparisons)} compared metrics could be tested){secondary}"
         )
     return "verdict: no comparison (the study needs at least one quantum and one classical model)"
+
+
+def _trend(v: Verdict) -> str:
+    """The uncorrected picture: where p < alpha before the Holm correction, and which way."""
+    ahead = {
+        side: [c.metric for c in v.comparisons if c.p < v.alpha and (c.advantage > 0) == (side == "quantum")]
+        for side in ("quantum", "classical")
+    }
+    if not ahead["quantum"] and not ahead["classical"]:
+        return f"before the correction no metric has p < {v.alpha:g}"
+    return (
+        f"before the correction (p < {v.alpha:g}, not a finding): quantum ahead on {', '.join(ahead['quantum']) or 'none'}; "
+        f"classical ahead on {', '.join(ahead['classical']) or 'none'}; more seeds would test these"
+    )
 
 
 def format_verdict(v: Verdict, n_samples: int | None = None) -> str:
@@ -257,6 +275,7 @@ def format_verdict(v: Verdict, n_samples: int | None = None) -> str:
     ]
     if v.noise_floor:
         lines.append(f"noise floor ({v.primary} of the training data on test): {v.noise_floor}")
+    lines.append(_trend(v))
     lines += ["conditions:", *(f"  {line}" for line in v.conditions)]
     header = f"{'metric':<28} {'best quantum':<28} {'best classical':<28} {'advantage(q)':>13} {'stderr':>9} {'p':>8} {'p_holm':>8}  favours"
     lines += ["per metric (advantage > 0 favours the quantum model):", header]

@@ -106,6 +106,18 @@ def test_verdict_outcomes():
     assert "learned from samples (100 training samples)" in text and "seeds 0, 1, 2" in text
 
 
+def test_a_secondary_metric_alone_never_names_a_winner():
+    """Quantum significantly ahead on a secondary metric only: no significant difference, and the text says why."""
+    same = [0.010, 0.030, 0.020]
+    valid = ("valid_rate", {"q": [1.0, 1.0, 1.0], "c": [0.990, 0.991, 0.989]})
+    v = decide(_records(same, [0.021, 0.011, 0.029], other=valid), "mmd2_samples", ["valid_rate"])
+    assert [c.favours for c in v.comparisons] == ["neither", "quantum"]
+    assert v.outcome == "no significant difference"
+    text = format_verdict(v)
+    assert "secondary metrics alone favour quantum: valid_rate" in text
+    assert "before the correction" in text
+
+
 def test_verdict_never_names_a_winner_that_is_significantly_worse_elsewhere():
     """Whatever the per-seed values, a named winning side is significantly worse on no tested metric."""
     rng = np.random.default_rng(3)
@@ -114,8 +126,10 @@ def test_verdict_never_names_a_winner_that_is_significantly_worse_elsewhere():
         other = ("fidelity_exact", {"q": rng.normal(0.9, 0.02, 3), "c": rng.normal(0.9, 0.02, 3) + rng.choice([-0.1, 0, 0.1])})
         v = decide(_records(q, c, other=other), "mmd2_samples", ["fidelity_exact"])
         if v.outcome in ("quantum better", "classical better"):
-            loser = "classical" if v.outcome == "quantum better" else "quantum"
+            winner = v.outcome.split()[0]
+            loser = "classical" if winner == "quantum" else "quantum"
             assert all(cmp.favours != loser for cmp in v.comparisons)
+            assert v.comparisons[0].favours == winner  # the primary metric decides
 
 
 def test_one_seed_uses_bootstrap_errors_and_leaves_exact_metrics_untested():
