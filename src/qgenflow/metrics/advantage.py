@@ -101,10 +101,10 @@ def _needs_device(row: Mapping[str, Any] | None) -> str:
     reasons = []
     if row["clifford"]:
         reasons.append("every gate is Clifford, so it is simulable by the Gottesman-Knill theorem")
-    if not math.isnan(row["bond_dimension"]):
+    if not math.isnan(row["bond_dimension"]) and row["bond_dimension"] <= row["max_bond_dimension"] / 4:
         reasons.append(
-            f"an MPS of bond dimension {int(row['bond_dimension'])} (of at most {int(row['max_bond_dimension'])}) "
-            "reproduces its state to 1e-6"
+            f"its entanglement is low: an MPS of bond dimension {int(row['bond_dimension'])} (of at most "
+            f"{int(row['max_bond_dimension'])}) reproduces its state to 1e-6"
         )
     if n <= MAX_EXACT_QUBITS:
         memory = "" if math.isnan(row["peak_memory_mb"]) else f", {row['peak_memory_mb']:.0f} MB peak memory"
@@ -112,7 +112,13 @@ def _needs_device(row: Mapping[str, Any] | None) -> str:
             f"it was simulated exactly here ({row['method']}, {row['train_seconds_mean']:.3g} s training{memory})"
         )
     if reasons:
-        return f"no, at {n} qubits: " + "; ".join(reasons)
+        entangled = ""
+        if not math.isnan(row["bond_dimension"]) and row["bond_dimension"] > row["max_bond_dimension"] / 4:
+            entangled = (
+                f" (its state is strongly entangled, MPS bond dimension {int(row['bond_dimension'])} of at most "
+                f"{int(row['max_bond_dimension'])}, but at this size that does not matter)"
+            )
+        return f"no, at {n} qubits: " + "; ".join(reasons) + entangled
     return (
         f"possibly: at {n} qubits it was trained without a statevector ({row['method']}), but sampling it "
         "classically is not known to be easy; a device would be needed to draw its samples"
