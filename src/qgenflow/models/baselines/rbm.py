@@ -37,9 +37,11 @@ of all strings equal to 1e-14, the exact NLL gradient at 16 bits as fast as the
 hand-written free energy. Kept hand-written, because NetKet has no equivalent:
 the data-dependent initialisation (visible biases at the data's logits), the
 block-Gibbs sweeps of PCD and of sampling above 20 bits (NetKet's samplers are
-Metropolis chains over psi, not alternating hidden/visible Gibbs updates; the
-benchmark compares them), and the enumeration in blocks, which keeps memory at
-O(2^16 m) per block at 20 bits.
+Metropolis chains over psi, not alternating hidden/visible Gibbs updates: at equal
+sweeps MetropolisLocal's draws were as close to the exact distribution, TV 0.164 vs
+0.174 on a trained 9-bit RBM, but took 8-10x the wall time, compilation included,
+and PCD steps its chains inside the jitted gradient step with checkpointed uniforms),
+and the enumeration in blocks, which keeps memory at O(2^16 m) per block at 20 bits.
 """
 
 from __future__ import annotations
