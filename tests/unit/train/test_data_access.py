@@ -130,8 +130,8 @@ def test_made_minibatch_training_from_probabilities_is_seeded(bas_few):
             "data_access": "probabilities"}
     a, b, c = (train(spec, target, seed=s) for s in (1, 1, 2))
     assert a.attrs["loss_definition"] == "minibatch_nll"
-    np.testing.assert_array_equal(a.params["output/kernel"], b.params["output/kernel"])
-    assert not np.array_equal(a.params["output/kernel"], c.params["output/kernel"])
+    np.testing.assert_array_equal(a.params["_layers_1/kernel"], b.params["_layers_1/kernel"])
+    assert not np.array_equal(a.params["_layers_1/kernel"], c.params["_layers_1/kernel"])
 
 
 def test_without_probabilities_models_fall_back_to_samples_and_say_so():

@@ -3,11 +3,11 @@
 Three families, looked up by the model's ``kind``:
 
 * ``product``: independent bits with the training marginals (closed form);
-* ``rbm``: a binary restricted Boltzmann machine, trained by the exact likelihood
-  gradient when the visible space can be enumerated, by persistent contrastive
-  divergence otherwise;
-* ``autoregressive``: a MADE (masked autoencoder for distribution estimation) in
-  flax, trained by maximum likelihood, sampled exactly bit by bit.
+* ``rbm``: a binary restricted Boltzmann machine (NetKet's ``nk.models.RBM`` as an
+  energy model), trained by the exact likelihood gradient when the visible space can
+  be enumerated, by persistent contrastive divergence otherwise;
+* ``autoregressive``: NetKet's ``ARNNDense`` (masked dense layers, as in MADE),
+  trained by maximum likelihood, sampled exactly bit by bit (``ARDirectSampler``).
 
 All of them learn from what the study's ``data_access`` gives them (:class:`LearningData`):
 the target's training ``samples`` (the default), or its exact ``probs`` where the

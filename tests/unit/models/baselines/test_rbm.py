@@ -5,8 +5,11 @@ from __future__ import annotations
 import itertools
 import logging
 
+import jax
+import netket as nk
 import numpy as np
 import pytest
+from scipy.special import logsumexp
 
 from qgenflow.bits import all_bitstrings, bits_to_index
 from qgenflow.errors import InvalidConfigError
@@ -20,6 +23,8 @@ PROB_TOL = 1e-12
 # ~ 5 / (2 * 2000) = 0.0013 from the target. Measured: 0.014 after 150 Adam steps.
 BAS_KL_MAX = 0.05
 BAS_VALID_MASS_MIN = 0.90
+# TV(samples, p) of N = 2000 exact samples over K = 16 strings: E[TV] <= sqrt(K / N) / 2 = 0.045.
+SAMPLE_TV_MAX = 0.07
 BAS_SPEC = {"kind": "rbm", "n_hidden": 6, "n_samples": 2000, "optimizer": {"name": "adam", "lr": 0.1, "steps": 150}}
 
 
@@ -57,6 +62,50 @@ def test_block_enumeration_keeps_big_endian_order():
     neg_f = v @ p["visible_bias"] + np.logaddexp(0, v @ p["weights"] + p["hidden_bias"]).sum(axis=1)
     expected = neg_f - np.log(np.exp(neg_f - neg_f.max()).sum()) - neg_f.max()
     np.testing.assert_allclose(rbm.log_probs_all(p), expected, rtol=0, atol=1e-10)
+
+
+def numpy_neg_free_energy(p: dict[str, np.ndarray], v: np.ndarray) -> np.ndarray:
+    """-F(v) = a.v + sum_j log(1 + exp(b_j + (v W)_j)), written out in NumPy."""
+    return v @ p["visible_bias"] + np.logaddexp(0, v @ p["weights"] + p["hidden_bias"]).sum(axis=1)
+
+
+def test_netket_module_log_psi_is_minus_the_free_energy():
+    """NetKet's RBM (softplus, 0/1 bits) gives log psi = -F(v) on random parameters, and has n + m + n m parameters."""
+    n, m = 7, 5
+    p = random_params(n, m, 2)
+    v = np.random.default_rng(3).integers(0, 2, (50, n)).astype(float)
+    log_psi = np.asarray(rbm.rbm_module(n, m).apply(rbm.module_variables(p), v))
+    np.testing.assert_allclose(log_psi, numpy_neg_free_energy(p, v), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(-np.asarray(rbm.free_energy(p, v)), log_psi, rtol=0, atol=0)
+    variables = rbm.rbm_module(n, m).init(jax.random.PRNGKey(0), np.zeros((1, n)))
+    assert sum(x.size for x in jax.tree_util.tree_leaves(variables)) == count_params({"kind": "rbm", "n_hidden": m}, n)
+
+
+def test_netkets_default_log_cosh_rbm_on_spins_is_the_same_family():
+    """The default nk.models.RBM (log cosh, spins s = 2v - 1) with W/4, b/2 + sum_i W_ij/4, a/2 + sum_j W_ij/4
+    gives the same normalised p(v) = exp(log psi) / Z; the Born rule |psi|^2 does not."""
+    n, m = 5, 4
+    p = random_params(n, m, 4)
+    w = p["weights"]
+    spin = {"params": {
+        "Dense": {"kernel": w / 4, "bias": p["hidden_bias"] / 2 + w.sum(axis=0) / 4},
+        "visible_bias": p["visible_bias"] / 2 + w.sum(axis=1) / 4,
+    }}
+    v = all_bitstrings(n).astype(float)
+    log_psi = np.asarray(nk.models.RBM(alpha=m / n, param_dtype=np.float64).apply(spin, 2 * v - 1))
+    expected = rbm.log_probs_all(p)
+    np.testing.assert_allclose(log_psi - logsumexp(log_psi), expected, rtol=0, atol=1e-12)
+    assert np.abs(2 * log_psi - logsumexp(2 * log_psi) - expected).max() > 0.1
+
+
+def test_trained_probs_are_the_free_energies_and_samples_match_them(bas_rbm):
+    """The trained model's probs equal exp(-F) / Z of its parameters (NumPy), and its exact samples lie
+    within a TV bound of them."""
+    v = all_bitstrings(4).astype(float)
+    neg_f = numpy_neg_free_energy(bas_rbm.params, v)
+    np.testing.assert_allclose(bas_rbm.probs, np.exp(neg_f - logsumexp(neg_f)), rtol=0, atol=PROB_TOL)
+    freq = np.bincount(bits_to_index(bas_rbm.samples), minlength=16) / bas_rbm.samples.shape[0]
+    assert 0.5 * np.abs(freq - bas_rbm.probs).sum() < SAMPLE_TV_MAX
 
 
 def test_exact_training_learns_bars_and_stripes(bas_rbm, bas_target):
