@@ -36,10 +36,11 @@ def _override(entry: Mapping[str, Any]) -> bool:
 def model_tuning(config: Mapping[str, Any], model: str) -> dict[str, Any] | None:
     """How model ``model`` is tuned, or None when tuning does not apply to it.
 
-    Tuning applies when the study's ``tuning.trials`` is above 0 or the model's entry
-    overrides it. Returns ``{"trials", "study_trials", "override", "search", "sampler",
-    "seed", "metric"}``: ``trials`` is the model's budget (0 for an empty search: nothing
-    to tune), ``search`` the normalised search (:func:`qgenflow.tune.normalise_search`).
+    Tuning applies when the study's ``tuning.trials`` is above 0 and the model has a
+    search, or when the model's entry overrides the budget. Returns ``{"trials",
+    "study_trials", "override", "search", "sampler", "seed", "metric"}``: ``trials`` is the
+    model's budget (0 for an empty search), ``search`` the normalised search
+    (:func:`qgenflow.tune.normalise_search`).
     """
     key = json.dumps([config.get("tuning") or {}, config["models"][model]], sort_keys=True)
     return copy.deepcopy(_model_tuning(model, key))
@@ -54,6 +55,8 @@ def _model_tuning(model: str, key: str) -> dict[str, Any] | None:
     if int(study["trials"]) == 0 and not override:
         return None
     search = normalise_search(model, with_defaults("models", entry))
+    if not search and not override:
+        return None  # nothing to tune: trained as without tuning, so a new budget reruns nothing of it
     trials = int(entry["tuning"]["trials"]) if override else int(study["trials"])
     return {
         "trials": trials if search else 0,

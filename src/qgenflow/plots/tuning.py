@@ -35,16 +35,16 @@ def plot_tuning(
     with paper_style():
         fig = new_figure(SINGLE_COLUMN_IN * 1.4, HEIGHT_IN)
         ax = fig.subplots()
-        positive = True
+        finite = []
         for label, tuning in zip(labels, tunings):
             scores = np.asarray(tuning["scores"], dtype=np.float64)
-            positive &= bool(np.all(scores[np.isfinite(scores)] > 0))
+            finite.extend(scores[np.isfinite(scores)])
             trials = np.arange(scores.size)
             ax.plot(trials, scores, color=palette[label], marker="o", ms=3, lw=1.0, label=label)
             best = int(tuning.attrs["best_trial"])
             ax.plot([best], [scores[best]], ls="none", marker="o", ms=8, mfc="none", mec=palette[label], mew=1.2)
         ax.plot([], [], ls="none", marker="o", ms=8, mfc="none", mec="black", label="chosen")
-        if positive:
+        if finite and min(finite) > 0 and max(finite) > 10 * min(finite):  # scores spanning decades
             ax.set_yscale("log")
         ax.set_xlabel("trial")
         ax.set_ylabel(f"validation {' / '.join(metrics)}")

@@ -73,12 +73,11 @@ def run_training(
     tuned = complete if tuning is None else apply_setting(complete, tuning_choice(tuning))
     result, _ = fit_entry(tuned, target, seed, checkpointer)
     attrs = {"flavor": complete["flavor"]} if name.startswith("qgan/") else {}
-    inputs = [target_path]
     if spec.get("tuning") is not None:
-        record_attrs, record = tuning_record(spec["tuning"], tuning)
+        record_attrs, record = tuning_record(spec, tuning)
         attrs.update(record_attrs)
         result.extra.update(record)
-        inputs += [] if tuning_path is None else [tuning_path]
+    inputs = [target_path] + ([] if tuning_path is None else [tuning_path])
     path = write_trained_model(result, output, spec, seed, inputs, int(target.attrs["n_qubits"]), attrs)
     checkpointer.remove()
     return path
@@ -90,16 +89,19 @@ def tuning_choice(tuning: Artefact) -> dict[str, Any]:
 
 
 def tuning_record(
-    plan: Mapping[str, Any], tuning: Artefact | None
+    spec: Mapping[str, Any], tuning: Artefact | None
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Root attributes and datasets model.h5 records of its tuning (``plan`` is the slice's ``tuning``).
+    """Root attributes and datasets model.h5 records of its tuning (``spec`` is the job's slice, with ``tuning``).
 
     Attributes: ``tuned_params`` (the chosen setting; ``{}`` untuned), ``tuning_trials``,
     ``tuning_seconds`` (the trials' summed wall time), ``tuning_override``,
-    ``tuning_study_trials``, and for a tuned model ``tuning_metric``, ``tuning_best_trial`` and
-    ``tuning_trial_seconds``. Datasets of a tuned model, one entry per trial: ``tuning/scores``
-    (validation scores) and ``tuning/params/<dotted key>`` (the settings).
+    ``tuning_study_trials``, and for a tuned model ``tuning_metric``, ``tuning_best_trial``,
+    ``tuning_trial_seconds`` and ``trained_config`` (the slice without ``tuning``, the chosen
+    setting applied: what the model trained with, for readers that rebuild it, e.g. the audit).
+    Datasets of a tuned model, one entry per trial: ``tuning/scores`` (validation scores) and
+    ``tuning/params/<dotted key>`` (the settings).
     """
+    plan = spec["tuning"]
     attrs: dict[str, Any] = {
         "tuned_params": {} if tuning is None else tuning_choice(tuning),
         "tuning_trials": 0 if tuning is None else int(tuning.attrs["tuning_trials"]),
@@ -113,6 +115,7 @@ def tuning_record(
         tuning_metric=tuning.attrs["metric"],
         tuning_best_trial=int(tuning.attrs["best_trial"]),
         tuning_trial_seconds=list(tuning.attrs["tuning_trial_seconds"]),
+        trained_config=apply_setting({k: v for k, v in spec.items() if k != "tuning"}, tuning_choice(tuning)),
     )
     datasets = {f"tuning/{name}": np.asarray(tuning[name]) for name in tuning.datasets}
     return attrs, datasets

@@ -77,10 +77,10 @@ def test_without_trials_nothing_changes():
 
 
 def test_every_model_with_a_search_gets_the_studys_budget():
-    """Trials 3: each model with a search runs 3 trials, product (empty search) none; the slices say so."""
+    """Trials 3: each model with a search runs 3 trials; product (empty search) is trained as untuned."""
     config = _study(3)
     assert _budgets(config) == {"qcbm": (3, False), "rbm": (3, False), "made": (3, False)}
-    assert model_tuning(config, "product")["trials"] == 0
+    assert model_tuning(config, "product") is None and "tuning" not in model_params(config, "product")
     assert tuned_models(config, "bas") == ["qcbm", "rbm", "made"] and "tuning" in target_figures(config, "bas")
     assert _equal_budgets(config)
     spec = model_params(config, "made")

@@ -149,16 +149,18 @@ def _budget_violations(models: dict[str, Artefact]) -> list[str]:
     """Models with something to tune whose trial count differs from the study's without a recorded override."""
     return [
         name for name, art in models.items()
-        if art.config["tuning"]["search"] and not art.attrs["tuning_override"]
+        if (art.config.get("tuning") or {}).get("search") and not art.attrs["tuning_override"]
         and art.attrs["tuning_trials"] != art.attrs["tuning_study_trials"]
     ]
 
 
 def test_equal_budgets_unless_an_override_is_recorded(study):
-    """model.h5 records every model's trials: the study's 3, the override's 2 (marked), 0 for product (nothing to tune)."""
+    """model.h5 records every tuned model's trials: the study's 3, the override's 2 (marked); product, with
+    nothing to tune, trains and records as in an untuned study."""
     models = {name: art for name, (_, _, art) in study.items()}
-    assert {n: (a.attrs["tuning_trials"], a.attrs["tuning_override"]) for n, a in models.items()} == {
-        "qcbm": (3, False), "rbm": (2, True), "product": (0, False)}
+    assert {n: (a.attrs["tuning_trials"], a.attrs["tuning_override"]) for n, a in models.items() if n != "product"} == {
+        "qcbm": (3, False), "rbm": (2, True)}
+    assert not any(key.startswith("tun") for key in models["product"].attrs) and "tuning" not in models["product"].config
     assert _budget_violations(models) == []
     forged = dict(models)
     forged["rbm"] = Artefact(path=Path("forged"), kind="model", attrs={**models["rbm"].attrs, "tuning_override": False},
@@ -166,7 +168,6 @@ def test_equal_budgets_unless_an_override_is_recorded(study):
     assert _budget_violations(forged) == ["rbm"]  # the same counts without the recorded override: caught
     seconds = sum(float(read_artefact(p, kind="trial").attrs["seconds"]) for p in study["qcbm"][1])
     assert models["qcbm"].attrs["tuning_seconds"] == pytest.approx(seconds, rel=1e-12)
-    assert json.loads(models["product"].attrs["tuned_params"]) == {}
 
 
 def test_the_verdict_and_the_table_say_how_models_were_tuned(config, target, study, tmp_path):
