@@ -116,7 +116,9 @@ def _tuning_file(target, model):
 
 def get_train_inputs(wildcards):
     """The target of the seed, and for a tuned model the selection of its setting (tuning.h5)."""
-    named = {"target": f"results/targets/{wildcards.target}/seed{wildcards.seed}/target.h5"}
+    named = {
+        "target": f"results/targets/{wildcards.target}/seed{wildcards.seed}/target.h5"
+    }
     if wildcards.model in tuned_models(config, wildcards.target):
         named["tuning"] = _tuning_file(wildcards.target, wildcards.model)
     return named
@@ -249,7 +251,9 @@ def figure_inputs(figure):
         if spec.audit:
             named["audit"] = f"results/audit/{target}/audit.h5"
         if spec.tuning:
-            named["tuning"] = [_tuning_file(target, m) for m in tuned_models(config, target)]
+            named["tuning"] = [
+                _tuning_file(target, m) for m in tuned_models(config, target)
+            ]
         return named
 
     return inputs

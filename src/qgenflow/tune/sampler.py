@@ -7,6 +7,12 @@ job and any trial can be recomputed alone. Selection asks the same N settings ag
 (checking each against what its trial recorded), tells each its validation score, and
 takes Optuna's best trial: the lowest score, the earliest trial on ties (told in order,
 Optuna replaces its best only on a strictly lower value).
+
+QMC: Optuna draws a study's first trial with the sampler's independent (random, seeded)
+sampler and takes the search space from it; trial k >= 1 is point k - 1 of scipy's
+scrambled Sobol' sequence of the seed. The settings depend on Optuna's implementation,
+hence its pinned major version, its version in every artefact's provenance, and the
+selection's check of every recorded setting.
 """
 
 from __future__ import annotations
