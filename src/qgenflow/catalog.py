@@ -46,6 +46,7 @@ class TargetFacts:
         has_probs: the target artefact holds exact probabilities.
         model_kinds: the ``kind`` of every model trained on the target.
         swept: a model family is swept over its parameter count on the target.
+        tuned: some model of the target runs tuning trials.
     """
 
     kind: str
@@ -53,6 +54,7 @@ class TargetFacts:
     has_probs: bool
     model_kinds: frozenset[str]
     swept: bool
+    tuned: bool = False
 
 
 def _always(facts: TargetFacts) -> bool:
@@ -79,6 +81,10 @@ def _swept(facts: TargetFacts) -> bool:
     return facts.swept
 
 
+def _tuned(facts: TargetFacts) -> bool:
+    return facts.tuned
+
+
 @dataclass(frozen=True)
 class Figure:
     """One figure of the registry: what it draws, from which artefacts, and when.
@@ -96,6 +102,7 @@ class Figure:
         metrics: takes the ``metrics.h5`` of every seed of its models.
         references: its metrics include the reference rows (:data:`REFERENCES`).
         audit: takes the target's ``audit.h5`` (the advantage audit of its quantum models).
+        tuning: takes the ``tuning.h5`` of every tuned model of the target (its trials and choice).
         colours: the drawing function takes the models' colours.
         options: figure settings it takes (``max_bitstrings``, ``metrics``, ``families``).
         x: the x axis of a scaling figure (``n_params`` or ``n_qubits``).
@@ -113,6 +120,7 @@ class Figure:
     metrics: bool = False
     references: bool = False
     audit: bool = False
+    tuning: bool = False
     colours: bool = True
     options: tuple[str, ...] = ()
     x: str | None = None
@@ -161,6 +169,10 @@ FIGURES: dict[str, Figure] = {
             "advantage audit: entanglement entropy and MPS bond dimension per cut of every quantum model "
             "(and the target state), against their maxima, and its anticoncentration",
             "plot_audit", audit=True, applies=_has_quantum_model,
+        ),
+        _target_figure(
+            "tuning", "validation score against trial of every tuned model, its chosen trial marked",
+            "plot_tuning", tuning=True, applies=_tuned,
         ),
         _target_figure(
             "scaling_params", "metrics against the parameter count of every model on a target",

@@ -27,6 +27,7 @@ TRACKED_PACKAGES = (
     "optax",
     "flax",
     "netket",
+    "optuna",
     "snakemake",
 )
 

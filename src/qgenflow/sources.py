@@ -31,6 +31,7 @@ DATA_SUFFIXES = (".mplstyle",)
 STAGE_ENTRIES: dict[str, tuple[str, ...]] = {
     "targets": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.target"),
     "train": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.train"),
+    "tune": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.tune"),
     "evaluate": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.evaluate", "qgenflow.stages.table"),
     "audit": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.audit"),
     "figures": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.figure"),

@@ -31,13 +31,14 @@ def test_every_target_gets_the_common_figures_in_registry_order():
         ({"model_kinds": frozenset({"qcbm"})}, ["audit"]),
         ({"model_kinds": frozenset({"qcbm", "qgan"})}, ["qgan", "audit"]),
         ({"swept": True}, ["scaling_params"]),
+        ({"tuned": True}, ["tuning"]),
         ({"kind": "heisenberg", "quantum": True, "model_kinds": frozenset({"qgan"}), "swept": True},
          ["corr_r", "qgan", "audit", "scaling_params"]),
     ],
 )
 def test_figures_apply_where_their_target_calls_for_them(changes, extra):
     """Spin targets add C(r), exact IQP targets Porter-Thomas, a QGAN its dynamics, a quantum model the audit,
-    a sweep its scaling."""
+    a sweep its scaling, tuned models their trials."""
     facts = TargetFacts(**{**PLAIN.__dict__, **changes})
     assert target_figure_names(facts) == COMMON + extra
 
@@ -57,7 +58,7 @@ def test_every_figure_is_consistent(name):
     figure = FIGURES[name]
     assert figure.name == name
     assert (REPO / "workflow/report" / f"{name}.rst").is_file()
-    assert figure.target or figure.models or figure.metrics or figure.audit
+    assert figure.target or figure.models or figure.metrics or figure.audit or figure.tuning
     assert figure.scope in ("target", "sweep")
     assert ("{target}" in figure.file) == (figure.scope == "target")
     assert ("{sweep}" in figure.file) == (figure.scope == "sweep")

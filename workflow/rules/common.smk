@@ -20,9 +20,12 @@ from qgenflow.plan import (
     parameter_sweeps,
     quantum_models_for_target,
     qubit_sweeps,
+    selection_params,
     study_name,
     study_pairs,
     target_figures,
+    trial_params,
+    tuned_models,
 )
 from qgenflow.catalog import FIGURES, REFERENCES
 from qgenflow.sources import stage_fingerprint
@@ -39,6 +42,7 @@ wildcard_constraints:
     model=r"[A-Za-z][A-Za-z0-9_-]*",
     reference="|".join(REFERENCES),
     seed=r"\d+",
+    trial=r"\d+",
 
 
 def get_target_params(wildcards):
@@ -104,6 +108,41 @@ def get_expected_inputs(wildcards, input):
         if identity is not None:
             expected[path] = identity
     return expected
+
+
+def _tuning_file(target, model):
+    return f"results/tuning/{target}/{model}/tuning.h5"
+
+
+def get_train_inputs(wildcards):
+    """The target of the seed, and for a tuned model the selection of its setting (tuning.h5)."""
+    named = {
+        "target": f"results/targets/{wildcards.target}/seed{wildcards.seed}/target.h5"
+    }
+    if wildcards.model in tuned_models(config, wildcards.target):
+        named["tuning"] = _tuning_file(wildcards.target, wildcards.model)
+    return named
+
+
+def get_trial_params(wildcards):
+    return trial_params(config, wildcards.model)
+
+
+def get_selection_params(wildcards):
+    return selection_params(config, wildcards.model)
+
+
+def get_first_seed(wildcards):
+    return int(config["seeds"][0])
+
+
+def get_trial_files(wildcards):
+    """Every trial of a tuned model on a target, in trial order."""
+    trials = selection_params(config, wildcards.model)["trials"]
+    return [
+        f"results/tuning/{wildcards.target}/{wildcards.model}/trial{k}/trial.h5"
+        for k in range(trials)
+    ]
 
 
 def get_target_file(wildcards):
@@ -211,6 +250,10 @@ def figure_inputs(figure):
             named["target"] = get_first_seed_target(wildcards)
         if spec.audit:
             named["audit"] = f"results/audit/{target}/audit.h5"
+        if spec.tuning:
+            named["tuning"] = [
+                _tuning_file(target, m) for m in tuned_models(config, target)
+            ]
         return named
 
     return inputs
@@ -343,6 +386,7 @@ def get_publish_params(wildcards):
             + named.get("models", [])
             + named.get("metrics", [])
             + ([named["audit"]] if "audit" in named else [])
+            + named.get("tuning", [])
         )
 
     for figure, stem, wc in _study_figures():

@@ -1,6 +1,6 @@
 rule train_model:
     input:
-        target="results/targets/{target}/seed{seed}/target.h5",
+        unpack(get_train_inputs),
     output:
         "results/models/{target}/{model}/seed{seed}/model.h5",
     log:

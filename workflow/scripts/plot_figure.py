@@ -14,5 +14,6 @@ draw_figure(
     labels=list(snakemake.params.labels),
     metrics=list(snakemake.input.get("metrics", [])),
     audit=snakemake.input.get("audit"),
+    tuning=list(snakemake.input.get("tuning", [])),
     options=snakemake.params.options,
 )

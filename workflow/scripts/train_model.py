@@ -11,4 +11,10 @@ setup_job(
 
 from qgenflow.stages.train import run_training  # noqa: E402
 
-run_training(snakemake.params.spec, snakemake.input.target, int(snakemake.wildcards.seed), snakemake.output[0])
+run_training(
+    snakemake.params.spec,
+    snakemake.input.target,
+    int(snakemake.wildcards.seed),
+    snakemake.output[0],
+    tuning_path=snakemake.input.get("tuning"),
+)

@@ -23,6 +23,7 @@ that bound any sampling advantage:
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -367,7 +368,8 @@ def model_ansatz(model_art: Artefact, target_art: Artefact | None = None) -> tup
         ArtefactError: the stored angles do not fit the rebuilt circuit.
     """
     kind = _check_quantum(model_art)
-    spec = with_defaults("models", model_art.config)
+    trained = model_art.attrs.get("trained_config")  # a tuned model: its entry with the chosen setting
+    spec = with_defaults("models", json.loads(trained) if trained else model_art.config)
     n = int(model_art.attrs["n_qubits"])
     name = str(model_art.attrs.get("ansatz") or setting(spec, "ansatz", "hardware_efficient"))
     options, layers = spec.get("ansatz_options") or {}, int(spec["layers"])

@@ -7,7 +7,7 @@ Every metric is a dict ``{"value": float, "stderr": float, "source": "exact" | "
   ``mmd2_exact_sigma{s:g}`` per bandwidth, ``kl_exact`` (KL(target || model), model
   floored at 1e-12), ``tv_exact``, ``fidelity_exact``;
 * always (model samples vs the target's test split ``/samples_test``, never the samples
-  models trained on): ``mmd2_samples``,
+  models trained on; tuning scores on ``/samples_validation`` instead): ``mmd2_samples``,
   ``mmd2_samples_sigma{s:g}`` (unbiased U-statistics) and ``tv_samples``, each with a
   bootstrap error that resamples both sides;
 * the target holds ``/probs``: ``xeb`` (linear cross-entropy 2^n <q(x)> - 1 over model
@@ -58,6 +58,7 @@ __all__ = [
     "KL_PSEUDO_COUNT",
     "REFERENCES",
     "TEST_SPLIT",
+    "VALIDATION_SPLIT",
     "evaluate",
     "marshall_energy",
     "reference_model",
@@ -65,8 +66,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The target split every sample metric is computed against.
+#: The target split every reported sample metric is computed against.
 TEST_SPLIT = "samples_test"
+#: The target split tuning scores trials on (model selection), never the test split.
+VALIDATION_SPLIT = "samples_validation"
 #: Pseudo-count added to every bitstring of the model histogram in ``kl_samples``.
 KL_PSEUDO_COUNT = 0.5
 #: Bootstrap replicates when the spec gives no ``n_bootstrap``.
@@ -83,17 +86,17 @@ def _n_qubits(art: Artefact) -> int:
     return int(art.attrs["n_qubits"])
 
 
-def _check_pair(target: Artefact, model: Artefact) -> int:
-    """The common bit count of target and model, after checking their datasets agree with it."""
+def _check_pair(target: Artefact, model: Artefact, split: str = TEST_SPLIT) -> int:
+    """The common bit count of target and model, after checking their datasets (and ``split``) agree with it."""
     n_t, n_m = _n_qubits(target), _n_qubits(model)
     if n_t != n_m:
         raise ArtefactError(
             f"target {target.path} has n_qubits={n_t} but model {model.path} has n_qubits={n_m}: "
             "evaluate a model against the target it was trained on"
         )
-    if TEST_SPLIT not in target:
-        raise ArtefactError(f"{target.path}: no /{TEST_SPLIT}; regenerate the target with this qgenflow")
-    for art, name in ((target, "samples"), (target, TEST_SPLIT), (model, "samples")):
+    if split not in target:
+        raise ArtefactError(f"{target.path}: no /{split}; regenerate the target with this qgenflow")
+    for art, name in ((target, "samples"), (target, split), (model, "samples")):
         samples = np.asarray(art[name])
         if samples.ndim != 2 or samples.shape[1] != n_t:
             raise ArtefactError(f"{art.path}: /{name} has shape {samples.shape}, expected [N, {n_t}]")
@@ -141,7 +144,7 @@ def _exact_metrics(p_t: np.ndarray, p_m: np.ndarray, sigmas: list[float]) -> dic
 
 
 def evaluate(
-    target: Artefact, model: Artefact, spec: Mapping[str, Any], seed: int
+    target: Artefact, model: Artefact, spec: Mapping[str, Any], seed: int, split: str = TEST_SPLIT
 ) -> dict[str, dict[str, Any]]:
     """All metrics of ``model`` against ``target`` (see the module docstring for names).
 
@@ -152,6 +155,8 @@ def evaluate(
             ``min(n_samples, available)`` model and test samples; all if absent) and
             ``n_bootstrap`` (replicates; 0 leaves sample errors NaN).
         seed: seeds the bootstrap through the ``evaluation`` stream of :func:`qgenflow.rng.make_rng`.
+        split: the target's held-out samples the sample metrics compare with: :data:`TEST_SPLIT`
+            (every reported metric) or :data:`VALIDATION_SPLIT` (tuning's model selection).
 
     Returns:
         ``{name: {"value", "stderr", "source"}}``; identical for identical inputs and seed.
@@ -166,7 +171,7 @@ def evaluate(
         log.warning("%s has no samples (%s): reporting its estimator loss only", model.path,
                     model.attrs.get("sampling_note", "not sampled"))
         return {"mmd2_estimator": _metric(float(model.attrs["final_loss"]), source="estimator")}
-    n = _check_pair(target, model)
+    n = _check_pair(target, model, split)
     sigmas, n_samples, n_boot = _spec_values(spec)
     rng = make_rng(seed, "evaluation")
     p_t, p_m = target.get("probs"), model.get("probs")
@@ -179,13 +184,14 @@ def evaluate(
         metrics.update(_exact_metrics(p_t, p_m, sigmas))
 
     x = _samples(model, n_samples)
-    y = _samples(target, n_samples, TEST_SPLIT)
+    y = _samples(target, n_samples, split)
     x_rows, x_counts = unique_counts(x)
     y_rows, y_counts = unique_counts(y)
     log.info(
-        "evaluating %d model vs %d target test samples of %d bits (%d / %d distinct), %d bootstrap replicates",
+        "evaluating %d model vs %d target %s samples of %d bits (%d / %d distinct), %d bootstrap replicates",
         x.shape[0],
         y.shape[0],
+        split.removeprefix("samples_"),
         n,
         x_rows.shape[0],
         y_rows.shape[0],

@@ -1,7 +1,8 @@
 """Summary tables: one CSV per target, one row per model, seeds aggregated.
 
 Columns: ``model``, ``role``, ``n_seeds``, ``n_params``, ``train_seconds_mean``, ``data_access``
-(what the model learned from: ``samples``, ``probabilities``, ``state``, ``none``), then for each
+(what the model learned from: ``samples``, ``probabilities``, ``state``, ``none``), ``trials`` (tuning
+trials run for the model; 0 untuned) and ``tuning_seconds`` (their summed wall time), then for each
 metric ``<metric>_mean``, ``<metric>_std`` (sample standard deviation across seeds,
 ddof=1; 0 for a single seed) and ``<metric>_stderr`` (mean bootstrap error across
 seeds; empty for exact metrics). Missing values are empty cells.
@@ -47,6 +48,10 @@ class MetricsRecord:
     data_access: str = ""
     n_train_samples: int = 0
     n_samples: int = 0
+    tuning_trials: int = 0
+    tuning_seconds: float = 0.0
+    tuning_override: bool = False
+    tuning_study_trials: int = 0
 
 
 # Metrics where a larger value is better; for every other metric smaller is better.
@@ -90,6 +95,10 @@ def metrics_record(art: Artefact, label: tuple[str, int] | None = None) -> Metri
         data_access=str(art.attrs.get("data_access", "")),
         n_train_samples=int(art.attrs.get("n_train_samples", 0)),
         n_samples=int(art.attrs.get("n_samples_model", 0)),
+        tuning_trials=int(art.attrs.get("tuning_trials", 0)),
+        tuning_seconds=float(art.attrs.get("tuning_seconds", 0.0)),
+        tuning_override=bool(art.attrs.get("tuning_override", False)),
+        tuning_study_trials=int(art.attrs.get("tuning_study_trials", 0)),
     )
 
 
@@ -133,7 +142,7 @@ def aggregate_metrics(records: Sequence[MetricsRecord]) -> tuple[list[str], list
             raise ValueError(f"{record.path}: model '{record.model}' seed {record.seed} appears twice")
         group.append(record)
         metric_names.extend(m for m in record.values if m not in metric_names)
-    columns = ["model", "role", "n_seeds", "n_params", "train_seconds_mean", "data_access"]
+    columns = ["model", "role", "n_seeds", "n_params", "train_seconds_mean", "data_access", "trials", "tuning_seconds"]
     for metric in metric_names:
         columns += [f"{metric}_mean", f"{metric}_std", f"{metric}_stderr"]
     rows = []
@@ -148,6 +157,8 @@ def aggregate_metrics(records: Sequence[MetricsRecord]) -> tuple[list[str], list
             "n_params": _mean([r.n_params for r in group]),
             "train_seconds_mean": _mean([r.train_seconds for r in group]),
             "data_access": _data_access(model, group),
+            "trials": max(r.tuning_trials for r in group),
+            "tuning_seconds": _mean([r.tuning_seconds for r in group]),
         }
         for metric in metric_names:
             present = [r for r in group if metric in r.values]

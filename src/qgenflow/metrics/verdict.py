@@ -208,9 +208,21 @@ def _conditions(groups, roles, tested: Sequence[Comparison]) -> tuple[str, ...]:
             f"{f' ({n_train[0]} training samples)' if len(n_train) == 1 else ''}, "
             f"{'?' if math.isnan(params) else int(params)} parameters, "
             f"{'?' if math.isnan(seconds) else f'{seconds:.3g}'} s training, "
-            f"seeds {', '.join(str(s) for s in sorted(groups[model]))}"
+            f"seeds {', '.join(str(s) for s in sorted(groups[model]))}{_tuning(group)}"
         )
     return tuple(lines)
+
+
+def _tuning(group: Sequence[MetricsRecord]) -> str:
+    """How a model was tuned, for its conditions line: nothing when the study did not tune it."""
+    if not group or not (group[0].tuning_trials or group[0].tuning_override):
+        return ""
+    record = group[0]
+    trials = f"{record.tuning_trials} trial{'s' if record.tuning_trials != 1 else ''}"
+    told = f", tuned with {trials}" if record.tuning_trials else ", not tuned"
+    if record.tuning_override:
+        return f"{told} (override of the study's {record.tuning_study_trials})"
+    return told
 
 
 def _noise_floor(group: Mapping[int, MetricsRecord], metric: str) -> str:

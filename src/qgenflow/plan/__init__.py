@@ -2,7 +2,8 @@
 
 Validation (:mod:`.validate`), per-entry facts (:mod:`.entries`), job resources and
 devices (:mod:`.resources`), studies, sweeps, colours and figures (:mod:`.studies`),
-and what each artefact must be (:mod:`.artefacts`). The Snakefile and the command line
+which models are tuned and how (:mod:`.tuning`), and what each artefact must be
+(:mod:`.artefacts`). The Snakefile and the command line
 read this package only; it imports nothing heavy (no JAX, PennyLane or NetKet).
 """
 
@@ -10,7 +11,15 @@ from __future__ import annotations
 
 from ..schema import SCHEMA_PATH
 from ..targets.samples_file import data_files
-from .artefacts import artefact_identity, check_results_owner, model_params, study_name
+from .artefacts import (
+    artefact_identity,
+    check_results_owner,
+    model_params,
+    selection_params,
+    study_name,
+    training_slice,
+    trial_params,
+)
 from .entries import canonical, target_has_distribution, target_has_probs, target_qubits, uses_estimator
 from .resources import SIMULATOR_MODULES, check_compute, job_gpus, job_resources, model_for_job
 from .studies import (
@@ -23,7 +32,9 @@ from .studies import (
     qubit_sweeps,
     study_pairs,
     target_figures,
+    tuned_models,
 )
+from .tuning import check_tuning, model_tuning, tuning_settings
 from .validate import MAX_MAGNITUDE, check_config, check_schema, check_values, file_widths
 
 __all__ = [
@@ -37,6 +48,7 @@ __all__ = [
     "check_config",
     "check_results_owner",
     "check_schema",
+    "check_tuning",
     "check_values",
     "data_files",
     "file_widths",
@@ -45,16 +57,22 @@ __all__ = [
     "model_colours",
     "model_for_job",
     "model_params",
+    "model_tuning",
     "models_for_target",
     "audited_targets",
     "quantum_models_for_target",
     "parameter_sweeps",
     "qubit_sweeps",
+    "selection_params",
     "study_name",
     "study_pairs",
     "target_figures",
     "target_has_distribution",
     "target_has_probs",
     "target_qubits",
+    "training_slice",
+    "trial_params",
+    "tuned_models",
+    "tuning_settings",
     "uses_estimator",
 ]

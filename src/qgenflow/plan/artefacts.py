@@ -11,25 +11,30 @@ from ..errors import InvalidConfigError
 from ..provenance import STUDY_LINE
 from ..targets.samples_file import data_files
 from .entries import canonical, data_access
+from ..tune.keys import TUNING_KEYS
 from .resources import model_for_job
 from .studies import study_pairs
+from .tuning import model_tuning
 
 __all__ = [
     "artefact_identity",
     "check_results_owner",
     "model_params",
+    "selection_params",
     "study_name",
+    "training_slice",
+    "trial_params",
 ]
 
-def model_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
-    """The config slice a model's training job receives (and its model.h5 records).
+def training_slice(config: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """What a model trains with: its entry (without ``search`` and ``tuning``) as a training job sees it.
 
     It carries the study-level ``data_access``, so changing it reruns training. A
     baseline sized to a quantum model (``match_params``) also gets what fixes that
     model's parameter count, and only that, so the quantum model's learning rate or
     step count does not rerun the baseline.
     """
-    spec = model_for_job(config, model)
+    spec = {k: v for k, v in model_for_job(config, model).items() if k not in TUNING_KEYS}
     spec["data_access"] = data_access(config)
     if spec.get("match_params"):
         matched = config["models"][spec["match_params"]]
@@ -39,7 +44,49 @@ def model_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
     return canonical(spec)
 
 
+def model_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """The config slice a model's training job receives (and its model.h5 records).
+
+    The :func:`training_slice`, plus, when tuning applies to the model, its ``tuning``
+    (:func:`qgenflow.plan.tuning.model_tuning`: budget, override, search, sampler); with
+    the study's trials at 0 and no override, the training slice alone.
+    """
+    spec = training_slice(config, model)
+    tuning = model_tuning(config, model)
+    if tuning is not None:
+        spec["tuning"] = tuning
+    return canonical(spec)
+
+
+def trial_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """The config slice of every trial job of a model (its trial.h5 records it; the trial number is in the path).
+
+    The model's training slice, its search, the sampler and its seed, the tuning metric
+    and the evaluation settings it is scored with (bandwidths and sample count: a trial is
+    ranked by its value, without bootstrap errors). The budget is left out, so a larger
+    budget reruns no trial already made.
+    """
+    tuning = model_tuning(config, model)
+    if tuning is None or not tuning["trials"]:
+        raise InvalidConfigError(f"models.{model}", "the model is not tuned (no trials, or an empty search)")
+    keys = ("search", "sampler", "seed", "metric")
+    evaluation = {k: v for k, v in config.get("evaluation", {}).items() if k != "n_bootstrap"}
+    spec = {"model": training_slice(config, model), "evaluation": evaluation}
+    spec.update({key: tuning[key] for key in keys})
+    return canonical(spec)
+
+
+def selection_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """The config slice of a model's selection job (its tuning.h5 records it): the trials' slice and the budget."""
+    tuning = model_tuning(config, model) or {}
+    spec = trial_params(config, model)
+    spec.update({key: tuning[key] for key in ("trials", "study_trials", "override")})
+    return canonical(spec)
+
+
 _ARTEFACT_PATHS = (
+    ("trial", re.compile(r"results/tuning/(?P<target>[^/]+)/(?P<model>[^/]+)/trial(?P<trial>\d+)/trial\.h5")),
+    ("tuning", re.compile(r"results/tuning/(?P<target>[^/]+)/(?P<model>[^/]+)/tuning\.h5")),
     ("target", re.compile(r"results/targets/(?P<target>[^/]+)/seed(?P<seed>\d+)/target\.h5")),
     ("model", re.compile(r"results/models/(?P<target>[^/]+)/(?P<model>[^/]+)/seed(?P<seed>\d+)/model\.h5")),
     ("metrics", re.compile(r"results/eval/(?P<target>[^/]+)/(?P<model>[^/]+)/seed(?P<seed>\d+)/metrics\.h5")),
@@ -57,6 +104,8 @@ def artefact_identity(config: Mapping[str, Any], path: str) -> dict[str, Any] | 
             break
     else:
         return None
+    if kind in ("trial", "tuning"):
+        return _tuning_identity(config, kind, match)
     target, seed = match["target"], int(match["seed"])
     target_file = f"results/targets/{target}/seed{seed}/target.h5"
     if kind == "target":
@@ -66,7 +115,10 @@ def artefact_identity(config: Mapping[str, Any], path: str) -> dict[str, Any] | 
             identity["made_from"] = data_files(spec)  # the user's data, as it is now
         return identity
     if kind == "model":
-        return {"kind": kind, "seed": seed, "config": model_params(config, match["model"]), "made_from": [target_file]}
+        made_from = [target_file]
+        if (model_tuning(config, match["model"]) or {}).get("trials"):
+            made_from.append(f"results/tuning/{target}/{match['model']}/tuning.h5")
+        return {"kind": kind, "seed": seed, "config": model_params(config, match["model"]), "made_from": made_from}
     model = match["model"]
     made_from = [target_file]
     if not model.startswith("_"):
@@ -78,6 +130,21 @@ def artefact_identity(config: Mapping[str, Any], path: str) -> dict[str, Any] | 
         "attrs": {"target_name": target, "model_name": model.removeprefix("_")},
         "made_from": made_from,
     }
+
+
+def _tuning_identity(config: Mapping[str, Any], kind: str, match: re.Match) -> dict[str, Any]:
+    """What a trial.h5 or tuning.h5 must be: made with the first study seed from the slice its job gets."""
+    target, model = match["target"], match["model"]
+    seed = int(config["seeds"][0])
+    attrs: dict[str, Any] = {"target_name": target, "model_name": model}
+    if kind == "trial":
+        attrs["trial"] = int(match["trial"])
+        config_slice = trial_params(config, model)
+        made_from = [f"results/targets/{target}/seed{seed}/target.h5"]
+    else:
+        config_slice = selection_params(config, model)
+        made_from = [f"results/tuning/{target}/{model}/trial{k}/trial.h5" for k in range(config_slice["trials"])]
+    return {"kind": kind, "seed": seed, "config": config_slice, "attrs": attrs, "made_from": made_from}
 
 
 def study_name(config: Mapping[str, Any], configfiles: Sequence[str | Path] = ()) -> str:

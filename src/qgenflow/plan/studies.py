@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from ..catalog import QUANTUM_MODEL_KINDS, TargetFacts, target_figure_names
 from ..targets import target_kind
 from .entries import canonical, target_has_probs, target_qubits
+from .tuning import model_tuning
 
 __all__ = [
     "MODEL_PALETTE",
@@ -18,6 +19,7 @@ __all__ = [
     "qubit_sweeps",
     "study_pairs",
     "target_figures",
+    "tuned_models",
 ]
 
 def study_pairs(config: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -40,6 +42,11 @@ def quantum_models_for_target(config: Mapping[str, Any], target: str) -> list[st
 def audited_targets(config: Mapping[str, Any]) -> list[str]:
     """Targets with at least one quantum model, sorted: each gets an advantage audit."""
     return sorted({t for t, _ in study_pairs(config) if quantum_models_for_target(config, t)})
+
+
+def tuned_models(config: Mapping[str, Any], target: str) -> list[str]:
+    """The models on ``target`` that run trials (a budget above 0 and a non-empty search), in config order."""
+    return [m for m in models_for_target(config, target) if (model_tuning(config, m) or {}).get("trials", 0) > 0]
 
 
 #: Colour-blind-safe qualitative palette (Paul Tol's "muted"), ordered so that
@@ -117,5 +124,6 @@ def target_figures(config: Mapping[str, Any], target: str) -> list[str]:
         has_probs=target_has_probs(spec),
         model_kinds=frozenset(config["models"][m]["kind"] for m in models_for_target(config, target)),
         swept=bool(parameter_sweeps(config, target)),
+        tuned=bool(tuned_models(config, target)),
     )
     return target_figure_names(facts)

@@ -30,6 +30,7 @@ from .entries import (
     target_qubits,
     uses_estimator,
 )
+from .tuning import check_tuning
 
 __all__ = [
     "MAX_MAGNITUDE",
@@ -274,6 +275,7 @@ def check_config(config: Mapping[str, Any], widths: Mapping[str, int] | None = N
                         f"the statevector limit is {MAX_EXACT_QUBITS}",
                     )
     _check_data_access(config)
+    check_tuning(config)
     for name, spec in targets.items():
         n = qubits(name)
         if target_has_probs(spec) and n > MAX_EXACT_QUBITS:

@@ -20,6 +20,7 @@ from .metrics import DEFAULT_METRICS, plot_metrics, plot_scaling
 from .porter_thomas import plot_porter_thomas
 from .qgan import plot_qgan_dynamics
 from .training import plot_training
+from .tuning import plot_tuning
 
 __all__ = ["FIGURES", "PLOTTERS", "plot_figure"]
 
@@ -36,6 +37,7 @@ PLOTTERS: dict[str, Callable[..., None]] = {
         plot_metrics,
         plot_scaling,
         plot_audit,
+        plot_tuning,
     )
 }
 
@@ -61,6 +63,7 @@ def plot_figure(
     labels: Sequence[str] = (),
     metrics: Sequence[Artefact] = (),
     audit: Artefact | None = None,
+    tuning: Sequence[Artefact] = (),
     options: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw ``figure`` from its input artefacts into every path of ``outputs``.
@@ -72,6 +75,7 @@ def plot_figure(
         models: ``model.h5`` artefacts, with ``labels`` (one model name per artefact).
         metrics: ``metrics.h5`` artefacts (metric and scaling figures).
         audit: the target's ``audit.h5`` artefact (the audit figure).
+        tuning: the ``tuning.h5`` artefacts of the target's tuned models (the tuning figure).
         options: ``title``, ``colours``, ``dpi`` and per-figure settings
             (``max_bitstrings``, ``metrics``, ``families``).
     """
@@ -88,6 +92,8 @@ def plot_figure(
         args.append(list(metrics))
     if spec.audit:
         args.append(audit)
+    if spec.tuning:
+        args.append(list(tuning))
     args.append(outputs)
     if spec.x is not None:
         args.append(spec.x)

@@ -18,7 +18,10 @@ __all__ = ["run_evaluation"]
 log = logging.getLogger(__name__)
 
 #: Model and target attributes copied into metrics.h5, so tables need no other file.
-_MODEL_ATTRS = ("model_kind", "n_params", "train_seconds", "seconds_per_step", "data_access", "n_train_samples")
+_MODEL_ATTRS = (
+    "model_kind", "n_params", "train_seconds", "seconds_per_step", "data_access", "n_train_samples",
+    "tuning_trials", "tuning_seconds", "tuning_override", "tuning_study_trials",
+)
 _TARGET_ATTRS = ("target_kind",)
 
 
@@ -41,7 +44,8 @@ def run_evaluation(
     Root attributes: ``n_qubits``, ``model_name``, ``target_name`` (default: the
     artefacts' own name attributes, else their kinds), the number of samples used
     per side (``n_samples_target`` counts the target's test split), and the model's ``model_kind``, ``n_params``, ``train_seconds``,
-    ``seconds_per_step``, ``data_access`` (what it learned from), ``n_train_samples`` and the target's
+    ``seconds_per_step``, ``data_access`` (what it learned from), ``n_train_samples``, its tuning
+    (``tuning_trials``, ``tuning_seconds``, ``tuning_override``, ``tuning_study_trials``) and the target's
     ``target_kind`` when present.
 
     Returns:

@@ -21,6 +21,7 @@ def draw_figure(
     labels: Sequence[str] = (),
     metrics: Sequence[str | Path] = (),
     audit: str | Path | None = None,
+    tuning: Sequence[str | Path] = (),
     options: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw ``figure`` from the artefacts at the given paths into every path of ``outputs``.
@@ -32,6 +33,7 @@ def draw_figure(
         models: ``model.h5`` files, with ``labels`` (one model name per file).
         metrics: ``metrics.h5`` files (metric and scaling figures).
         audit: the target's ``audit.h5`` (the audit figure).
+        tuning: the ``tuning.h5`` of every tuned model of the target (the tuning figure).
         options: ``title``, ``colours``, ``dpi`` and per-figure settings
             (``max_bitstrings``, ``metrics``, ``families``).
 
@@ -47,5 +49,6 @@ def draw_figure(
         labels=labels,
         metrics=[read_artefact(path, kind="metrics") for path in metrics],
         audit=None if audit is None else read_artefact(audit, kind="audit"),
+        tuning=[read_artefact(path, kind="tuning") for path in tuning],
         options=options,
     )
