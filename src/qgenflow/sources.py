@@ -61,6 +61,11 @@ _IMPORT_STATEMENT = re.compile(
 )
 
 
+#: A lazy registry entry ``"qgenflow.module:function"`` (e.g. :data:`qgenflow.train.TRAINERS`):
+#: the module is imported when the entry is used, so it is a dependency like an import.
+_LAZY_ENTRY = re.compile(rb"""["'](qgenflow(?:\.\w+)+):\w+["']""")
+
+
 def _import_statements(source: bytes) -> list[ast.stmt]:
     """Every import statement of a module's source, parsed one by one.
 
@@ -79,13 +84,15 @@ def _import_statements(source: bytes) -> list[ast.stmt]:
 
 @functools.cache
 def module_imports(module: str) -> frozenset[str]:
-    """``qgenflow`` modules that ``module`` imports anywhere in its body, resolved to absolute names."""
+    """``qgenflow`` modules that ``module`` imports anywhere in its body, resolved to absolute names,
+    and those its lazy registry entries (``"qgenflow.module:function"`` strings) name."""
     path = _module_file(module)
     if path is None:
         return frozenset()
     package = module if _is_package(path) else module.rpartition(".")[0]
-    found: set[str] = set()
-    for node in _import_statements(path.read_bytes()):
+    source = path.read_bytes()
+    found: set[str] = {match.group(1).decode() for match in _LAZY_ENTRY.finditer(source)}
+    for node in _import_statements(source):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

@@ -41,7 +41,7 @@ from ..io import Artefact
 from ..kernels import DENSE_MAX_BITS
 from ..rng import make_rng
 from ..schema import with_defaults
-from ..targets.spin import build_graph, spin_observables
+from ..targets.spin import marshall_energy, spin_observables
 from .bootstrap import bootstrap
 from .distances import (
     classical_fidelity,
@@ -327,27 +327,14 @@ def _spin_metrics(target: Artefact, model: Artefact, model_samples: np.ndarray) 
     }
     config = target.config
     if exact and config.get("kind") == "heisenberg" and float(config.get("J2", 0.0)) == 0.0:
-        energy = marshall_energy(config, p_m)
+        if "bonds" not in target:
+            raise ArtefactError(f"{target.path}: no /bonds for the Marshall energy; regenerate the target with this qgenflow")
+        energy = marshall_energy(p_m, np.asarray(target["bonds"]), float(config.get("J1", 1.0)))
         out["energy_marshall"] = _metric(energy, source="exact")
         out["energy_relative_error"] = _metric(
             abs((energy - float(target.attrs["energy"])) / float(target.attrs["energy"])), source="exact"
         )
     return out
-
-
-def marshall_energy(config: Mapping[str, Any], probs: np.ndarray) -> float:
-    """Energy of psi(s) = sign_Marshall(s) sqrt(p(s)) under the target's Heisenberg Hamiltonian.
-
-    With NetKet's ``sign_rule=True`` the Marshall signs are absorbed into the
-    Hamiltonian, so the energy is ``sqrt(p) . H_signed . sqrt(p)`` on the full space.
-    """
-    import netket as nk  # heavy: NetKet and JAX; table and figure jobs import metrics too
-
-    graph = build_graph(config)
-    hilbert = nk.hilbert.Spin(0.5, graph.n_nodes)
-    ham = nk.operator.Heisenberg(hilbert, graph, J=float(config.get("J1", 1.0)), sign_rule=True).to_sparse()
-    amp = np.sqrt(np.clip(np.asarray(probs, dtype=np.float64), 0.0, None))
-    return float(amp @ (ham @ amp) / (amp @ amp))
 
 
 def reference_model(target: Artefact, reference: str, seed: int) -> Artefact:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
-import pennylane as qml
 
 from ..errors import InvalidConfigError
 
@@ -78,6 +77,7 @@ class HardwareEfficient(Ansatz):
         return (self.layers, self.n_qubits, 2)
 
     def ops(self, params: np.ndarray) -> list:
+        import pennylane as qml  # heavy: ~3 s; classical-baseline jobs import the models package but build no circuit
         ops = []
         for layer in np.asarray(params):
             for wire in range(self.n_qubits):

@@ -26,7 +26,6 @@ from collections import deque
 from typing import Any
 
 import numpy as np
-import pennylane as qml
 
 from ..errors import InvalidConfigError
 from .ansatz import Ansatz, register_ansatz
@@ -217,6 +216,7 @@ class LiuWang(Ansatz):
         return (len(self.rotations()),)
 
     def ops(self, params: np.ndarray) -> list:
+        import pennylane as qml  # heavy: ~3 s; classical-baseline jobs import the models package but build no circuit
         gate = {"z": qml.RZ, "x": qml.RX}
         angles = iter(np.asarray(params).reshape(self.shape))
         edges = [[int(c), int(t)] for c, t in self.tree_edges]

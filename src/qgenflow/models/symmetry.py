@@ -30,7 +30,6 @@ import logging
 from typing import Any, Sequence
 
 import numpy as np
-import pennylane as qml
 
 from ..errors import InvalidConfigError
 from .ansatz import Ansatz, register_ansatz
@@ -207,6 +206,7 @@ class SymmetryPreserving(Ansatz):
         return (self.layers, len(self.pairs), per_pair)
 
     def ops(self, params: np.ndarray) -> list:
+        import pennylane as qml  # heavy: ~3 s; classical-baseline jobs import the models package but build no circuit
         angles = np.asarray(params).reshape(self.shape)
         pairs = [[int(i), int(j)] for i, j in self.pairs]
         ops = [qml.PauliX(wires=int(w)) for w in np.flatnonzero(self.reference)]

@@ -12,19 +12,18 @@ stage (:func:`qgenflow.stages.run_training`) writes every result with one writer
 
 from __future__ import annotations
 
+import importlib
 import logging
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidConfigError
 from ..fit.checkpoint import Checkpointer
-from ..models import make_ansatz
-from ..models.baselines import autoregressive, gan, product, rbm, transformer
-from ..models.qgan import classical, quantum, state_prep
+from ..models.ansatz import make_ansatz
 from ..models.result import TargetData, TrainedModel, target_data, withheld
 from ..schema import load_schema, with_defaults
-from .qcbm import gradient_engine, train_iqp_estimator_model, train_qcbm
 
 __all__ = [
     "LEARNS_FROM",
@@ -32,7 +31,7 @@ __all__ = [
     "TRAINERS",
     "Trainer",
     "count_params",
-    "gradient_engine",
+    "load",
     "match_parameter_count",
     "train",
     "trainer_name",
@@ -43,18 +42,20 @@ log = logging.getLogger(__name__)
 
 Trainer = Callable[[Mapping[str, Any], TargetData, int, "Checkpointer | None"], TrainedModel]
 
-#: One trainer per model kind (QGANs and QCBMs by flavour and training method).
-TRAINERS: dict[str, Trainer] = {
-    "qcbm": train_qcbm,
-    "qcbm/estimator": train_iqp_estimator_model,
-    "qgan/classical_discriminator": classical.train_classical_discriminator,
-    "qgan/quantum_discriminator": quantum.train_quantum_discriminator,
-    "qgan/state_preparation": state_prep.train_state_preparation,
-    "product": product.train_product,
-    "rbm": rbm.train_rbm,
-    "autoregressive": autoregressive.train_autoregressive,
-    "transformer": transformer.train_transformer,
-    "gan": gan.train_gan,
+#: One trainer per model kind (QGANs and QCBMs by flavour and training method), as
+#: ``module:function``. A job imports only its own trainer's module (:func:`load`): the
+#: circuit trainers pull in PennyLane (~3 s), which a classical baseline's job never needs.
+TRAINERS: dict[str, str] = {
+    "qcbm": "qgenflow.train.qcbm:train_qcbm",
+    "qcbm/estimator": "qgenflow.train.qcbm:train_iqp_estimator_model",
+    "qgan/classical_discriminator": "qgenflow.models.qgan.classical:train_classical_discriminator",
+    "qgan/quantum_discriminator": "qgenflow.models.qgan.quantum:train_quantum_discriminator",
+    "qgan/state_preparation": "qgenflow.models.qgan.state_prep:train_state_preparation",
+    "product": "qgenflow.models.baselines.product:train_product",
+    "rbm": "qgenflow.models.baselines.rbm:train_rbm",
+    "autoregressive": "qgenflow.models.baselines.autoregressive:train_autoregressive",
+    "transformer": "qgenflow.models.baselines.transformer:train_transformer",
+    "gan": "qgenflow.models.baselines.gan:train_gan",
 }
 
 #: What each trainer can learn from, best first (see :data:`qgenflow.models.result.DATA_ACCESS`).
@@ -73,14 +74,21 @@ LEARNS_FROM: dict[str, tuple[str, ...]] = {
     "autoregressive": ("probabilities", "samples"),
 }
 
-#: Per baseline kind: its free-parameter count for a config entry on n bits (without training it).
-PARAMETER_COUNTS: dict[str, Callable[[Mapping[str, Any], int], int]] = {
-    "product": product.count_params,
-    "rbm": rbm.count_params,
-    "autoregressive": autoregressive.count_params,
-    "transformer": transformer.count_params,
-    "gan": gan.count_params,
+#: Per baseline kind: its free-parameter count for a config entry on n bits (without training
+#: it), as ``module:function`` (see :func:`load`).
+PARAMETER_COUNTS: dict[str, str] = {
+    "product": "qgenflow.models.baselines.product:count_params",
+    "rbm": "qgenflow.models.baselines.rbm:count_params",
+    "autoregressive": "qgenflow.models.baselines.autoregressive:count_params",
+    "transformer": "qgenflow.models.baselines.transformer:count_params",
+    "gan": "qgenflow.models.baselines.gan:count_params",
 }
+
+
+def load(entry: str) -> Callable[..., Any]:
+    """The function a registry entry ``module:function`` names, importing its module on first use."""
+    module, function = entry.split(":")
+    return getattr(importlib.import_module(module), function)  # heavy: only this job's model is imported
 
 
 def trainer_name(spec: Mapping[str, Any]) -> str:
@@ -143,7 +151,7 @@ def train(spec: Mapping[str, Any], target: Any, seed: int, checkpointer: Checkpo
     spec = with_defaults("models", spec)
     access = spec.get("data_access", load_schema()["properties"]["data_access"]["default"])
     data, learned = training_view(spec, target, access)
-    result = TRAINERS[trainer_name(spec)](spec, data, int(seed), checkpointer)
+    result = load(TRAINERS[trainer_name(spec)])(spec, data, int(seed), checkpointer)
     result.attrs.update(data_access=learned, n_train_samples=int(np.shape(data.samples)[0]))
     return result
 
@@ -153,7 +161,7 @@ def count_params(spec: Mapping[str, Any], n: int) -> int:
     spec = with_defaults("models", spec)
     if spec["kind"] not in PARAMETER_COUNTS:
         raise InvalidConfigError("kind", f"{spec['kind']!r} is not a baseline; allowed: {', '.join(PARAMETER_COUNTS)}")
-    return PARAMETER_COUNTS[spec["kind"]](spec, n)
+    return load(PARAMETER_COUNTS[spec["kind"]])(spec, n)
 
 
 def match_parameter_count(spec: Mapping[str, Any], target: Any) -> dict[str, Any]:
@@ -179,7 +187,7 @@ def match_parameter_count(spec: Mapping[str, Any], target: Any) -> dict[str, Any
     if size_key is None:
         log.warning("a %s baseline has a fixed size; match_params ignored", kind)
     else:
-        counter = PARAMETER_COUNTS[kind]
+        counter = load(PARAMETER_COUNTS[kind])
         out[size_key] = min(range(1, 4097), key=lambda h: abs(counter({**out, size_key: h}, n) - budget))
     log.info("matched %s to %d parameters of %s: %d parameters", kind, budget, spec["match_params"], count_params(out, n))
     return out

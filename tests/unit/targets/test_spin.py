@@ -105,3 +105,20 @@ def test_j2_frustration_raises_energy():
     e0, _ = exact_ground_state(*build_hamiltonian(base)[:2])
     e2, _ = exact_ground_state(*build_hamiltonian({**base, "J2": 0.5})[:2])
     assert e2 > e0
+
+
+@pytest.mark.parametrize("lattice, pbc", [([6], True), ([2, 3], False), ([5], False), ([4, 2], True)])
+def test_marshall_energy_equals_netkets_signed_hamiltonian(lattice, pbc):
+    """The matrix-free Marshall energy equals sqrt(p) . H_signed . sqrt(p) from NetKet's sparse operator."""
+    import netket as nk
+
+    from qgenflow.targets.spin import build_graph, marshall_energy
+
+    graph = build_graph({"kind": "heisenberg", "lattice": lattice, "pbc": pbc})
+    hilbert = nk.hilbert.Spin(0.5, graph.n_nodes)
+    ham = nk.operator.Heisenberg(hilbert, graph, J=0.7, sign_rule=True).to_sparse()
+    probs = np.random.default_rng(5).random(2**graph.n_nodes)
+    probs /= probs.sum()
+    amp = np.sqrt(probs)
+    bonds = np.asarray(graph.edges(filter_color=0))
+    assert marshall_energy(probs, bonds, 0.7) == pytest.approx(float(amp @ (ham @ amp)), rel=1e-12, abs=1e-12)

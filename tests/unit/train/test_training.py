@@ -82,7 +82,7 @@ def test_numba_and_lightning_engines_train_identically(ansatz, options):
 
 
 def test_engine_choice():
-    from qgenflow.train import gradient_engine
+    from qgenflow.train.qcbm import gradient_engine
 
     assert gradient_engine({}) == "numba"
     assert gradient_engine({"device": {"name": "lightning.gpu"}}) == "lightning"
