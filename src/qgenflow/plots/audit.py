@@ -53,11 +53,13 @@ def plot_audit(
     with paper_style():
         fig = new_figure(DOUBLE_COLUMN_IN, HEIGHT_IN)
         ax_s, ax_chi, ax_ac = fig.subplots(1, 3)
-        ax_s.plot(cuts, bound, color="black", lw=0.8, ls=":", label="maximum")
-        ax_chi.plot(cuts, 2.0**bound, color="black", lw=0.8, ls=":", label="maximum")
+        # Maxima and the target on top: a model often saturates the bound and would hide them.
+        ax_s.plot(cuts, bound, color="black", lw=0.8, ls=":", label="maximum", zorder=4)
+        ax_chi.plot(cuts, 2.0**bound, color="black", lw=0.8, ls=":", label="maximum", zorder=4)
         if "target/entropies" in audit:
-            ax_s.plot(cuts, audit["target/entropies"], color=TARGET_COLOUR, ls="--", lw=1.0, label="target")
-            ax_chi.plot(cuts, audit["target/bond_dimensions"], color=TARGET_COLOUR, ls="--", lw=1.0, label="target")
+            ax_s.plot(cuts, audit["target/entropies"], color=TARGET_COLOUR, ls="--", lw=1.0, label="target", zorder=3)
+            ax_chi.plot(cuts, audit["target/bond_dimensions"], color=TARGET_COLOUR, ls="--", lw=1.0, label="target",
+                        zorder=3)
         ac_values, ac_labels = [], []
         for model in models:
             entropies = _per_seed(audit, model, "entropies")
