@@ -115,7 +115,7 @@ def _needs_device(row: Mapping[str, Any] | None) -> str:
         entangled = ""
         if not math.isnan(row["bond_dimension"]) and row["bond_dimension"] > row["max_bond_dimension"] / 4:
             entangled = (
-                f" (its state is strongly entangled, MPS bond dimension {int(row['bond_dimension'])} of at most "
+                f" (its state needs MPS bond dimension {int(row['bond_dimension'])} of at most "
                 f"{int(row['max_bond_dimension'])}, but at this size that does not matter)"
             )
         return f"no, at {n} qubits: " + "; ".join(reasons) + entangled
