@@ -170,16 +170,27 @@ def get_table_params(wildcards):
 def get_audit_inputs(wildcards):
     """The audit's target of every seed, its quantum models and every metrics file of the target."""
     return {
-        "targets": [f"results/targets/{wildcards.target}/seed{seed}/target.h5" for seed in config["seeds"]],
-        "models": _model_paths(wildcards.target, quantum_models_for_target(config, wildcards.target)),
+        "targets": [
+            f"results/targets/{wildcards.target}/seed{seed}/target.h5"
+            for seed in config["seeds"]
+        ],
+        "models": _model_paths(
+            wildcards.target, quantum_models_for_target(config, wildcards.target)
+        ),
         "metrics": get_metrics_files(wildcards),
     }
 
 
 def get_audit_params(wildcards):
     return {
-        "labels": [m for m in quantum_models_for_target(config, wildcards.target) for _ in config["seeds"]],
-        "spec": canonical({"evaluation": config["evaluation"], "verdict": config["verdict"]}),
+        "labels": [
+            m
+            for m in quantum_models_for_target(config, wildcards.target)
+            for _ in config["seeds"]
+        ],
+        "spec": canonical(
+            {"evaluation": config["evaluation"], "verdict": config["verdict"]}
+        ),
     }
 
 
