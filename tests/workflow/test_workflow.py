@@ -21,12 +21,12 @@ def _is_timing(attr: str) -> bool:
 
 
 FIGURES = {
-    "uniform2": ["training", "distribution", "correlations", "metrics"],
-    "uniform3": ["training", "distribution", "correlations", "metrics"],
-    "bas2x2": ["training", "distribution", "correlations", "metrics", "qgan", "scaling_params"],
-    "gauss3": ["training", "distribution", "correlations", "metrics"],
-    "user3": ["training", "distribution", "correlations", "metrics"],
-    "chain4": ["training", "distribution", "correlations", "metrics", "corr_r", "qgan"],
+    "uniform2": ["training", "distribution", "correlations", "metrics", "audit"],
+    "uniform3": ["training", "distribution", "correlations", "metrics", "audit"],
+    "bas2x2": ["training", "distribution", "correlations", "metrics", "qgan", "audit", "scaling_params"],
+    "gauss3": ["training", "distribution", "correlations", "metrics", "audit"],
+    "user3": ["training", "distribution", "correlations", "metrics", "audit"],
+    "chain4": ["training", "distribution", "correlations", "metrics", "corr_r", "qgan", "audit"],
 }
 
 
@@ -109,9 +109,10 @@ def test_report(study_run):
     assert set(categories) == set(FIGURES) | {"Scaling"}
     for target, figs in FIGURES.items():
         assert sorted(categories[target]["Figures"]) == sorted(f"results/figures/{target}_{f}.png" for f in figs)
-        assert sorted(categories[target]["Tables"]) == [
-            f"results/tables/{target}.csv", f"results/tables/{target}_verdict.txt"
-        ]
+        assert sorted(categories[target]["Tables"]) == sorted([
+            f"results/tables/{target}.csv", f"results/tables/{target}_verdict.txt",
+            f"results/tables/{target}_audit.csv", f"results/tables/{target}_decision.txt",  # every target has a qcbm
+        ])
     assert "on the same metrics, one panel" in html  # captions come from workflow/report/
 
 
@@ -126,7 +127,8 @@ def test_changing_one_learning_rate_reruns_only_that_model(study_run, tmp_path):
     assert rules == sorted(
         [
             "train_model", "evaluate_model", "make_table", "plot_training", "plot_distribution",
-            "plot_correlations", "plot_metrics", "plot_scaling_params", "publish", "default",
+            "plot_correlations", "plot_metrics", "plot_scaling_params", "audit_target", "plot_audit", "publish",
+            "default",
         ]
     ), jobs
     for rule, wildcards in jobs:
@@ -176,7 +178,7 @@ def test_two_clean_runs_give_identical_datasets(study_run, tmp_path):
     other = new_workdir(tmp_path / "study_b")
     snakemake(other, "--cores", "2")
     files = sorted(p.relative_to(study_run) for p in (study_run / "results").rglob("*.h5"))
-    assert len(files) == 6 + 13 + 13 + 6 * 2  # targets, models, model metrics, reference metrics
+    assert len(files) == 6 + 13 + 13 + 6 * 2 + 6  # targets, models, model metrics, reference metrics, audits
     for rel in files:
         (da, aa), (db, ab) = _datasets(study_run / rel), _datasets(other / rel)
         assert sorted(da) == sorted(db), rel
