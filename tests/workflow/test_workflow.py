@@ -16,8 +16,8 @@ from qgenflow.io import VOLATILE_ATTRS
 from .conftest import REPO, TEST_CONFIG, new_workdir, planned_jobs, snakemake
 
 def _is_timing(attr: str) -> bool:
-    """Wall-clock attributes (``*seconds``, ``seconds_per_step``) legitimately differ between runs."""
-    return attr.endswith("seconds") or attr.startswith("seconds")
+    """Measured costs (``*seconds``, ``seconds_per_step``, ``peak_memory_mb``) legitimately differ between runs."""
+    return attr.endswith("seconds") or attr.startswith("seconds") or attr == "peak_memory_mb"
 
 
 FIGURES = {
