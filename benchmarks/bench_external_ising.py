@@ -46,7 +46,7 @@ def run_study(workdir: Path, trials: int, cores: int) -> Path:
     configfile.write_text(yaml.safe_dump(config, sort_keys=False))
     table = Path("results/tables") / f"{TARGET}.csv"
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-           "--configfile", str(configfile), "--cores", str(cores), str(table)]
+           "--configfile", str(configfile), "--cores", str(cores), "--rerun-incomplete", str(table)]
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     print(f"workflow: {time.perf_counter() - start:.0f} s")
