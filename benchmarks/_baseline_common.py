@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _timing import best_of
 
 TARGETS = {
     "bas3x3": {"kind": "bars_and_stripes", "rows": 3, "cols": 3, "n_samples": 20000},
@@ -57,12 +58,3 @@ def train_flat(nll_and_grad, flat0, rows, weights, steps: int, lr: float):
     return result.params, result.seconds_per_step, float(result.history["loss"][-1])
 
 
-def best_of(fn, repeat: int = 5) -> float:
-    """Fastest of ``repeat`` timed calls after one warm-up call (compilation)."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)

@@ -25,16 +25,9 @@ import json
 import time
 
 import numpy as np
+from _timing import best_of
 
 
-def best_of(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def measure(n: int, layers: int, repeat: int, max_shift: int, max_jax: int) -> dict:
