@@ -6,11 +6,9 @@ Not a benchmark itself; imported by bench_rbm_netket.py and bench_made_netket.py
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-from _timing import best_of
 
 TARGETS = {
     "bas3x3": {"kind": "bars_and_stripes", "rows": 3, "cols": 3, "n_samples": 20000},
