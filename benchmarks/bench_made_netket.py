@@ -23,7 +23,8 @@ import time
 
 import numpy as np
 
-from _baseline_common import best_of, load_targets, scores, train_flat
+from _baseline_common import load_targets, scores, train_flat
+from _timing import best_of
 
 HIDDEN, LAYERS = 64, 1
 

@@ -25,7 +25,8 @@ import time
 
 import numpy as np
 
-from _baseline_common import best_of, load_targets, scores, train_flat
+from _baseline_common import load_targets, scores, train_flat
+from _timing import best_of
 
 
 # --- the hand-written RBM qgenflow used before (free energy, enumeration with a shared low-bit field) ---
