@@ -75,7 +75,9 @@ def test_job_resources_grow_with_problem_size():
 DISTRIBUTIONS = {"yaml": "pyyaml"}
 #: Declared dependencies the package never imports by name: the workflow engine, and the
 #: PennyLane device plugin that `qml.device("lightning.qubit")` loads.
-USED_WITHOUT_IMPORT = {"snakemake", "pennylane-lightning"}
+#: Run-time back ends reached through another package: Snakemake (the CLI), lightning and stim
+#: (PennyLane devices `lightning.qubit` and `default.clifford`).
+USED_WITHOUT_IMPORT = {"snakemake", "pennylane-lightning", "stim"}
 
 
 def _third_party_imports() -> set[str]:
