@@ -63,13 +63,13 @@ def trial_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
 
     The model's training slice, its search, the sampler and its seed, the tuning metric
     and the evaluation settings it is scored with (bandwidths and sample count: a trial is
-    ranked by its value, without bootstrap errors). The budget is left out, so a larger
-    budget reruns no trial already made.
+    ranked by its value, without bootstrap errors) and the fraction of the optimiser steps
+    a trial trains for. The budget is left out, so a larger budget reruns no trial already made.
     """
     tuning = model_tuning(config, model)
     if tuning is None or not tuning["trials"]:
         raise InvalidConfigError(f"models.{model}", "the model is not tuned (no trials, or an empty search)")
-    keys = ("search", "sampler", "seed", "metric")
+    keys = ("search", "sampler", "seed", "metric", "steps_fraction")
     evaluation = {k: v for k, v in config.get("evaluation", {}).items() if k != "n_bootstrap"}
     spec = {"model": training_slice(config, model), "evaluation": evaluation}
     spec.update({key: tuning[key] for key in keys})

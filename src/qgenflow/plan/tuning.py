@@ -38,7 +38,8 @@ def model_tuning(config: Mapping[str, Any], model: str) -> dict[str, Any] | None
 
     Tuning applies when the study's ``tuning.trials`` is above 0 and the model has a
     search, or when the model's entry overrides the budget. Returns ``{"trials",
-    "study_trials", "override", "search", "sampler", "seed", "metric"}``: ``trials`` is the
+    "study_trials", "override", "search", "sampler", "seed", "metric",
+    "steps_fraction"}``: ``trials`` is the
     model's budget (0 for an empty search), ``search`` the normalised search
     (:func:`qgenflow.tune.normalise_search`).
     """
@@ -66,6 +67,7 @@ def _model_tuning(model: str, key: str) -> dict[str, Any] | None:
         "sampler": study["sampler"],
         "seed": int(study["seed"]),
         "metric": study["metric"],
+        "steps_fraction": float(study["steps_fraction"]),
     }
 
 

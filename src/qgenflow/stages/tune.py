@@ -22,7 +22,7 @@ from ..errors import ArtefactError
 from ..io import Artefact, read_artefact, write_artefact
 from ..metrics.evaluate import VALIDATION_SPLIT, evaluate
 from ..models.result import TrainedModel
-from ..tune.keys import apply_setting
+from ..tune.keys import apply_setting, get_dotted, trial_budget
 from ..tune.sampler import select_trial, trial_setting
 from .train import fit_entry
 
@@ -66,14 +66,16 @@ def run_trial(
 
     Root attributes: ``trial``, ``setting`` (``{dotted key: value}``), ``score``, ``metric``,
     ``seconds`` (the trial's wall time: training and scoring), ``train_seconds``,
-    ``n_params``, ``model_name``, ``target_name``; dataset ``score``. Wall times are attributes
+    ``n_params``, ``trial_steps`` (the optimiser steps it trained for: ``tuning.steps_fraction`` of
+    the setting's), ``model_name``, ``target_name``; dataset ``score``. Wall times are attributes
     only, so two runs of the same trial give bit-identical datasets.
     """
     start = time.perf_counter()
     setting = trial_setting(spec["search"], spec["sampler"], int(spec["seed"]), int(trial))
     log.info("trial %d of %s on %s: %s", trial, model_name, target_name, setting)
     target = read_artefact(target_path, kind="target")
-    result, _ = fit_entry(apply_setting(spec["model"], setting), target, seed)
+    entry = trial_budget(apply_setting(spec["model"], setting), float(spec.get("steps_fraction", 1.0)))
+    result, _ = fit_entry(entry, target, seed)
     score = validation_score(target, result, spec, seed)
     seconds = time.perf_counter() - start
     log.info("trial %d: validation %s = %.6g in %.1f s", trial, spec["metric"], score, seconds)
@@ -85,11 +87,20 @@ def run_trial(
         "seconds": seconds,
         "train_seconds": float(result.seconds),
         "n_params": int(result.n_params),
+        "trial_steps": _steps(entry),
         "model_name": model_name,
         "target_name": target_name,
     }
     datasets = {"score": np.float64(score)}
     return write_artefact(output, "trial", datasets, config=dict(spec), seed=seed, inputs=[target_path], attrs=attrs)
+
+
+def _steps(entry: Mapping[str, Any]) -> int:
+    """The optimiser steps a trial trained for (-1: the model has no optimiser steps)."""
+    try:
+        return int(get_dotted(entry, "optimizer.steps"))
+    except KeyError:
+        return -1
 
 
 def _column(values: list[Any]) -> np.ndarray:
@@ -142,6 +153,7 @@ def run_selection(
         "tuning_study_trials": int(spec["study_trials"]),
         "metric": spec["metric"],
         "sampler": spec["sampler"],
+        "steps_fraction": float(spec.get("steps_fraction", 1.0)),
         "model_name": model_name,
         "target_name": target_name,
     }

@@ -6,6 +6,8 @@ trial's validation score to select the best (Optuna: imported only by the tuning
 Trials are independent, so each is a Snakemake job (:mod:`qgenflow.stages.tune`).
 """
 
-from .keys import TUNING_KEYS, apply_setting, get_dotted, key_schema, normalise_search, set_dotted
+from .keys import TUNING_KEYS, apply_setting, get_dotted, key_schema, normalise_search, set_dotted, trial_budget
 
-__all__ = ["TUNING_KEYS", "apply_setting", "get_dotted", "key_schema", "normalise_search", "set_dotted"]
+__all__ = [
+    "TUNING_KEYS", "apply_setting", "get_dotted", "key_schema", "normalise_search", "set_dotted", "trial_budget",
+]

@@ -25,6 +25,7 @@ __all__ = [
     "key_schema",
     "normalise_search",
     "set_dotted",
+    "trial_budget",
 ]
 
 #: Model-entry keys that steer tuning, not training: never searched, never seen by a trainer as a setting.
@@ -54,6 +55,17 @@ def set_dotted(entry: Mapping[str, Any], key: str, value: Any) -> dict[str, Any]
         node = node[part]
     node[parts[-1]] = value
     return out
+
+
+def trial_budget(entry: Mapping[str, Any], fraction: float) -> dict[str, Any]:
+    """``entry`` with ``optimizer.steps`` cut to ``fraction`` of itself (rounded, at least 1), for a tuning trial.
+
+    An entry without ``optimizer.steps`` (nothing iterative to shorten) is returned unchanged.
+    """
+    steps = entry.get("optimizer", {}).get("steps") if isinstance(entry.get("optimizer"), Mapping) else None
+    if fraction >= 1.0 or steps is None:
+        return copy.deepcopy(dict(entry))
+    return set_dotted(entry, "optimizer.steps", max(1, round(float(fraction) * int(steps))))
 
 
 def apply_setting(entry: Mapping[str, Any], setting: Mapping[str, Any]) -> dict[str, Any]:

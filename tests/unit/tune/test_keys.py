@@ -6,7 +6,7 @@ import pytest
 
 from qgenflow.errors import InvalidConfigError
 from qgenflow.schema import with_defaults
-from qgenflow.tune import apply_setting, get_dotted, normalise_search, set_dotted
+from qgenflow.tune import apply_setting, get_dotted, normalise_search, set_dotted, trial_budget
 
 
 def _search(kind: str, search: dict) -> dict:
@@ -78,3 +78,12 @@ def test_settings_are_written_at_their_dotted_keys_without_touching_the_entry():
     assert set_dotted({}, "a.b.c", 1) == {"a": {"b": {"c": 1}}}
     with pytest.raises(KeyError):
         get_dotted(out, "optimizer.lr.x")
+
+
+def test_a_trial_budget_cuts_the_optimizer_steps_only():
+    """steps_fraction shortens optimizer.steps (rounded, at least 1) and leaves everything else alone."""
+    entry = {"kind": "rbm", "optimizer": {"lr": 0.05, "steps": 300}}
+    assert trial_budget(entry, 0.25) == {"kind": "rbm", "optimizer": {"lr": 0.05, "steps": 75}}
+    assert trial_budget(entry, 0.001)["optimizer"]["steps"] == 1
+    assert trial_budget(entry, 1.0) == entry and entry["optimizer"]["steps"] == 300
+    assert trial_budget({"kind": "product"}, 0.5) == {"kind": "product"}

@@ -186,3 +186,19 @@ def test_the_verdict_and_the_table_say_how_models_were_tuned(config, target, stu
     assert columns[6:8] == ["trials", "tuning_seconds"]
     assert [(r["model"], r["trials"]) for r in rows] == [("qcbm", 3), ("rbm", 2), ("product", 0)]
     assert rows[0]["tuning_seconds"] == pytest.approx(study["qcbm"][2].attrs["tuning_seconds"])
+
+
+def test_low_fidelity_trials_train_for_their_fraction_of_the_steps(config, target, tmp_path):
+    """With tuning.steps_fraction, a trial trains for that fraction of its steps (recorded) and scores as usual;
+    the fraction is part of the trials' slice, so changing it reruns them."""
+    short = {**copy.deepcopy(config), "tuning": {"trials": 3, "steps_fraction": 0.2}}
+    validate(short, str(SCHEMA_PATH))
+    spec = trial_params(short, "rbm")
+    assert spec != trial_params(config, "rbm") and spec["steps_fraction"] == 0.2
+    trial = read_artefact(run_trial(spec, target, 0, 0, tmp_path / "trial.h5", model_name="rbm", target_name="bas"),
+                          kind="trial")
+    assert trial.attrs["trial_steps"] == 3  # 0.2 of the entry's 15 steps
+    assert np.isfinite(float(trial["score"]))
+    full = read_artefact(run_trial(trial_params(config, "rbm"), target, 0, 0, tmp_path / "full.h5", model_name="rbm",
+                                   target_name="bas"), kind="trial")
+    assert full.attrs["trial_steps"] == 15 and float(full["score"]) != float(trial["score"])
