@@ -26,6 +26,7 @@ import pennylane as qml
 from ..bits import unique_counts
 from ..circuits import FINAL_SAMPLING_STEP, CircuitRunner
 from ..devices import execute, make_device, step_device
+from ..errors import InvalidConfigError
 from ..fit.checkpoint import Checkpointer
 from ..fit.loop import TrainResult
 from ..kernels import hamming_distances, kernel_from_hamming
@@ -41,8 +42,9 @@ log = logging.getLogger(__name__)
 
 # Kernel entries per block of the sample MMD (rows x columns): ~32 MiB of float64.
 _BLOCK_ENTRIES = 1 << 22
-# Device streams of one step: the proposal's shots and the current circuit's fresh shots.
-_PROPOSAL_STREAM, _CURRENT_STREAM = 0, 1
+# Device streams of one step: the proposal's shots and the current circuit's fresh shots (and, at step 0,
+# the initial circuit's first evaluation).
+_PROPOSAL_STREAM, _CURRENT_STREAM, _INITIAL_STREAM = 0, 1, 2
 
 
 class SampleMMD:
@@ -110,7 +112,7 @@ def anneal(
     ``proposal_loss``, ``accepted`` (1/0) and ``temperature``; then ``step`` and the final loss.
     """
     steps, shots, t0 = int(spec["steps"]), int(spec["shots"]), float(spec["temperature"])
-    device = spec["device"]
+    device, n = spec["device"], ansatz.n_qubits
     gates = ansatz.init_params(make_rng(seed, "model_init"), 1.0)
     history, start, total = _history(steps), 0, np.zeros(2)  # total = (sum of current's losses, evaluations)
     restored = None if checkpointer is None else checkpointer.restore()
@@ -119,14 +121,13 @@ def anneal(
         for key, values in restored.history.items():
             history[key][:start] = values[:start]
     else:
-        total = np.array([loss(sample_circuit(ansatz.ops(gates), ansatz.n_qubits, shots, device, seed, 0, 2)), 1.0])
+        total = np.array([loss(sample_circuit(ansatz.ops(gates), n, shots, device, seed, 0, _INITIAL_STREAM)), 1.0])
     began = time.perf_counter()
     for step in range(start, steps):
         rng = make_rng(seed, "clifford_search", step)
         layer, wire = rng.integers(ansatz.layers), rng.integers(ansatz.n_qubits)
         proposal = gates.copy()
         proposal[layer, wire] = (gates[layer, wire] + rng.integers(1, ansatz.n_choices)) % ansatz.n_choices
-        n = ansatz.n_qubits
         fresh = loss(sample_circuit(ansatz.ops(gates), n, shots, device, seed, step, _CURRENT_STREAM))
         total = total + np.array([fresh, 1.0])
         current = total[0] / total[1]
@@ -156,6 +157,10 @@ def train_clifford(
     :data:`~qgenflow.limits.MAX_DENSE_QUBITS` qubits.
     """
     n = data.n_qubits
+    if spec["device"].get("shots") is not None:
+        raise InvalidConfigError(
+            "device.shots", "a clifford model draws `shots` samples per loss evaluation; leave device.shots null"
+        )
     ansatz = make_ansatz("clifford", n, int(spec["layers"]), spec.get("ansatz_options", {}))
     train = np.asarray(data.samples, dtype=np.uint8)
     if spec.get("train_batch"):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qgenflow.errors import InvalidConfigError
 from qgenflow.fit.checkpoint import Checkpointer
 from qgenflow.kernels import mmd2_samples
 from qgenflow.metrics.distances import total_variation
@@ -121,3 +122,9 @@ def test_a_killed_run_resumes_to_the_same_result(tmp_path: Path, monkeypatch):
     for key in ("loss", "proposal_loss", "accepted"):
         np.testing.assert_array_equal(resumed.history[key], whole.history[key])
     assert np.array_equal(resumed.samples, whole.samples)
+
+
+def test_device_shots_are_refused():
+    """Shots per evaluation are the model's own `shots`; a device.shots setting is refused by name."""
+    with pytest.raises(InvalidConfigError, match="device.shots"):
+        train(spec(device={"name": "default.clifford", "shots": 10}), ghz_data(3, 20, 0), seed=0)
