@@ -32,7 +32,7 @@ UNIFORM_REFERENCE = "uniform"
 #: The reference rows every table and metrics figure holds; no model may take these names.
 REFERENCES = (DATA_REFERENCE, UNIFORM_REFERENCE)
 #: Model kinds on the quantum side of every comparison (audited for classical ease).
-QUANTUM_MODEL_KINDS = ("qcbm", "qgan")
+QUANTUM_MODEL_KINDS = ("qcbm", "qgan", "clifford")
 #: Model kinds on the classical side.
 CLASSICAL_MODEL_KINDS = ("product", "rbm", "autoregressive", "transformer", "gan")
 

@@ -29,6 +29,7 @@ STREAMS: dict[str, int | tuple[int, ...]] = {
     "qgan_discriminator_init": 101,  # the classical discriminator's network weights
     "qgan_batches": 102,  # the classical discriminator's minibatches (with step and inner step)
     "quantum_discriminator_init": (1, 103),  # the quantum discriminator's angles
+    "clifford_search": (1, 104),  # the Clifford Born machine's annealing proposals (with the step), training subset
 }
 
 

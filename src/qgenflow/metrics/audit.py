@@ -420,6 +420,8 @@ def training_method(attrs: dict[str, Any]) -> str:
         return "estimator (classical Z-string MMD, no statevector)"
     if gradient == "parameter_shift":
         return f"shots on {device}"
+    if gradient == "search":
+        return f"discrete search, shots on {device}"
     if gradient == "adjoint":
         if attrs.get("gradient_engine") == "numba":
             return "statevector (numba adjoint)"

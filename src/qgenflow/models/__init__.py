@@ -1,6 +1,7 @@
 """Generative models: Born machines (and, later, QGANs and classical baselines)."""
 
 from .ansatz import ANSATZE, Ansatz, HardwareEfficient, make_ansatz, register_ansatz
+from .clifford import CliffordAnsatz
 from .iqp import IQPAnsatz
 from .liu_wang import LiuWang
 from .qcbm import QCBM
@@ -9,6 +10,7 @@ from .symmetry import SymmetryPreserving
 __all__ = [
     "ANSATZE",
     "Ansatz",
+    "CliffordAnsatz",
     "HardwareEfficient",
     "IQPAnsatz",
     "LiuWang",
