@@ -17,6 +17,7 @@ __all__ = [
     "CLASSICAL_MODEL_KINDS",
     "DATA_REFERENCE",
     "FIGURES",
+    "PORTER_THOMAS_KINDS",
     "QUANTUM_MODEL_KINDS",
     "REFERENCES",
     "UNIFORM_REFERENCE",
@@ -35,6 +36,9 @@ REFERENCES = (DATA_REFERENCE, UNIFORM_REFERENCE)
 QUANTUM_MODEL_KINDS = ("qcbm", "qgan", "clifford")
 #: Model kinds on the classical side.
 CLASSICAL_MODEL_KINDS = ("product", "rbm", "autoregressive", "transformer", "gan")
+#: Target kinds of random circuits from a hard sampling class whose exact output probabilities follow the
+#: Porter-Thomas law (IQP, random circuit sampling); not boson sampling, whose probabilities do not.
+PORTER_THOMAS_KINDS = ("iqp", "random_circuit")
 
 @dataclass(frozen=True)
 class TargetFacts:
@@ -65,8 +69,8 @@ def _spin_target(facts: TargetFacts) -> bool:
     return facts.quantum
 
 
-def _exact_iqp_target(facts: TargetFacts) -> bool:
-    return facts.kind == "iqp" and facts.has_probs
+def _exact_random_circuit_target(facts: TargetFacts) -> bool:
+    return facts.kind in PORTER_THOMAS_KINDS and facts.has_probs
 
 
 def _learnt_by_a_qgan(facts: TargetFacts) -> bool:
@@ -157,8 +161,8 @@ FIGURES: dict[str, Figure] = {
             "plot_correlation_function", target=True, models=True, applies=_spin_target,
         ),
         _target_figure(
-            "porter_thomas", "histogram of 2^n p of an IQP target (and models) against exp(-x)",
-            "plot_porter_thomas", target=True, models=True, applies=_exact_iqp_target,
+            "porter_thomas", "histogram of 2^n p of an IQP or random-circuit target (and models) against exp(-x)",
+            "plot_porter_thomas", target=True, models=True, applies=_exact_random_circuit_target,
         ),
         _target_figure(
             "qgan", "QGAN losses, discriminator accuracy and generator quality against the step",

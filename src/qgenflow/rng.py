@@ -22,6 +22,7 @@ STREAMS: dict[str, int | tuple[int, ...]] = {
     "validation": 6,  # a target's validation draw from its exact probabilities
     "split": 7,  # the shuffle of sample rows into train / validation / test (data files, shot and VMC samples)
     "iqp_circuit": 11,  # a target's IQP circuit, under its circuit_seed
+    "random_circuit": 16,  # a random-circuit-sampling target's single-qubit gates, under its circuit_seed
     "gan_noise": 12,  # the classical GAN generator's noise and bit draws (with the step)
     "audit_flip": (14, 5),  # the advantage audit's classical bit-flip analogue of an IQP model
     "estimator_steps": 101,  # per-step Z-string and sample draws of the IQP estimator (with the step)

@@ -28,6 +28,7 @@ def test_every_target_gets_the_common_figures_in_registry_order():
         ({"kind": "tfim", "quantum": True}, ["corr_r"]),
         ({"kind": "iqp", "has_probs": True}, ["porter_thomas"]),
         ({"kind": "iqp", "has_probs": False}, []),
+        ({"kind": "random_circuit", "has_probs": True}, ["porter_thomas"]),
         ({"model_kinds": frozenset({"qcbm"})}, ["audit"]),
         ({"model_kinds": frozenset({"qcbm", "qgan"})}, ["qgan", "audit"]),
         ({"swept": True}, ["scaling_params"]),

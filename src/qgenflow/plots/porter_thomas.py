@@ -1,4 +1,4 @@
-"""Porter-Thomas check of an IQP target: the distribution of rescaled probabilities.
+"""Porter-Thomas check of an IQP or random-circuit target: the distribution of rescaled probabilities.
 
 For a random circuit that anticoncentrates, ``x = 2^n p(s)`` over all bitstrings
 follows the exponential (Porter-Thomas) law ``P(x) = exp(-x)`` and ``2^n sum p^2``
@@ -55,7 +55,7 @@ def plot_porter_thomas(
     check_outputs(outputs)
     check_labels(models, labels)
     if "probs" not in target:
-        raise ValueError(f"{target.path}: no exact /probs; the Porter-Thomas figure needs an exact IQP target")
+        raise ValueError(f"{target.path}: no exact /probs; the Porter-Thomas figure needs an exact IQP or random-circuit target")
     x_target = rescaled_probabilities(target["probs"])
     anticoncentration = float(np.mean(x_target**2))
     rescaled: dict[str, list[np.ndarray]] = {}

@@ -13,8 +13,10 @@ from ..rng import make_rng
 from ..schema import with_defaults
 from .bars_and_stripes import bas_patterns, make_bars_and_stripes
 from .base import Target
+from .gaussian_grid import gaussian_grid_qubits, make_gaussian_grid
 from .gaussian_mixture import make_gaussian_mixture
 from .iqp import make_iqp
+from .random_circuit import make_random_circuit, random_circuit_qubits
 from .samples_file import data_files, make_samples_file
 from .spin import make_heisenberg, make_tfim
 from .splits import SPLITS, Splits, split_target
@@ -65,11 +67,17 @@ REGISTRY: dict[str, TargetKind] = {
     "uniform": TargetKind(make_uniform, _n_bits),
     "bars_and_stripes": TargetKind(make_bars_and_stripes, lambda spec: int(spec["rows"]) * int(spec["cols"])),
     "gaussian_mixture": TargetKind(make_gaussian_mixture, _n_bits),
+    "gaussian_grid": TargetKind(make_gaussian_grid, gaussian_grid_qubits),
     "file": TargetKind(make_samples_file, _n_bits),
     "iqp": TargetKind(
         make_iqp, lambda spec: int(spec["n_qubits"]),
         sampling_class="IQP circuits (Bremner, Jozsa and Shepherd 2010; hard to sample exactly or to small error "
         "unless the polynomial hierarchy collapses)",
+    ),
+    "random_circuit": TargetKind(
+        make_random_circuit, random_circuit_qubits,
+        sampling_class="random circuit sampling (Boixo et al. 2018; Arute et al. 2019: output distributions of "
+        "random circuits are hard to sample to small error, and their XEB hard to spoof, for classical computers)",
     ),
     "heisenberg": TargetKind(make_heisenberg, _sites, quantum=True),
     "tfim": TargetKind(make_tfim, _sites, quantum=True),

@@ -40,6 +40,7 @@ from .base import Target
 __all__ = [
     "DEFAULT_COMPONENTS",
     "ENCODINGS",
+    "cell_mass",
     "grid_codes",
     "grid_probabilities",
     "make_gaussian_mixture",
@@ -89,7 +90,7 @@ def _check_components(components: Sequence[Mapping[str, Any]]) -> tuple[np.ndarr
     return np.asarray(means), np.asarray(stds), w / w.sum()
 
 
-def _cell_mass(lo: np.ndarray, hi: np.ndarray, mean: float, std: float) -> np.ndarray:
+def cell_mass(lo: np.ndarray, hi: np.ndarray, mean: float | np.ndarray, std: float) -> np.ndarray:
     """P(lo <= X < hi) for X ~ N(mean, std^2), accurate in both tails."""
     a, b = (lo - mean) / std, (hi - mean) / std
     right = a > 0  # cells right of the mean: difference of upper tails avoids 1 - 1 cancellation
@@ -112,7 +113,7 @@ def grid_probabilities(n_bits: int, components: Sequence[Mapping[str, Any]]) -> 
     lo, hi = edges[:-1], edges[1:]
     mass = np.zeros(2**n_bits)
     for mean, std, weight in zip(means, stds, weights):
-        mass += weight * _cell_mass(lo, hi, mean, std)
+        mass += weight * cell_mass(lo, hi, mean, std)
     return mass / mass.sum()
 
 
