@@ -29,6 +29,8 @@ STREAMS: dict[str, int | tuple[int, ...]] = {
     "qgan_discriminator_init": 101,  # the classical discriminator's network weights
     "qgan_batches": 102,  # the classical discriminator's minibatches (with step and inner step)
     "quantum_discriminator_init": (1, 103),  # the quantum discriminator's angles
+    "trainability_init": (15, 1),  # random initialisations of the gradient-variance scan (with qubits, layers)
+    "trainability_shots": (15, 2),  # shot draws of the loss's shot-noise measurement (with budget, repetition)
 }
 
 
