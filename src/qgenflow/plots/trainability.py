@@ -64,7 +64,7 @@ def _shot_panel(ax, art: Artefact, models: Sequence[str], palette: Mapping[str, 
     ax.set_yscale("log")
     ax.set_xlabel("shots")
     ax.set_ylabel("std of the shot-estimated loss")
-    ax.set_title("shot noise at the initial parameters")
+    ax.set_title("loss shot noise at initial θ")
     if drawn:
         ax.legend(fontsize=5)
 
