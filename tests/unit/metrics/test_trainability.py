@@ -28,6 +28,8 @@ GRAD_ATOL = 1e-10
 #: Relative tolerance of a std over 50 draws (its own spread ~ 1/sqrt(2 * 50) = 10 %, three of those).
 SHOT_STD_RTOL = 0.3
 SIGMAS = (0.5, 1.0, 2.0)
+#: Central-difference step and the agreement it allows (truncation ~ step^2, rounding ~ 1e-16 / step).
+FD_STEP, FD_ATOL = 1e-5, 1e-8
 
 
 def _target(n: int, seed: int, exact: bool = True) -> TargetData:
@@ -56,11 +58,11 @@ def test_reference_is_the_marginal_on_the_first_bits(seed):
         reference_distribution(data, 5)
 
 
-def _kernel_matrix(n: int) -> np.ndarray:
+def _kernel_matrix(n: int, sigmas=SIGMAS) -> np.ndarray:
     """The mixture kernel written out as a 2^n x 2^n matrix of Hamming distances."""
     bits = all_bitstrings(n).astype(float)
     hamming = np.abs(bits[:, None, :] - bits[None, :, :]).sum(-1)
-    return sum(np.exp(-hamming / (2 * s**2)) for s in SIGMAS) / len(SIGMAS)
+    return sum(np.exp(-hamming / (2 * s**2)) for s in sigmas) / len(sigmas)
 
 
 def _pennylane_gradients(n: int, layers: int, q: np.ndarray, params: list[np.ndarray]) -> np.ndarray:
@@ -97,6 +99,23 @@ def test_gradients_and_variance_match_pennylane_autograd(seed):
     assert var["mean"] == pytest.approx(np.var(expected, axis=0, ddof=1).mean(), rel=1e-8)
     assert var["first"] == pytest.approx(np.var(expected[:, 0], ddof=1), rel=1e-8)
     assert result["method"] == "numba"
+
+
+def test_iqp_gradients_match_finite_differences(seed):
+    """The IQP ansatz (gate angles twice its parameters) gets dL/dtheta, as central differences of its loss say."""
+    spec, data = with_defaults("models", {"kind": "qcbm", "ansatz": "iqp", "layers": 1}), _target(3, seed)
+    grads = gradient_samples(spec, data, 3, 1, 1, seed)["grads"][0]
+    model = QCBM(make_ansatz("iqp", 3, 1))
+    theta = model.init_params(make_rng(seed, "trainability_init", 3, 1), np.pi).ravel()
+    runner, kernel = CircuitRunner(qml.device("default.qubit", wires=3), 3), _kernel_matrix(3, (0.5, 1, 2, 4))
+
+    def loss(t):
+        d = runner.probs(model.ops(t)) - data.probs
+        return d @ kernel @ d
+
+    steps = np.eye(theta.size) * FD_STEP
+    expected = [(loss(theta + h) - loss(theta - h)) / (2 * FD_STEP) for h in steps]
+    np.testing.assert_allclose(grads, expected, atol=FD_ATOL)
 
 
 def test_deep_hardware_efficient_gradients_vanish_exponentially(seed):
