@@ -51,6 +51,7 @@ class TargetFacts:
         model_kinds: the ``kind`` of every model trained on the target.
         swept: a model family is swept over its parameter count on the target.
         tuned: some model of the target runs tuning trials.
+        trainability: the study's trainability diagnostics run on the target (enabled, and it has a qcbm).
     """
 
     kind: str
@@ -59,6 +60,7 @@ class TargetFacts:
     model_kinds: frozenset[str]
     swept: bool
     tuned: bool = False
+    trainability: bool = False
 
 
 def _always(facts: TargetFacts) -> bool:
@@ -89,6 +91,10 @@ def _tuned(facts: TargetFacts) -> bool:
     return facts.tuned
 
 
+def _diagnosed(facts: TargetFacts) -> bool:
+    return facts.trainability
+
+
 @dataclass(frozen=True)
 class Figure:
     """One figure of the registry: what it draws, from which artefacts, and when.
@@ -107,6 +113,7 @@ class Figure:
         references: its metrics include the reference rows (:data:`REFERENCES`).
         audit: takes the target's ``audit.h5`` (the advantage audit of its quantum models).
         tuning: takes the ``tuning.h5`` of every tuned model of the target (its trials and choice).
+        trainability: takes the target's ``trainability.h5`` (gradient variance and shot noise of its QCBMs).
         colours: the drawing function takes the models' colours.
         options: figure settings it takes (``max_bitstrings``, ``metrics``, ``families``).
         x: the x axis of a scaling figure (``n_params`` or ``n_qubits``).
@@ -125,6 +132,7 @@ class Figure:
     references: bool = False
     audit: bool = False
     tuning: bool = False
+    trainability: bool = False
     colours: bool = True
     options: tuple[str, ...] = ()
     x: str | None = None
@@ -177,6 +185,12 @@ FIGURES: dict[str, Figure] = {
         _target_figure(
             "tuning", "validation score against trial of every tuned model, its chosen trial marked",
             "plot_tuning", tuning=True, applies=_tuned,
+        ),
+        _target_figure(
+            "trainability",
+            "gradient variance over random initialisations against qubits and layers of every QCBM "
+            "(barren plateaus, fitted decay rate), and the loss's shot noise against the shot budget",
+            "plot_trainability", trainability=True, applies=_diagnosed,
         ),
         _target_figure(
             "scaling_params", "metrics against the parameter count of every model on a target",

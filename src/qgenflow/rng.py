@@ -31,6 +31,8 @@ STREAMS: dict[str, int | tuple[int, ...]] = {
     "qgan_batches": 102,  # the classical discriminator's minibatches (with step and inner step)
     "quantum_discriminator_init": (1, 103),  # the quantum discriminator's angles
     "clifford_search": (1, 104),  # the Clifford Born machine's annealing proposals (with the step), training subset
+    "trainability_init": (15, 1),  # random initialisations of the gradient-variance scan (with qubits, layers)
+    "trainability_shots": (15, 2),  # shot draws of the loss's shot-noise measurement (with budget, repetition)
 }
 
 

@@ -34,6 +34,7 @@ STAGE_ENTRIES: dict[str, tuple[str, ...]] = {
     "tune": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.tune"),
     "evaluate": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.evaluate", "qgenflow.stages.table"),
     "audit": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.audit"),
+    "trainability": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.trainability"),
     "figures": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.figure"),
     "publish": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.publish"),
 }

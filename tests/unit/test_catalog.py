@@ -33,6 +33,8 @@ def test_every_target_gets_the_common_figures_in_registry_order():
         ({"model_kinds": frozenset({"qcbm", "qgan"})}, ["qgan", "audit"]),
         ({"swept": True}, ["scaling_params"]),
         ({"tuned": True}, ["tuning"]),
+        ({"model_kinds": frozenset({"qcbm"}), "trainability": True, "swept": True},
+         ["audit", "trainability", "scaling_params"]),
         ({"kind": "heisenberg", "quantum": True, "model_kinds": frozenset({"qgan"}), "swept": True},
          ["corr_r", "qgan", "audit", "scaling_params"]),
     ],
@@ -59,7 +61,7 @@ def test_every_figure_is_consistent(name):
     figure = FIGURES[name]
     assert figure.name == name
     assert (REPO / "workflow/report" / f"{name}.rst").is_file()
-    assert figure.target or figure.models or figure.metrics or figure.audit or figure.tuning
+    assert figure.target or figure.models or figure.metrics or figure.audit or figure.tuning or figure.trainability
     assert figure.scope in ("target", "sweep")
     assert ("{target}" in figure.file) == (figure.scope == "target")
     assert ("{sweep}" in figure.file) == (figure.scope == "sweep")

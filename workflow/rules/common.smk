@@ -24,6 +24,7 @@ from qgenflow.plan import (
     study_name,
     study_pairs,
     target_figures,
+    trainability_params,
     trial_params,
     tuned_models,
 )
@@ -194,6 +195,10 @@ def get_audit_params(wildcards):
     }
 
 
+def get_trainability_params(wildcards):
+    return trainability_params(config, wildcards.target)
+
+
 def get_first_seed_target(wildcards):
     return f"results/targets/{wildcards.target}/seed{config['seeds'][0]}/target.h5"
 
@@ -265,6 +270,8 @@ def figure_inputs(figure):
             named["tuning"] = [
                 _tuning_file(target, m) for m in tuned_models(config, target)
             ]
+        if spec.trainability:
+            named["trainability"] = f"results/trainability/{target}/trainability.h5"
         return named
 
     return inputs
@@ -398,6 +405,7 @@ def get_publish_params(wildcards):
             + named.get("metrics", [])
             + ([named["audit"]] if "audit" in named else [])
             + named.get("tuning", [])
+            + ([named["trainability"]] if "trainability" in named else [])
         )
 
     for figure, stem, wc in _study_figures():

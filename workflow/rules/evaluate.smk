@@ -108,3 +108,25 @@ rule audit_target:
         audit=get_audit_params,
     script:
         "../scripts/audit_target.py"
+
+
+rule diagnose_trainability:
+    input:
+        target=get_first_seed_target,
+    output:
+        "results/trainability/{target}/trainability.h5",
+    log:
+        "logs/trainability/{target}.log",
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=get_eval_mem_mb,
+        runtime=60,
+    params:
+        code=get_code("trainability"),
+        expect=get_expected_inputs,
+        spec=get_trainability_params,
+        seed=get_first_seed,
+    script:
+        "../scripts/diagnose_trainability.py"

@@ -15,5 +15,6 @@ draw_figure(
     metrics=list(snakemake.input.get("metrics", [])),
     audit=snakemake.input.get("audit"),
     tuning=list(snakemake.input.get("tuning", [])),
+    trainability=snakemake.input.get("trainability"),
     options=snakemake.params.options,
 )

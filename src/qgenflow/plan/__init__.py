@@ -18,6 +18,7 @@ from .artefacts import (
     selection_params,
     study_name,
     training_slice,
+    trainability_params,
     trial_params,
 )
 from .entries import canonical, target_has_distribution, target_has_probs, target_qubits, uses_estimator
@@ -32,6 +33,8 @@ from .studies import (
     qubit_sweeps,
     study_pairs,
     target_figures,
+    trainability_models,
+    trainability_targets,
     tuned_models,
 )
 from .tuning import check_tuning, model_tuning, tuning_settings
@@ -71,6 +74,9 @@ __all__ = [
     "target_has_probs",
     "target_qubits",
     "training_slice",
+    "trainability_models",
+    "trainability_params",
+    "trainability_targets",
     "trial_params",
     "tuned_models",
     "tuning_settings",

@@ -13,7 +13,7 @@ from ..targets.samples_file import data_files
 from .entries import canonical, data_access
 from ..tune.keys import TUNING_KEYS
 from .resources import model_for_job
-from .studies import study_pairs
+from .studies import study_pairs, trainability_models
 from .tuning import model_tuning
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "selection_params",
     "study_name",
     "training_slice",
+    "trainability_params",
     "trial_params",
 ]
 
@@ -84,12 +85,23 @@ def selection_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
     return canonical(spec)
 
 
+def trainability_params(config: Mapping[str, Any], target: str) -> dict[str, Any]:
+    """The config slice of a target's trainability job (its trainability.h5 records it).
+
+    The study's ``trainability`` section and the training slice of every diagnosed qcbm,
+    so changing what a model trains with, or the scan, reruns the diagnosis.
+    """
+    models = {model: training_slice(config, model) for model in trainability_models(config, target)}
+    return canonical({"models": models, "trainability": config.get("trainability", {})})
+
+
 _ARTEFACT_PATHS = (
     ("trial", re.compile(r"results/tuning/(?P<target>[^/]+)/(?P<model>[^/]+)/trial(?P<trial>\d+)/trial\.h5")),
     ("tuning", re.compile(r"results/tuning/(?P<target>[^/]+)/(?P<model>[^/]+)/tuning\.h5")),
     ("target", re.compile(r"results/targets/(?P<target>[^/]+)/seed(?P<seed>\d+)/target\.h5")),
     ("model", re.compile(r"results/models/(?P<target>[^/]+)/(?P<model>[^/]+)/seed(?P<seed>\d+)/model\.h5")),
     ("metrics", re.compile(r"results/eval/(?P<target>[^/]+)/(?P<model>[^/]+)/seed(?P<seed>\d+)/metrics\.h5")),
+    ("trainability", re.compile(r"results/trainability/(?P<target>[^/]+)/trainability\.h5")),
 )
 
 
@@ -106,6 +118,10 @@ def artefact_identity(config: Mapping[str, Any], path: str) -> dict[str, Any] | 
         return None
     if kind in ("trial", "tuning"):
         return _tuning_identity(config, kind, match)
+    if kind == "trainability":
+        seed = int(config["seeds"][0])
+        return {"kind": kind, "seed": seed, "config": trainability_params(config, match["target"]),
+                "made_from": [f"results/targets/{match['target']}/seed{seed}/target.h5"]}
     target, seed = match["target"], int(match["seed"])
     target_file = f"results/targets/{target}/seed{seed}/target.h5"
     if kind == "target":

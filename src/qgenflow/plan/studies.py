@@ -19,6 +19,8 @@ __all__ = [
     "qubit_sweeps",
     "study_pairs",
     "target_figures",
+    "trainability_models",
+    "trainability_targets",
     "tuned_models",
 ]
 
@@ -42,6 +44,18 @@ def quantum_models_for_target(config: Mapping[str, Any], target: str) -> list[st
 def audited_targets(config: Mapping[str, Any]) -> list[str]:
     """Targets with at least one quantum model, sorted: each gets an advantage audit."""
     return sorted({t for t, _ in study_pairs(config) if quantum_models_for_target(config, t)})
+
+
+def trainability_models(config: Mapping[str, Any], target: str) -> list[str]:
+    """The qcbm models on ``target`` whose trainability is diagnosed (none unless ``trainability.enabled``)."""
+    if not (config.get("trainability") or {}).get("enabled", False):
+        return []
+    return [m for m in models_for_target(config, target) if config["models"][m]["kind"] == "qcbm"]
+
+
+def trainability_targets(config: Mapping[str, Any]) -> list[str]:
+    """Targets with a trainability diagnosis (a ``diagnose_trainability`` job and figure), sorted."""
+    return sorted({t for t, _ in study_pairs(config) if trainability_models(config, t)})
 
 
 def tuned_models(config: Mapping[str, Any], target: str) -> list[str]:
@@ -125,5 +139,6 @@ def target_figures(config: Mapping[str, Any], target: str) -> list[str]:
         model_kinds=frozenset(config["models"][m]["kind"] for m in models_for_target(config, target)),
         swept=bool(parameter_sweeps(config, target)),
         tuned=bool(tuned_models(config, target)),
+        trainability=bool(trainability_models(config, target)),
     )
     return target_figure_names(facts)

@@ -19,6 +19,7 @@ from .distribution import DEFAULT_MAX_BITSTRINGS, plot_distribution
 from .metrics import DEFAULT_METRICS, plot_metrics, plot_scaling
 from .porter_thomas import plot_porter_thomas
 from .qgan import plot_qgan_dynamics
+from .trainability import plot_trainability
 from .training import plot_training
 from .tuning import plot_tuning
 
@@ -38,6 +39,7 @@ PLOTTERS: dict[str, Callable[..., None]] = {
         plot_scaling,
         plot_audit,
         plot_tuning,
+        plot_trainability,
     )
 }
 
@@ -64,6 +66,7 @@ def plot_figure(
     metrics: Sequence[Artefact] = (),
     audit: Artefact | None = None,
     tuning: Sequence[Artefact] = (),
+    trainability: Artefact | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw ``figure`` from its input artefacts into every path of ``outputs``.
@@ -76,6 +79,7 @@ def plot_figure(
         metrics: ``metrics.h5`` artefacts (metric and scaling figures).
         audit: the target's ``audit.h5`` artefact (the audit figure).
         tuning: the ``tuning.h5`` artefacts of the target's tuned models (the tuning figure).
+        trainability: the target's ``trainability.h5`` artefact (the trainability figure).
         options: ``title``, ``colours``, ``dpi`` and per-figure settings
             (``max_bitstrings``, ``metrics``, ``families``).
     """
@@ -94,6 +98,8 @@ def plot_figure(
         args.append(audit)
     if spec.tuning:
         args.append(list(tuning))
+    if spec.trainability:
+        args.append(trainability)
     args.append(outputs)
     if spec.x is not None:
         args.append(spec.x)

@@ -22,6 +22,7 @@ def draw_figure(
     metrics: Sequence[str | Path] = (),
     audit: str | Path | None = None,
     tuning: Sequence[str | Path] = (),
+    trainability: str | Path | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw ``figure`` from the artefacts at the given paths into every path of ``outputs``.
@@ -34,6 +35,7 @@ def draw_figure(
         metrics: ``metrics.h5`` files (metric and scaling figures).
         audit: the target's ``audit.h5`` (the audit figure).
         tuning: the ``tuning.h5`` of every tuned model of the target (the tuning figure).
+        trainability: the target's ``trainability.h5`` (the trainability figure).
         options: ``title``, ``colours``, ``dpi`` and per-figure settings
             (``max_bitstrings``, ``metrics``, ``families``).
 
@@ -50,5 +52,6 @@ def draw_figure(
         metrics=[read_artefact(path, kind="metrics") for path in metrics],
         audit=None if audit is None else read_artefact(audit, kind="audit"),
         tuning=[read_artefact(path, kind="tuning") for path in tuning],
+        trainability=None if trainability is None else read_artefact(trainability, kind="trainability"),
         options=options,
     )
