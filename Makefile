@@ -4,8 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
+# Snakemake finds a workflow profile by itself only under profiles/default next to the Snakefile
+# it runs, and it runs the root Snakefile, so the targets below name the shipped local profile
+# (README.md, "Profiles"). A cluster run names its own profile instead: this one is not stacked on it.
+SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default
 
-.PHONY: setup study report test test-slow lint benchmarks clean
+.PHONY: setup study dry-run report test test-slow lint benchmarks clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +20,14 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 study: $(VENV)/.installed
-	$(BIN)/snakemake --cores $(CORES)
-	$(BIN)/snakemake --report results/report.html
+	$(SNAKEMAKE) --cores $(CORES)
+	$(SNAKEMAKE) --report results/report.html
+
+dry-run: $(VENV)/.installed
+	$(SNAKEMAKE) --cores $(CORES) --dry-run
 
 report: $(VENV)/.installed
-	$(BIN)/snakemake --report results/report.html
+	$(SNAKEMAKE) --report results/report.html
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -m "not slow"

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import yaml
-
 from qgenflow.plan import SCHEMA_PATH
 from qgenflow.configdocs import render_config_docs
 from qgenflow.sources import PACKAGE_DIR, STAGE_ENTRIES, stage_files
@@ -25,15 +23,6 @@ NOT_IN_A_STAGE = {"cli.py", "configdocs.py", "sources.py"} | {
 
 def _name(requirement: str) -> str:
     return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
-
-
-def test_environment_yml_names_the_pyproject_dependencies():
-    """environment.yml and pyproject.toml list the same runtime packages."""
-    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
-    deps = {_name(r) for r in pyproject["project"]["dependencies"]}
-    env = yaml.safe_load((REPO / "environment.yml").read_text())
-    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
-    assert conda == deps
 
 
 def test_config_reference_is_up_to_date():

@@ -7,7 +7,7 @@ rule evaluate_model:
     log:
         "logs/eval/{target}/{model}/seed{seed}.log",
     conda:
-        "../../environment.yml"
+        "../envs/qgenflow.yaml"
     threads: 1
     resources:
         mem_mb=get_eval_mem_mb,
@@ -28,7 +28,7 @@ rule evaluate_reference:
     log:
         "logs/eval/{target}/_{reference}/seed{seed}.log",
     conda:
-        "../../environment.yml"
+        "../envs/qgenflow.yaml"
     threads: 1
     resources:
         mem_mb=get_eval_mem_mb,
@@ -62,7 +62,7 @@ rule make_table:
     log:
         "logs/tables/{target}.log",
     conda:
-        "../../environment.yml"
+        "../envs/qgenflow.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -97,7 +97,7 @@ rule audit_target:
     log:
         "logs/audit/{target}.log",
     conda:
-        "../../environment.yml"
+        "../envs/qgenflow.yaml"
     threads: 1
     resources:
         mem_mb=get_eval_mem_mb,

@@ -12,7 +12,7 @@ for _figure in FIGURES:
         log:
             get_figure_log(_figure),
         conda:
-            "../../environment.yml"
+            "../envs/qgenflow.yaml"
         threads: 1
         resources:
             mem_mb=1500,
@@ -35,7 +35,7 @@ rule publish:
     log:
         "logs/publish.log",
     conda:
-        "../../environment.yml"
+        "../envs/qgenflow.yaml"
     threads: 1
     resources:
         mem_mb=1000,

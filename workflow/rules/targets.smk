@@ -7,7 +7,7 @@ rule make_target:
         "logs/targets/{target}/seed{seed}.log",
     cache: True
     conda:
-        "../../environment.yml"
+        "../envs/qgenflow.yaml"
     threads: 1
     resources:
         mem_mb=get_target_mem_mb,

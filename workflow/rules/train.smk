@@ -8,7 +8,7 @@ rule train_model:
     benchmark:
         "benchmarks/workflow/train_model/{target}/{model}/seed{seed}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/qgenflow.yaml"
     threads: 1
     resources:
         mem_mb=get_train_mem_mb,

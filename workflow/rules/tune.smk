@@ -13,7 +13,7 @@ rule tune_trial:
     benchmark:
         "benchmarks/workflow/tune_trial/{target}/{model}/trial{trial}.tsv"
     conda:
-        "../../environment.yml"
+        "../envs/qgenflow.yaml"
     threads: 1
     resources:
         mem_mb=get_train_mem_mb,
@@ -36,7 +36,7 @@ rule select_tuning:
     log:
         "logs/tuning/{target}/{model}/select.log",
     conda:
-        "../../environment.yml"
+        "../envs/qgenflow.yaml"
     threads: 1
     resources:
         mem_mb=1000,
