@@ -26,6 +26,7 @@ from qgenflow.bits import bits_to_index
 from qgenflow.errors import InvalidConfigError
 from qgenflow.io import Artefact, read_artefact
 from qgenflow.metrics.evaluate import evaluate
+from qgenflow.plan import check_config, check_schema
 from qgenflow.stages.target import run_target
 from qgenflow.targets import REGISTRY, make_target, target_kind
 from qgenflow.targets.molecule import (
@@ -108,7 +109,7 @@ def test_h4_matches_fci_and_the_full_space_reference():
     assert abs(psi_full @ t.extra["state"]) == pytest.approx(1.0, abs=1e-8)
     assert t.probs.sum() == pytest.approx(1.0, abs=1e-12)
     assert np.linalg.norm(t.extra["state"]) == pytest.approx(1.0, abs=1e-12)
-    weights = np.array([bin(i).count("1") for i in range(256)])
+    weights = np.array([i.bit_count() for i in range(256)])
     assert t.probs @ weights == pytest.approx(4.0, abs=1e-10)  # <N> = active electrons
     assert t.attrs["particle_number"] == 4 and t.attrs["particle_number_mass"] == pytest.approx(1.0, abs=1e-12)
     assert np.all(t.samples.sum(axis=1) == 4)
@@ -229,3 +230,21 @@ def test_lih_active_space_matches_the_full_space_reference():
     assert t.attrs["energy"] == pytest.approx(e_full, abs=1e-9)
     assert abs(psi_full @ t.extra["state"]) == pytest.approx(1.0, abs=1e-8)
     assert info["hf_energy"] > t.attrs["energy"]  # the active space recovers some correlation
+
+
+def test_plan_accepts_a_molecule_target_and_refuses_an_unknown_name():
+    """A molecule entry passes the schema and the plan's cross-checks; an unknown molecule fails at plan time."""
+    config = {
+        "targets": {"h2": {"kind": "molecule", "molecule": "H2", "basis": "sto-3g", "n_samples": 1000},
+                    "lih": {"kind": "molecule", "molecule": "LiH", "active_electrons": 2, "active_orbitals": 3}},
+        "models": {"prod": {"kind": "product"}},
+        "studies": [{"targets": ["h2", "lih"], "models": ["prod"]}],
+    }
+    check_schema(config)
+    check_config(config)
+    with pytest.raises(InvalidConfigError, match="basis"):
+        check_schema({**config, "targets": {"h2": {"kind": "molecule", "molecule": "H2", "basis": "def2-svp"}}})
+    bad = {**config, "targets": {"h2": {"kind": "molecule", "molecule": "CH4"}, "lih": config["targets"]["lih"]}}
+    check_schema(bad)
+    with pytest.raises(InvalidConfigError, match="unknown molecule 'CH4'; allowed: H2, LiH, BeH2, H4"):
+        check_config(bad)
