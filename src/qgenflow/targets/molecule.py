@@ -64,13 +64,15 @@ MOLECULES: dict[str, tuple[float, str]] = {
 }
 #: Basis sets PennyLane's qchem module ships (no download).
 BASIS_SETS = ("sto-3g", "6-31g", "6-311g", "cc-pvdz")
-#: STO-3G spatial orbitals per atom: one s for H and He, 1s 2s 2p for Li-Ne, 1s 2s 2p 3s 3p for Na-Ar.
-_STO3G_ORBITALS = {**dict.fromkeys(("H", "He"), 1), **dict.fromkeys(("Li", "Be", "B", "C", "N", "O", "F", "Ne"), 5),
-                   **dict.fromkeys(("Na", "Mg", "Al", "Si", "P", "S", "Cl", "Ar"), 9)}
+#: Atomic numbers of H-Ne (the elements of PennyLane's built-in STO-3G data), so that the plan sizes a
+#: molecule without importing PennyLane.
+_LIGHT_ELEMENTS = ("H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne")
+#: STO-3G spatial orbitals per atom: one s for H and He, 1s 2s 2p for Li-Ne.
+_STO3G_ORBITALS = {s: 1 if z <= 2 else 5 for z, s in enumerate(_LIGHT_ELEMENTS, start=1)}
 #: Ground-state energies closer than this (Hartree) within the sector count as degenerate.
 DEGENERACY_TOL = 1e-8
 #: Sector dimension up to which the ground state comes from dense ``eigh`` (else ARPACK ``eigsh``).
-_DENSE_SECTOR = 2000
+_DENSE_SECTOR = 500
 
 
 def molecule_geometry(spec: Mapping[str, Any]) -> tuple[list[str], np.ndarray]:
@@ -102,12 +104,15 @@ def molecule_geometry(spec: Mapping[str, Any]) -> tuple[list[str], np.ndarray]:
 
 
 def _n_electrons(symbols: Sequence[str], charge: int) -> int:
-    import pennylane as qml  # heavy: PennyLane takes seconds to load; targets is imported when Snakemake parses the workflow
+    numbers = {s: z for z, s in enumerate(_LIGHT_ELEMENTS, start=1)}
+    if not set(symbols) <= set(numbers):
+        import pennylane as qml  # heavy: PennyLane takes seconds to load; targets is imported when Snakemake parses the workflow
 
-    unknown = sorted(set(symbols) - set(qml.qchem.basis_data.atomic_numbers))
+        numbers = qml.qchem.basis_data.atomic_numbers
+    unknown = sorted(set(symbols) - set(numbers))
     if unknown:
         raise InvalidConfigError("symbols", f"unknown elements {unknown}")
-    return sum(qml.qchem.basis_data.atomic_numbers[s] for s in symbols) - int(charge)
+    return sum(numbers[s] for s in symbols) - int(charge)
 
 
 def _spatial_orbitals(symbols: Sequence[str], coords: np.ndarray, basis: str) -> int:

@@ -21,6 +21,7 @@ import time
 import numpy as np
 import pennylane as qml
 import pytest
+import scipy.sparse as sp
 
 from qgenflow.bits import bits_to_index
 from qgenflow.errors import InvalidConfigError
@@ -29,10 +30,12 @@ from qgenflow.metrics.evaluate import evaluate
 from qgenflow.plan import check_config, check_schema
 from qgenflow.stages.target import run_target
 from qgenflow.targets import REGISTRY, make_target, target_kind
+from qgenflow.targets import molecule as molecule_module
 from qgenflow.targets.molecule import (
     molecular_hamiltonian,
     molecule_qubits,
     particle_number_mass,
+    sector_ground_state,
     sector_indices,
     sector_matrix,
 )
@@ -248,3 +251,34 @@ def test_plan_accepts_a_molecule_target_and_refuses_an_unknown_name():
     check_schema(bad)
     with pytest.raises(InvalidConfigError, match="unknown molecule 'CH4'; allowed: H2, LiH, BeH2, H4"):
         check_config(bad)
+
+
+def test_light_element_table_matches_pennylane():
+    """The plan's own atomic numbers and STO-3G orbital counts (H-Ne) equal PennyLane's basis data."""
+    for z, symbol in enumerate(molecule_module._LIGHT_ELEMENTS, start=1):
+        assert qml.qchem.basis_data.atomic_numbers[symbol] == z
+        mol = qml.qchem.Molecule([symbol, "H"], np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 2.0]]))
+        assert mol.n_orbitals - 1 == molecule_module._STO3G_ORBITALS[symbol]
+
+
+def test_sector_ground_state_sparse_path_matches_dense():
+    """Above the dense limit ARPACK's two lowest eigenvalues and ground vector equal numpy's eigh."""
+    dim = 700
+    a = sp.random(dim, dim, density=0.01, random_state=np.random.default_rng(5), format="csr")
+    matrix = (a + a.T) * 0.5 + sp.diags(np.linspace(0.0, 1.0, dim))
+    energies, psi = sector_ground_state(matrix)
+    dense_e, dense_v = np.linalg.eigh(matrix.toarray())
+    assert np.allclose(energies, dense_e[:2], atol=1e-10)
+    assert abs(psi @ dense_v[:, 0]) == pytest.approx(1.0, abs=1e-8)
+
+
+def test_degenerate_ground_state_is_refused():
+    """A Hamiltonian whose sector ground state is degenerate has no unique Z-basis distribution: refused."""
+    info = {"n_qubits": 4, "active_electrons": 2}
+    with pytest.raises(InvalidConfigError, match="degenerate"):
+        molecule_module._ground_state(qml.s_prod(-1.0, qml.Identity(0)), info)
+    # Sector (1 alpha, 1 beta): 0011, 0110, 1001, 1100 at -0.65, -1.15, -1.35, -0.85.
+    split = qml.s_prod(-1.0, qml.Identity(0)) + qml.s_prod(0.25, qml.Z(0) @ qml.Z(1)) + qml.s_prod(0.1, qml.Z(0))
+    ground = molecule_module._ground_state(split, info)
+    assert ground["energy"] == pytest.approx(-1.35) and ground["gap"] == pytest.approx(0.2)
+    assert np.argmax(np.abs(ground["state"])) == 0b1001
