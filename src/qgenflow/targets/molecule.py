@@ -19,6 +19,10 @@ Hamiltonian's Pauli sum is applied to the sector's basis states only (:func:`sec
 never to all ``2^n``. The target is ``|psi(x)|^2`` over all ``2^n`` bitstrings (zero outside
 the sector), ``psi`` real, normalised, largest component positive (stored as ``state``).
 A ground state degenerate within the sector has no unique Z-basis distribution and is refused.
+
+PennyLane's Hamiltonian construction dominates the cost (measured on one shared core, STO-3G):
+H2 0.2 s, H4 2 s, LiH (12 qubits) 5-8 s, BeH2 (14 qubits) 20-30 s, an H10 chain (20 qubits,
+63504 sector states) 100 s plus 80 s for the sector matrix and ARPACK.
 """
 
 from __future__ import annotations
