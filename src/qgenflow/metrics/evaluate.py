@@ -22,7 +22,10 @@ Every metric is a dict ``{"value": float, "stderr": float, "source": "exact" | "
 * spin targets (Heisenberg, TFIM): ``zz_error`` (mean absolute error of the off-diagonal
   ZZ correlations), ``staggered_structure_factor`` and ``structure_factor_error``, and for
   Heisenberg targets (J2 = 0) with exact model probabilities ``energy_marshall``, the energy
-  of the Marshall-signed state sign(s) sqrt(p(s)), with ``energy_relative_error``.
+  of the Marshall-signed state sign(s) sqrt(p(s)), with ``energy_relative_error``;
+* molecule targets (root attribute ``particle_number``): ``particle_number_mass``, the model's
+  probability (exact) or share of samples (binomial error) with the target's particle number,
+  i.e. Hamming weight under Jordan-Wigner: the validity of a generated occupation pattern.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from ..io import Artefact
 from ..kernels import DENSE_MAX_BITS
 from ..rng import make_rng
 from ..schema import with_defaults
+from ..targets.molecule import particle_number_mass
 from ..targets.spin import marshall_energy, spin_observables
 from .bootstrap import bootstrap
 from .distances import (
@@ -204,6 +208,7 @@ def evaluate(
         train_rows = unique_counts(np.asarray(target["samples"], dtype=np.uint8))[0]
         metrics.update(_validity_metrics(p_t, x_rows, x_counts, train_rows, n_boot, rng))
     metrics.update(_spin_metrics(target, model, x))
+    metrics.update(_particle_number_metrics(target, model, x))
     return metrics
 
 
@@ -335,6 +340,18 @@ def _spin_metrics(target: Artefact, model: Artefact, model_samples: np.ndarray) 
             abs((energy - float(target.attrs["energy"])) / float(target.attrs["energy"])), source="exact"
         )
     return out
+
+
+def _particle_number_metrics(target: Artefact, model: Artefact, model_samples: np.ndarray) -> dict[str, dict[str, Any]]:
+    """Mass of the model in the target's particle-number sector (targets with a ``particle_number`` attribute)."""
+    if "particle_number" not in target.attrs:
+        return {}
+    particles = int(target.attrs["particle_number"])
+    p_m = model.get("probs")
+    if p_m is not None:
+        return {"particle_number_mass": _metric(particle_number_mass(p_m, particles, from_samples=False), source="exact")}
+    mass = particle_number_mass(model_samples, particles, from_samples=True)
+    return {"particle_number_mass": _metric(mass, math.sqrt(mass * (1.0 - mass) / len(model_samples)))}
 
 
 def reference_model(target: Artefact, reference: str, seed: int) -> Artefact:

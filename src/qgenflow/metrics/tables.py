@@ -55,7 +55,7 @@ class MetricsRecord:
 
 
 # Metrics where a larger value is better; for every other metric smaller is better.
-HIGHER_IS_BETTER = ("fidelity_exact", "valid_rate", "coverage", "unseen_valid_rate", "xeb")
+HIGHER_IS_BETTER = ("fidelity_exact", "valid_rate", "coverage", "unseen_valid_rate", "xeb", "particle_number_mass")
 
 
 def model_role(kind: str) -> str:

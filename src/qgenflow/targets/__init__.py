@@ -17,6 +17,7 @@ from .gaussian_grid import gaussian_grid_qubits, make_gaussian_grid
 from .gaussian_mixture import make_gaussian_mixture
 from .iqp import make_iqp
 from .random_circuit import make_random_circuit, random_circuit_qubits
+from .molecule import make_molecule, molecule_qubits
 from .samples_file import data_files, make_samples_file
 from .spin import make_heisenberg, make_tfim
 from .splits import SPLITS, Splits, split_target
@@ -81,6 +82,9 @@ REGISTRY: dict[str, TargetKind] = {
     ),
     "heisenberg": TargetKind(make_heisenberg, _sites, quantum=True),
     "tfim": TargetKind(make_tfim, _sites, quantum=True),
+    # Not ``quantum``: that flag means a spin-lattice ground state (ZZ-vs-distance figures, QGANs that rebuild a
+    # spin Hamiltonian); a molecule has no lattice, and its validity is the particle-number sector mass instead.
+    "molecule": TargetKind(make_molecule, molecule_qubits),
 }
 
 
