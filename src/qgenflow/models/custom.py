@@ -250,9 +250,10 @@ class FunctionAnsatz(ImportedAnsatz):
             )
         _check_signature(shape_fn, 2, f"{self.build.__module__}.shape(n_qubits, layers, **options)")
         try:
+            inspect.signature(self.build).bind(None, None, **self.options)
             raw = shape_fn(self.n_qubits, self.layers, **self.options)
         except TypeError as exc:
-            raise InvalidConfigError("ansatz_options", f"{self.build.__module__}.shape rejected them: {exc}") from None
+            raise InvalidConfigError("ansatz_options", f"{self.name} rejected them: {exc}") from None
         self.shapes = [_shape_tuple(raw, f"{self.build.__module__}.shape")]
         self._trace(np.random.default_rng(0))
 
