@@ -113,7 +113,7 @@ def candidate_generators(
             ``i * L1 + j`` at site (i, j). On a lattice a weight-w generator is a
             connected set of w sites: all qubits, the nearest-neighbour bonds, the
             connected triples (a site with two of its neighbours), and so on.
-        max_weight: largest generator weight, 1 to ``n_qubits`` (weights 1..max_weight).
+        max_weight: largest generator weight (weights 1..max_weight; at most ``n_qubits`` exist).
         lattice: grid shape, only for ``square``.
         pbc: periodic boundaries, only for ``chain`` and ``square``.
         weights: the generator weights to include instead of 1..max_weight (e.g. [1, 2, 4]).
@@ -126,9 +126,9 @@ def candidate_generators(
             "generators.pattern", f"unknown pattern {pattern!r}; allowed: {', '.join(GENERATOR_PATTERNS)}"
         )
     if weights is None:
-        if not 1 <= max_weight <= n_qubits:
-            raise InvalidConfigError("generators.max_weight", f"must be 1 to n_qubits = {n_qubits}, got {max_weight}")
-        weights = range(1, max_weight + 1)
+        if max_weight < 1:
+            raise InvalidConfigError("generators.max_weight", f"must be >= 1, got {max_weight}")
+        weights = range(1, min(max_weight, n_qubits) + 1)  # no generator is heavier than n
     weights = sorted({int(w) for w in weights})
     if not weights or weights[0] < 1 or weights[-1] > n_qubits:
         raise InvalidConfigError("generators.weights", f"must be weights from 1 to n_qubits = {n_qubits}, got {weights}")

@@ -122,10 +122,10 @@ def _connected(sites, lattice):
 
 
 @pytest.mark.parametrize(
-    "options,key", [({"weights": [1, 7]}, "ansatz_options.weights"), ({"max_weight": 7}, "ansatz_options.max_weight")]
+    "options,key", [({"weights": [1, 7]}, "ansatz_options.weights"), ({"max_weight": 0}, "ansatz_options.max_weight")]
 )
-def test_weights_beyond_n_are_refused(options, key):
-    """A generator weight above n_qubits raises InvalidConfigError naming the option."""
+def test_bad_weights_are_refused(options, key):
+    """A listed generator weight above n_qubits, or max_weight below 1, raises InvalidConfigError naming the option."""
     with pytest.raises(InvalidConfigError) as err:
         make_ansatz("iqp", 6, 1, options)
     assert err.value.key == key
