@@ -14,7 +14,8 @@ with respect to the tape parameters must be multiplied by
 ``layers`` is ignored: every gate of ``D`` is diagonal, so all layers commute and a
 second parameter set on the same generators would only re-parametrise the sums
 ``theta_j + theta_j'``. The depth of the model is set by its generators instead
-(``pattern``, ``max_weight``).
+(``pattern``, ``max_weight`` or ``weights``: any weights up to n, e.g. the weight-4 and
+weight-6 generators of large IQP studies; the exact and estimator paths take any weight).
 
 ``spin_flip_symmetric: true`` prepares ``(|0...0> + |1...1>) / sqrt(2)`` (a Hadamard
 on wire 0 and a CNOT fan-out 0 -> i) before the IQP circuit, as in
@@ -45,6 +46,7 @@ IQP_OPTIONS: dict[str, Any] = {
     "lattice": None,
     "pbc": False,
     "spin_flip_symmetric": False,
+    "weights": None,
 }
 
 
@@ -54,7 +56,8 @@ class IQPAnsatz(Ansatz):
     """IQP Born machine: Hadamards, one trainable ``exp(-i theta_j Z_{g_j})`` per generator, Hadamards.
 
     Options (``ansatz_options``): ``pattern`` (``all`` | ``chain`` | ``square``),
-    ``max_weight`` (1 to 3), ``lattice`` ([L0, L1], only for ``square``), ``pbc``,
+    ``max_weight`` (1 to n), or ``weights`` (an explicit list such as [1, 2, 4]),
+    ``lattice`` ([L0, L1], only for ``square``), ``pbc``,
     ``spin_flip_symmetric`` (see the module docstring). Generators come from
     :func:`qgenflow.targets.iqp.candidate_generators` unless ``structure["generators"]``
     is given (e.g. when a model is rebuilt from its artefact).
@@ -80,6 +83,7 @@ class IQPAnsatz(Ansatz):
                     max_weight=int(self.options["max_weight"]),
                     lattice=self.options["lattice"],
                     pbc=bool(self.options["pbc"]),
+                    weights=self.options["weights"],
                 )
             except InvalidConfigError as exc:  # re-key: generators.* -> ansatz_options.*
                 raise InvalidConfigError(

@@ -35,3 +35,12 @@ class QCBM:
     def ops(self, params: np.ndarray) -> list:
         """PennyLane operations of U(params)."""
         return self.ansatz.ops(np.reshape(params, self.shape))
+
+    def param_grad(self, params: np.ndarray, angle_grad: np.ndarray) -> np.ndarray:
+        """dL/dparams, shaped as the parameters, from dL/d(gate angle) of every ``op.data`` entry of :meth:`ops`.
+
+        Through the ansatz's angle map (:meth:`Ansatz.param_grad`) and its fixed gate-angle
+        scale (IQP: ``MultiRZ(2 theta)``).
+        """
+        scale = float(getattr(self.ansatz, "gate_angle_scale", 1.0))
+        return self.ansatz.param_grad(np.reshape(params, self.shape), angle_grad) * scale

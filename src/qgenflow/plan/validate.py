@@ -18,6 +18,7 @@ import yaml
 from ..catalog import REFERENCES
 from ..errors import InputDataError, InvalidConfigError
 from ..limits import MAX_EXACT_QUBITS, QGAN_CLASSICAL_MAX_QUBITS, QGAN_QUANTUM_DATA_MAX_QUBITS
+from ..models.ansatz import check_ansatz_name
 from ..schema import SCHEMA_PATH, load_schema
 from ..targets import target_kind
 from ..targets.samples_file import peek_width
@@ -233,6 +234,8 @@ def check_config(config: Mapping[str, Any], widths: Mapping[str, int] | None = N
         return target_qubits(targets[name]) or widths.get(name) or 0
 
     for name, model in models.items():
+        if model.get("kind") == "qcbm" and "ansatz" in model:
+            check_ansatz_name(f"models.{name}.ansatz", model["ansatz"])
         if uses_estimator(model) and model.get("ansatz") != "iqp":
             raise InvalidConfigError(
                 f"models.{name}.training.method", "the estimator trains IQP circuits only; set ansatz: iqp"

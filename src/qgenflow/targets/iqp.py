@@ -52,7 +52,6 @@ __all__ = [
     "GATE_ANGLE_SCALE",
     "GENERATOR_PATTERNS",
     "MAX_SHOT_QUBITS",
-    "MAX_WEIGHT",
     "METHODS",
     "PHASE_CONVENTION",
     "anticoncentration",
@@ -77,7 +76,6 @@ log = logging.getLogger(__name__)
 GENERATOR_PATTERNS = ("all", "chain", "square")
 ANGLE_DISTRIBUTIONS = ("uniform", "normal")
 METHODS = ("exact", "shots")
-MAX_WEIGHT = 3
 #: Largest IQP circuit sampled with shots (see :data:`qgenflow.limits.MAX_IQP_SHOT_QUBITS`).
 MAX_SHOT_QUBITS = MAX_IQP_SHOT_QUBITS
 PHASE_CONVENTION = "D = prod_j exp(-i theta_j Z_{g_j}) = prod_j MultiRZ(2 theta_j, wires=g_j), as qml.IQP"
@@ -104,19 +102,21 @@ def candidate_generators(
     max_weight: int = 2,
     lattice: Sequence[int] | None = None,
     pbc: bool = False,
+    weights: Sequence[int] | None = None,
 ) -> list[tuple[int, ...]]:
     """Every Z-string the pattern allows, sorted by weight then lexicographically.
 
     Args:
         n_qubits: number of qubits.
-        pattern: ``all`` = every subset of up to ``max_weight`` qubits; ``chain`` = a
-            line of qubits 0..n-1; ``square`` = a ``lattice = [L0, L1]`` grid, qubit
-            ``i * L1 + j`` at site (i, j). On a lattice the weight-1 terms are all
-            qubits, weight 2 the nearest-neighbour bonds, weight 3 the connected
-            triples (a site with two of its neighbours).
-        max_weight: largest generator weight, 1 to :data:`MAX_WEIGHT`.
+        pattern: ``all`` = every subset of the chosen weights; ``chain`` = a line of
+            qubits 0..n-1; ``square`` = a ``lattice = [L0, L1]`` grid, qubit
+            ``i * L1 + j`` at site (i, j). On a lattice a weight-w generator is a
+            connected set of w sites: all qubits, the nearest-neighbour bonds, the
+            connected triples (a site with two of its neighbours), and so on.
+        max_weight: largest generator weight (weights 1..max_weight; at most ``n_qubits`` exist).
         lattice: grid shape, only for ``square``.
         pbc: periodic boundaries, only for ``chain`` and ``square``.
+        weights: the generator weights to include instead of 1..max_weight (e.g. [1, 2, 4]).
 
     Returns:
         Generators as tuples of ascending qubit indices.
@@ -125,17 +125,36 @@ def candidate_generators(
         raise InvalidConfigError(
             "generators.pattern", f"unknown pattern {pattern!r}; allowed: {', '.join(GENERATOR_PATTERNS)}"
         )
-    if not 1 <= max_weight <= MAX_WEIGHT:
-        raise InvalidConfigError("generators.max_weight", f"must be 1 to {MAX_WEIGHT}, got {max_weight}")
+    if weights is None:
+        if max_weight < 1:
+            raise InvalidConfigError("generators.max_weight", f"must be >= 1, got {max_weight}")
+        weights = range(1, min(max_weight, n_qubits) + 1)  # no generator is heavier than n
+    weights = sorted({int(w) for w in weights})
+    if not weights or weights[0] < 1 or weights[-1] > n_qubits:
+        raise InvalidConfigError("generators.weights", f"must be weights from 1 to n_qubits = {n_qubits}, got {weights}")
     if pattern != "square" and lattice is not None:
         raise InvalidConfigError("generators.lattice", f"only used with pattern: square, not {pattern!r}")
     if pattern == "all":
         if pbc:
             raise InvalidConfigError("generators.pbc", "only used with pattern: chain or square")
-        return [g for w in range(1, max_weight + 1) for g in itertools.combinations(range(n_qubits), w)]
+        return [g for w in weights for g in itertools.combinations(range(n_qubits), w)]
+    neighbours = _lattice_neighbours(n_qubits, pattern, lattice, pbc)
+    found: set[tuple[int, ...]] = set()
+    connected: set[tuple[int, ...]] = {(q,) for q in range(n_qubits)}
+    for w in range(1, weights[-1] + 1):
+        if w > 1:  # grow every connected set by one neighbouring site
+            connected = {
+                tuple(sorted(g + (r,))) for g in connected for q in g for r in neighbours[q] if r not in g
+            }
+        if w in weights:
+            found |= connected
+    return sorted(found, key=lambda g: (len(g), g))
 
+
+def _lattice_neighbours(n_qubits: int, pattern: str, lattice: Sequence[int] | None, pbc: bool) -> list[set[int]]:
+    """Nearest neighbours of every site of a ``chain`` or ``square`` pattern."""
     if pattern == "chain":
-        shape = (n_qubits,)
+        shape: tuple[int, ...] = (n_qubits,)
     else:
         if lattice is None or len(lattice) != 2 or int(lattice[0]) * int(lattice[1]) != n_qubits:
             raise InvalidConfigError(
@@ -155,16 +174,7 @@ def candidate_generators(
             r = int(np.ravel_multi_index(tuple(step), shape))
             neighbours[q].add(r)
             neighbours[r].add(q)
-    found: set[tuple[int, ...]] = {(q,) for q in range(n_qubits)}
-    if max_weight >= 2:
-        found |= {tuple(sorted((q, r))) for q in range(n_qubits) for r in neighbours[q]}
-    if max_weight >= 3:
-        found |= {
-            tuple(sorted((q, a, b)))
-            for q in range(n_qubits)
-            for a, b in itertools.combinations(sorted(neighbours[q]), 2)
-        }
-    return sorted(found, key=lambda g: (len(g), g))
+    return neighbours
 
 
 def _settings(spec: Mapping[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any], str]:

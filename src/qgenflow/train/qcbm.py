@@ -13,6 +13,7 @@ import numpy as np
 
 from ..bits import empirical_probs, sample_from_probs
 from ..circuits import FINAL_SAMPLING_STEP, CircuitRunner, FastAdjointRunner, ShotRunner, gradient_method
+from ..circuits.numba import SUPPORTED_OPS
 from ..devices import make_device
 from ..fit.checkpoint import Checkpointer
 from ..fit.losses import make_loss
@@ -24,7 +25,7 @@ from ..models.result import TargetData, TrainedModel
 from ..rng import make_rng
 from .iqp_estimator import fit_iqp_estimator, iqp_outputs
 
-__all__ = ["gradient_engine", "train_iqp_estimator_model", "train_qcbm"]
+__all__ = ["exact_runner", "gradient_engine", "train_iqp_estimator_model", "train_qcbm"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,24 @@ def gradient_engine(spec: Mapping[str, Any]) -> str:
     return engine
 
 
+def exact_runner(ops: list, n: int, device_spec: Mapping[str, Any], engine: str, seed: int) -> tuple[Any, str]:
+    """The runner of exact adjoint training and the engine that runs it (``numba`` or ``lightning``).
+
+    ``numba`` when asked for and the kernels know every gate of the circuit ``ops``
+    (the gate set is fixed by the ansatz, not by its angles); the device's own adjoint
+    otherwise, e.g. for a PennyLane template with gates such as ``DoubleExcitation``.
+    """
+    device_runner = CircuitRunner(make_device(device_spec, n, seed=seed), n)
+    if engine != "numba":
+        return device_runner, engine
+    fast = FastAdjointRunner(n, fallback=device_runner)
+    if fast.supports(ops):
+        return fast, "numba"
+    log.info("the numba kernels lack gates of this circuit (%s): device adjoint on %s",
+             ", ".join(sorted({op.name for op in ops} - SUPPORTED_OPS)), device_spec["name"])
+    return device_runner, "lightning"
+
+
 def training_probs(data: TargetData) -> np.ndarray | None:
     """What a QCBM fits: the exact probabilities it was given, else the empirical distribution of the training samples.
 
@@ -63,17 +82,16 @@ def training_probs(data: TargetData) -> np.ndarray | None:
     return data.probs
 
 
-def _exact_objective(model: QCBM, loss, runner, angle_scale: float) -> ValueAndGrad:
+def _exact_objective(model: QCBM, loss, runner) -> ValueAndGrad:
     def value_and_grad(params: np.ndarray, step: int) -> tuple[float, np.ndarray]:
         ops = model.ops(params)
         p = runner.probs(ops)
-        grad = runner.diagonal_grad(ops, loss.grad_probs(p)) * angle_scale
-        return loss.value(p), grad.reshape(model.shape)
+        return loss.value(p), model.param_grad(params, runner.diagonal_grad(ops, loss.grad_probs(p)))
 
     return value_and_grad
 
 
-def _shot_objective(model: QCBM, loss, runner: ShotRunner, angle_scale: float) -> ValueAndGrad:
+def _shot_objective(model: QCBM, loss, runner: ShotRunner) -> ValueAndGrad:
     n = runner.n_qubits
 
     def value_and_grad(params: np.ndarray, step: int) -> tuple[float, np.ndarray]:
@@ -81,8 +99,8 @@ def _shot_objective(model: QCBM, loss, runner: ShotRunner, angle_scale: float) -
         samples = runner.samples(ops, step)
         p_hat = empirical_probs(samples, n)
         # dL/dp at the shot estimate; independent shifted-circuit shots keep the gradient unbiased.
-        grad = runner.diagonal_grad(ops, loss.grad_probs(p_hat), step) * angle_scale
-        return mmd2_samples_vs_probs(samples, loss.target_probs, loss.sigmas), grad.reshape(model.shape)
+        grad = model.param_grad(params, runner.diagonal_grad(ops, loss.grad_probs(p_hat), step))
+        return mmd2_samples_vs_probs(samples, loss.target_probs, loss.sigmas), grad
 
     return value_and_grad
 
@@ -119,17 +137,13 @@ def train_qcbm(
     loss = make_loss(spec["loss"], training_probs(data))
     device_spec = spec["device"]
     method = gradient_method(spec)
-    # Gate angles may be a fixed multiple of the parameters (IQP: MultiRZ(2 theta)).
-    angle_scale = float(getattr(model.ansatz, "gate_angle_scale", 1.0))
-    if method == "adjoint":
-        runner = CircuitRunner(make_device(device_spec, n, seed=seed), n)
-        if gradient_engine(spec) == "numba":
-            # Circuits with a gate the numba kernels lack go to the device's own adjoint.
-            runner = FastAdjointRunner(n, fallback=runner)
-        objective = _exact_objective(model, loss, runner, angle_scale)
-    else:  # parameter-shift with finite shots: the path for hardware plugins
-        objective = _shot_objective(model, loss, ShotRunner(device_spec, n, int(device_spec["shots"]), seed), angle_scale)
     init = model.init_params(make_rng(seed, "model_init"), float(spec["init_scale"]))
+    engine = gradient_engine(spec)
+    if method == "adjoint":
+        runner, engine = exact_runner(model.ops(init), n, device_spec, engine, seed)
+        objective = _exact_objective(model, loss, runner)
+    else:  # parameter-shift with finite shots: the path for hardware plugins
+        objective = _shot_objective(model, loss, ShotRunner(device_spec, n, int(device_spec["shots"]), seed))
     result = fit(objective, init, spec["optimizer"], checkpointer)
     n_samples = int(spec["n_samples"])
     if method == "adjoint":
@@ -143,7 +157,7 @@ def train_qcbm(
     attrs = {
         "gradient": method,
         "device": device_spec["name"],
-        "gradient_engine": gradient_engine(spec),
+        "gradient_engine": engine,
         "sampling_note": "",
     }
     return _trained(model, result, probs, samples, attrs)

@@ -1,5 +1,7 @@
 """The ``iqp`` ansatz: generators, circuit, spin-flip symmetry and adjoint gradients."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -8,7 +10,7 @@ from qgenflow.errors import InvalidConfigError
 from qgenflow.models import ANSATZE, QCBM, make_ansatz
 from qgenflow.models.iqp import IQPAnsatz, pad_generators
 from qgenflow.targets.iqp import candidate_generators, iqp_probs
-from qgenflow.circuits import CircuitRunner
+from qgenflow.circuits import CircuitRunner, FastAdjointRunner
 from qgenflow.train.iqp_estimator import iqp_model_probs
 
 TOL_PROBS = 1e-12  # two exact simulations of the same circuit
@@ -81,3 +83,49 @@ def test_adjoint_gradient_times_gate_scale(rng, runner4):
         step[j] = FD_STEP
         fd = (loss(theta + step) - loss(theta - step)) / (2 * FD_STEP)
         assert grad[j] == pytest.approx(fd, abs=TOL_GRAD)
+
+
+@pytest.mark.parametrize(
+    "options,weights",
+    [({"weights": [1, 4, 6]}, [1] * 6 + [4] * 15 + [6]), ({"max_weight": 6}, None),
+     ({"pattern": "chain", "weights": [4], "pbc": True}, [4] * 6),
+     ({"pattern": "square", "lattice": [2, 3], "weights": [4]}, None)],
+)
+def test_generators_of_any_weight(options, weights, rng):
+    """Generators of weight 4-6 (weights list or max_weight): numba and lightning agree with the numpy phase path."""
+    ansatz = make_ansatz("iqp", 6, 1, options)
+    found = sorted((ansatz.generators >= 0).sum(axis=1))
+    if weights is not None:
+        assert found == weights
+    if options.get("pattern") == "square":  # the connected 4-site sets of a 2x3 grid, by brute force
+        brute = [g for g in itertools.combinations(range(6), 4) if _connected(g, [2, 3])]
+        assert candidate_generators(6, pattern="square", lattice=[2, 3], weights=[4]) == brute and len(brute) == 10
+    theta = rng.uniform(-np.pi, np.pi, size=ansatz.shape)
+    ops = ansatz.ops(theta)
+    expected = iqp_probs(ansatz.generators, theta, 6)
+    lightning = CircuitRunner(make_device({"name": "lightning.qubit"}, 6), 6)
+    np.testing.assert_allclose(lightning.probs(ops), expected, atol=TOL_PROBS)
+    np.testing.assert_allclose(FastAdjointRunner(6).probs(ops), expected, atol=TOL_PROBS)
+
+
+def _connected(sites, lattice):
+    """Whether grid sites (qubit i * L1 + j) form a connected set (open boundaries)."""
+    cols = lattice[1]
+    seen, todo = {sites[0]}, [sites[0]]
+    while todo:
+        q = todo.pop()
+        for r in sites:
+            if r not in seen and abs(q // cols - r // cols) + abs(q % cols - r % cols) == 1:
+                seen.add(r)
+                todo.append(r)
+    return len(seen) == len(sites)
+
+
+@pytest.mark.parametrize(
+    "options,key", [({"weights": [1, 7]}, "ansatz_options.weights"), ({"max_weight": 0}, "ansatz_options.max_weight")]
+)
+def test_bad_weights_are_refused(options, key):
+    """A listed generator weight above n_qubits, or max_weight below 1, raises InvalidConfigError naming the option."""
+    with pytest.raises(InvalidConfigError) as err:
+        make_ansatz("iqp", 6, 1, options)
+    assert err.value.key == key

@@ -342,7 +342,7 @@ def test_exact_method_is_limited(monkeypatch, seed):
         (spec_of(6, generators={"lattice": [2, 3]}), "generators.lattice"),
         (spec_of(6, generators={"pbc": True}), "generators.pbc"),
         (spec_of(6, generators={"pattern": "ring"}), "generators.pattern"),
-        (spec_of(6, generators={"max_weight": 4}), "generators.max_weight"),
+        (spec_of(6, generators={"max_weight": 0}), "generators.max_weight"),
         (spec_of(6, generators={"density": 0.0}), "generators.density"),
         (spec_of(6, generators={"weight": 2}), "generators.weight"),
         (spec_of(6, angles={"distribution": "cauchy"}), "angles.distribution"),

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from qgenflow.bits import all_bitstrings, empirical_probs, sample_from_probs
+from qgenflow.circuits import CircuitRunner
+from qgenflow.devices import make_device
 from qgenflow.fit.loop import fit
 from qgenflow.io import read_artefact
 from qgenflow.kernels import mmd2_exact
@@ -314,3 +316,29 @@ def test_train_with_estimator_from_artefact(tmp_path, seed):
     assert trained.history["loss"].shape == (6,) and theta.shape == (len(generators),)
     np.testing.assert_allclose(trained.probs, iqp_model_probs(generators, theta, 5, spin_flip_symmetric=True))
     assert trained.samples.shape == (40, 5) and trained.attrs["sampling_note"] == ""
+
+
+@pytest.mark.parametrize(
+    "options,spin_flip",
+    [({"weights": [1, 4, 5, 6]}, False), ({"weights": [2, 4, 6]}, True), ({"pattern": "chain", "max_weight": 5}, False)],
+)
+def test_high_weight_generators_estimator_matches_exact(options, spin_flip, seed):
+    """Weight 4-6 generators: the estimator's <Z_a> over all z equals sum_x p(x)(-1)^(a.x) of the exact
+    probabilities, which equal lightning's for the same circuit (an independent simulation)."""
+    n = 6
+    ansatz = make_ansatz("iqp", n, 1, {**options, "spin_flip_symmetric": spin_flip})
+    gens = ansatz.generators
+    assert (gens >= 0).sum(axis=1).max() >= 5
+    theta = np.random.default_rng(seed).normal(0.0, 0.6, size=ansatz.shape)
+    probs = iqp_model_probs(gens, theta, n, spin_flip_symmetric=spin_flip)
+    lightning = CircuitRunner(make_device({"name": "lightning.qubit"}, n), n).probs(ansatz.ops(theta))
+    np.testing.assert_allclose(probs, lightning, atol=TOL_EXACT)
+    z = all_bitstrings(n)
+    if spin_flip:
+        z = z[z.sum(axis=1) % 2 == 0]
+    strings = all_bitstrings(n).astype(bool)
+    est = ZStringMMD(gens, n, sample_from_probs(probs, 100, np.random.default_rng(seed)), [1.0], n_ops=64,
+                     n_z=len(z), spin_flip_symmetric=spin_flip, dtype="float64")
+    assert est.path == "incidence"
+    batch = est.make_batch([strings], z)
+    np.testing.assert_allclose(est.model_expvals(theta, batch)[0], z_expectations(probs, strings), atol=TOL_EXACT)
