@@ -363,7 +363,8 @@ class _Game:
         loss = float(now["p"] @ g) if self.gen.method == "adjoint" else float(now["wf"] @ self.disc.g(now["xf"]))
         if now["final"]:  # the evaluation after the last update: its gradient is never used
             return loss, np.zeros(self.gen.model.shape)
-        return loss, self.gen.grad(now["ops"], g, step).reshape(self.gen.model.shape)
+        # through the ansatz's angle map (templates, user circuits, IQP 2 theta), as the QCBM trainer does
+        return loss, self.gen.model.param_grad(theta, self.gen.grad(now["ops"], g, step))
 
     def after(self, step: int, loss: float, final: bool) -> None:
         if step % self.log_every and not final:

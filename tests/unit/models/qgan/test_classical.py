@@ -149,3 +149,27 @@ def test_bars_and_stripes_3x3_acceptance():
         assert result.samples.shape == (20000, 9)
         valid.append(np.isin(bits_to_index(result.samples), bits_to_index(bas_patterns(3, 3))).mean())
     assert sum(v >= VALID_GOAL for v in valid) >= 2, valid
+
+
+@pytest.mark.parametrize("name", ["pennylane:StronglyEntanglingLayers", "iqp"])
+def test_the_generator_gradient_goes_through_the_ansatzs_angle_map(name):
+    """The QGAN generator's gradient of E_p[g] in its parameters (not its gate angles) equals finite differences,
+    for a template whose angles are not its parameters and for IQP's MultiRZ(2 theta)."""
+    from qgenflow.models import QCBM, make_ansatz
+    from qgenflow.models.qgan.classical import _BornGenerator
+
+    model = QCBM(make_ansatz(name, 3, 2, {}))
+    gen = _BornGenerator(model, {"name": "lightning.qubit"}, "adjoint", 3, seed=0)
+    rng = np.random.default_rng(1)
+    theta, g = rng.uniform(-1, 1, size=model.shape), rng.normal(size=8)
+    grad = model.param_grad(theta, gen.grad(model.ops(theta), g, 0))
+
+    def value(t: np.ndarray) -> float:
+        return float(gen.view(model.ops(t), 0)[2] @ g)
+
+    eps, fd = 1e-6, np.zeros(theta.size)
+    for k in range(theta.size):
+        step = np.zeros(theta.size)
+        step[k] = eps
+        fd[k] = (value(theta + step.reshape(theta.shape)) - value(theta - step.reshape(theta.shape))) / (2 * eps)
+    np.testing.assert_allclose(grad.ravel(), fd, atol=1e-6)
