@@ -36,6 +36,7 @@ STAGE_ENTRIES: dict[str, tuple[str, ...]] = {
     "audit": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.audit"),
     "figures": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.figure"),
     "publish": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.publish"),
+    "page": ("qgenflow.runtime", "qgenflow.stages.page"),
 }
 
 
