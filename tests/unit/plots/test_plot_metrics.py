@@ -164,6 +164,26 @@ def test_porter_thomas_figure(tmp_path: Path, write_target, write_model, rng, ca
         plot_porter_thomas(sample_only, [], [], [tmp_path / "x.png"])
 
 
+def test_porter_thomas_draws_one_panel_per_model(tmp_path: Path, write_target, write_model, rng, monkeypatch):
+    """Seven models: seven small panels sharing their axes, each with the target and one model, never an overlay."""
+    from matplotlib.patches import StepPatch
+
+    from qgenflow.plots import porter_thomas
+
+    target = write_target(rng.integers(0, 2, (10, 6)), rng.dirichlet(np.ones(2**6)))
+    names = [f"m{i}" for i in range(7)]
+    models = [write_model(n, rng.integers(0, 2, (10, 6)), rng.dirichlet(np.ones(2**6))) for n in names]
+    drawn = []
+    monkeypatch.setattr(porter_thomas, "save_figure", lambda fig, outputs, dpi=None: drawn.append(fig))
+    plot_porter_thomas(target, models, names, [tmp_path / "pt.png"], title="iqp")
+    axes = [ax for ax in drawn[0].get_axes() if ax.get_visible()]
+    assert len(axes) == 7
+    for ax, name in zip(axes, names):
+        assert [type(p) for p in ax.patches].count(StepPatch) == 1  # exactly one model per panel
+        assert ax.get_title().startswith(f"{name} (") and ax.get_yscale() == "log"
+    assert len({ax.get_ylim() for ax in axes}) == 1  # shared axes: panels compare at a glance
+
+
 def test_unknown_figure_names_the_allowed_ones(tmp_path: Path):
     with pytest.raises(ValueError, match="allowed: training, distribution"):
         draw_figure("histogram", [tmp_path / "x.png"])
