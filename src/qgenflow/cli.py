@@ -23,7 +23,7 @@ from .files import write_text_atomic
 from .io import summarize
 from .stages.publish import verify_manifest
 
-__all__ = ["main", "load_config_file"]
+__all__ = ["build_parser", "main", "load_config_file"]
 
 
 class UserError(QgenflowError):
@@ -118,10 +118,11 @@ def _verify_manifest(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``qgenflow`` console script."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: ``--version`` and one subcommand per task, every option with its help."""
     parser = argparse.ArgumentParser(prog="qgenflow", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"qgenflow {__version__}")
+    parser.add_argument("--version", action="version", version=f"qgenflow {__version__}",
+                        help="print the qgenflow version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("inspect", help="print a readable summary of .h5 artefacts")
@@ -142,8 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("verify-manifest", help="recheck the checksums of a published figure set")
     p.add_argument("manifest", nargs="?", default="results/publish/manifest.json", help="the manifest.json")
     p.set_defaults(func=_verify_manifest)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``qgenflow`` console script."""
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except QgenflowError as exc:

@@ -37,6 +37,7 @@ STAGE_ENTRIES: dict[str, tuple[str, ...]] = {
     "trainability": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.trainability"),
     "figures": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.figure"),
     "publish": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.publish"),
+    "page": ("qgenflow.runtime", "qgenflow.stages.page"),
 }
 
 

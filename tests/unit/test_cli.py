@@ -1,8 +1,12 @@
 """The qgenflow command line."""
 
-import numpy as np
+import argparse
 
-from qgenflow.cli import main
+import numpy as np
+import pytest
+
+from qgenflow import __version__
+from qgenflow.cli import build_parser, main
 from qgenflow.io import write_artefact
 
 
@@ -34,3 +38,26 @@ def test_check_config_names_the_key(tmp_path, capsys):
     )
     assert main(["check-config", str(cfg), "--schema", str(repo / "workflow/schemas/config.schema.yaml")]) == 1
     assert "models.m.layers" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"qgenflow {__version__}"
+
+
+def test_every_subcommand_and_option_has_help():
+    parser = build_parser()
+    subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert len(subparsers) == 1
+    commands = subparsers[0]
+    helped = {choice.dest: choice.help for choice in commands._choices_actions}
+    assert set(helped) == set(commands.choices) == {"inspect", "config-docs", "check-config", "verify-manifest"}
+    assert all(text and text.strip() for text in helped.values())
+    for name, sub in [("qgenflow", parser), *commands.choices.items()]:
+        for action in sub._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            assert action.help and action.help.strip(), f"{name}: option {action.dest} has no help text"
+        assert sub.format_help().strip()

@@ -13,6 +13,7 @@ import yaml
 
 from qgenflow.io import VOLATILE_ATTRS
 
+from ..browser import CHROMEDRIVER, CHROMIUM, show_table_page
 from .conftest import REPO, TEST_CONFIG, new_workdir, planned_jobs, snakemake
 
 def _is_timing(attr: str) -> bool:
@@ -109,11 +110,15 @@ def test_report(study_run):
     assert set(categories) == set(FIGURES) | {"Scaling"}
     for target, figs in FIGURES.items():
         assert sorted(categories[target]["Figures"]) == sorted(f"results/figures/{target}_{f}.png" for f in figs)
-        assert sorted(categories[target]["Tables"]) == sorted([
-            f"results/tables/{target}.csv", f"results/tables/{target}_verdict.txt",
-            f"results/tables/{target}_audit.csv", f"results/tables/{target}_decision.txt",  # every target has a qcbm
-        ])
+        # one HTML page per target holds its table, verdict, audit and decision rule
+        assert categories[target]["Tables"] == [f"results/tables/{target}.html"]
     assert "on the same metrics, one panel" in html  # captions come from workflow/report/
+    if CHROMIUM is not None and CHROMEDRIVER is not None:  # what a reader sees: Chromium clicks through
+        for target in FIGURES:
+            png = study_run / f"results/report_{target}.png"
+            text = show_table_page(study_run / "results/report.html", target, png)
+            assert f"{target}: tables and verdict" in text and "verdict: " in text, text[:2000]
+            assert " ± " in text and "Advantage audit" in text and "conclusion: " in text, text[:2000]
 
 
 def test_changing_one_learning_rate_reruns_only_that_model(study_run, tmp_path):

@@ -168,6 +168,15 @@ def get_table_params(wildcards):
     return {"verdict": canonical(config["verdict"]), "study": STUDY}
 
 
+def get_table_page_inputs(wildcards):
+    """The target's metrics table and verdict, and its audit table and decision rule if audited."""
+    tables = f"results/tables/{wildcards.target}"
+    named = {"table": f"{tables}.csv", "verdict": f"{tables}_verdict.txt"}
+    if wildcards.target in audited_targets(config):
+        named.update(audit=f"{tables}_audit.csv", decision=f"{tables}_decision.txt")
+    return named
+
+
 def get_audit_inputs(wildcards):
     """The audit's target of every seed, its quantum models and every metrics file of the target."""
     return {
@@ -330,11 +339,20 @@ def figure_options(figure):
     return options
 
 
+def report_format():
+    """The one figure format the report shows: PNG, else SVG, else the only one (PDF)."""
+    formats = config["figures"]["formats"]
+    return next((fmt for fmt in ("png", "svg") if fmt in formats), formats[0])
+
+
 def get_figure_outputs(figure):
     spec = FIGURES[figure]
     outputs = []
     for fmt in config["figures"]["formats"]:
         path = f"results/figures/{spec.file}.{fmt}"
+        if fmt != report_format():
+            outputs.append(path)  # in results/ and results/publish/, not in the report
+            continue
         if spec.scope == "sweep":
             category, labels = "Scaling", {"sweep": "{sweep}", "format": fmt}
         else:
@@ -380,6 +398,7 @@ def table_files():
     return (
         [f"results/tables/{t}.csv" for t in targets]
         + [f"results/tables/{t}_verdict.txt" for t in targets]
+        + [f"results/tables/{t}.html" for t in targets]
         + audit_files()
     )
 
@@ -419,11 +438,17 @@ def get_publish_params(wildcards):
             f"results/tables/{target}_verdict.txt",
         ):
             add(path, named)
-    for target in audited_targets(config):
+    audited = audited_targets(config)
+    for target in audited:
         named = get_audit_inputs(SimpleNamespace(target=target))
         named = {"models": named["models"], "metrics": named["metrics"]}
         for name in ("audit.csv", "decision.txt"):
             add(f"results/tables/{target}_{name}", named)
+    for target in sorted({t for t, _ in study_pairs(config)}):
+        named = {"metrics": get_metrics_files(SimpleNamespace(target=target))}
+        if target in audited:
+            named["models"] = get_audit_inputs(SimpleNamespace(target=target))["models"]
+        add(f"results/tables/{target}.html", named)
     return {"files": files, "sources": sources, "study": STUDY}
 
 

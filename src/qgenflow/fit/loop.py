@@ -68,21 +68,33 @@ class TrainResult:
 
 
 class Progress:
-    """Logs step, loss, elapsed and estimated time left, about every ``interval`` seconds."""
+    """Logs step, loss, elapsed and estimated time left, about every ``interval`` seconds.
+
+    The time left is estimated from the steps after the first one: the first step also
+    compiles (numba, JAX), which can take several times as long as a step, so it is left out
+    of the rate and its own line says the estimate comes with the next one.
+    """
 
     def __init__(self, steps: int, interval: float = 5.0, start_step: int = 0):
         self.steps, self.interval, self.start_step = steps, interval, start_step
         self.start = time.perf_counter()
+        self.first_done: float | None = None  # when the first step (with its compilation) ended
         self.last = -np.inf
 
     def update(self, step: int, loss: float, force: bool = False) -> None:
         now = time.perf_counter()
+        if self.first_done is None:
+            self.first_done = now
         if not force and now - self.last < self.interval and step != self.start_step:
             return
         self.last = now
         elapsed = now - self.start
-        done = max(step + 1 - self.start_step, 1)
-        left = elapsed / done * (self.steps - step - 1)
+        timed = step - self.start_step  # steps finished since the first one
+        if timed < 1:
+            log.info("step %d/%d  loss %.4e  elapsed %.1fs (first step, with compilation)  left: from the next step",
+                     step + 1, self.steps, loss, elapsed)
+            return
+        left = (now - self.first_done) / timed * (self.steps - step - 1)
         log.info("step %d/%d  loss %.4e  elapsed %.1fs  left ~%.1fs", step + 1, self.steps, loss, elapsed, left)
 
 

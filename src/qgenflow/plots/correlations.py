@@ -27,9 +27,11 @@ from matplotlib.patches import Rectangle
 
 from ..bits import index_to_bits
 from ..io import Artefact
+from ..metrics.tables import model_role
 from .distribution import DENSE_MAX_QUBITS
 from .style import (
     DOUBLE_COLUMN_IN,
+    ROLE_MARKERS,
     SINGLE_COLUMN_IN,
     TARGET_COLOUR,
     check_labels,
@@ -254,7 +256,8 @@ def plot_correlation_function(
     colours: Mapping[str, str] | None = None,
     dpi: float | None = None,
 ) -> None:
-    """``C(r)`` of a lattice target (line) and of every model (markers; seed mean, min-max bars)."""
+    """``C(r)`` of a lattice target (grey dashes) and of every model (markers by role: circle quantum,
+    square classical; seed mean, min-max bars), all unjoined: r takes discrete values."""
     check_outputs(outputs)
     lattice = lattice_of(target)
     if lattice is None:
@@ -270,16 +273,20 @@ def plot_correlation_function(
         fig = new_figure()
         ax = fig.add_subplot()
         ax.axhline(0.0, color="0.8", lw=0.5, zorder=0)
-        ax.plot(radii, c_target, color=TARGET_COLOUR, lw=2.4, alpha=0.7, marker="o", ms=4, label="target", zorder=1)
+        # r is discrete: markers only, no line joining distances. The target is a wide grey dash
+        # (its exact value), models are markers by role (circle quantum, square classical).
+        ax.plot(radii, c_target, ls="none", color=TARGET_COLOUR, marker="_", ms=11, mew=2.2, label="target", zorder=1)
         width = 0.12 * (np.diff(radii).min() if radii.size > 1 else 1.0)
         offsets = np.linspace(-width, width, len(groups)) if len(groups) > 1 else [0.0]
+        roles = {label: model_role(str(art.attrs.get("model_kind", ""))) for art, label in zip(models, labels)}
         for offset, (label, moments) in zip(offsets, groups.items()):
             curves = np.array([correlation_function(m.zz, distances)[1] for m in moments])
             mean = curves.mean(axis=0)
             err = np.vstack([mean - curves.min(axis=0), curves.max(axis=0) - mean])
             ax.errorbar(
                 radii + offset, mean, yerr=err if len(moments) > 1 else None,
-                fmt="s", ms=2.5, color=palette[label], elinewidth=0.6, label=label, zorder=2,
+                fmt=ROLE_MARKERS.get(roles[label], "D"), ms=3, color=palette[label], elinewidth=0.6, label=label,
+                zorder=2,
             )
         ax.set_xlabel("distance r (lattice units" + (", minimum image)" if lattice.pbc else ")"))
         ax.set_ylabel("C(r) = mean ⟨z_i z_j⟩ at |i − j| = r")

@@ -37,7 +37,7 @@ from .style import (
 __all__ = [
     "DEFAULT_MAX_BITSTRINGS",
     "DENSE_MAX_QUBITS",
-    "BITSTRING_LABELS_MAX",
+    "BITSTRING_LABELS_MAX_QUBITS",
     "TopBitstrings",
     "DistributionTable",
     "top_bitstrings",
@@ -51,11 +51,11 @@ logger = logging.getLogger(__name__)
 DENSE_MAX_QUBITS = MAX_DENSE_QUBITS
 #: Most probable bitstrings of the target shown when the caller does not say.
 DEFAULT_MAX_BITSTRINGS = 64
-# Tick labels are '0101' strings only for few bars of short bitstrings.
-BITSTRING_LABELS_MAX = 32
-BITSTRING_LABELS_MAX_QUBITS = 16
-# Beyond this, indices are too long to read and bars are labelled by rank instead.
-INDEX_LABELS_MAX_QUBITS = 32
+#: Bars are labelled by their bitstring ('0101', rotated when long or many) up to this many
+#: qubits; beyond it (a label too long to read) by the bitstring's rank in the target.
+BITSTRING_LABELS_MAX_QUBITS = 32
+#: Beyond this many bars the bitstring labels use a smaller font.
+_SMALL_LABELS_BARS = 16
 OTHER_LABEL = "other"
 _ERRORBAR_COLOUR = "0.15"
 _OTHER_PANEL_WIDTH = 1.6
@@ -64,7 +64,6 @@ _SINGLE_COLUMN_MAX_BARS = 16
 DENSE_BARS = 160
 _XLABELS = {
     "bitstring": "bitstring (wire 0 leftmost)",
-    "index": "bitstring index (big-endian)",
     "rank": "rank of bitstring in target",
 }
 
@@ -76,8 +75,8 @@ class TopBitstrings:
     Attributes:
         indices: positions into the probability array, most probable first.
         bits: the bitstrings themselves, shape [k, n], ``uint8``.
-        labels: tick labels: '0101' strings, big-endian indices, or 1-based ranks.
-        label_kind: ``"bitstring"``, ``"index"`` or ``"rank"``.
+        labels: tick labels: '0101' strings (qubit 0 leftmost), or 1-based ranks for wide registers.
+        label_kind: ``"bitstring"`` or ``"rank"``.
         other: total probability of every outcome not in ``indices``.
     """
 
@@ -139,10 +138,8 @@ def top_bitstrings(probs: np.ndarray, k: int, rows: np.ndarray | None = None) ->
     rest[indices] = False
     other = max(float(probs[rest].sum()), 0.0)
 
-    if indices.size <= BITSTRING_LABELS_MAX and n <= BITSTRING_LABELS_MAX_QUBITS:
+    if n <= BITSTRING_LABELS_MAX_QUBITS:
         kind, labels = "bitstring", ["".join(map(str, row)) for row in bits]
-    elif n <= INDEX_LABELS_MAX_QUBITS:
-        kind, labels = "index", [str(i) for i in bits_to_index(bits.reshape(-1, n))]
     else:
         kind, labels = "rank", [str(r + 1) for r in range(indices.size)]
     return TopBitstrings(indices=indices, bits=bits, labels=labels, label_kind=kind, other=other)
@@ -253,7 +250,7 @@ def plot_distribution(
         series = [("target", table.target[None, :])] + list(table.models.items())
         _draw_top_bars(ax, table, series, bar_colours)
         _draw_bars(ax_other, np.zeros(1), [v[:, -1:] for _, v in series], bar_colours, None)
-        rotate = kind != "bitstring" or n_top > 4 or n_series > 4
+        rotate = kind != "bitstring" or n_top > 4 or n_series > 4 or table.top.bits.shape[-1] > 6
         _label_bitstrings(ax, table.top, rotate)
         handles, names = ax.get_legend_handles_labels()
         order = sorted(range(len(names)), key=lambda i: names[i] != "target")  # the target first
@@ -287,7 +284,8 @@ def _label_bitstrings(ax: Axes, top: TopBitstrings, rotate: bool) -> None:
     kind = top.label_kind
     ax.set_xticks(np.arange(n_top), top.labels)
     ax.tick_params(
-        axis="x", length=0, labelsize=6 if kind == "bitstring" else 5.5, labelrotation=90 if rotate else 0
+        axis="x", length=0, labelsize=6 if kind == "bitstring" and n_top <= _SMALL_LABELS_BARS else 5,
+        labelrotation=90 if rotate else 0
     )
     if kind == "bitstring":
         for tick in ax.get_xticklabels():

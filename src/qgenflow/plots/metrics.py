@@ -22,6 +22,7 @@ from matplotlib.lines import Line2D
 from ..io import Artefact
 from ..metrics.tables import HIGHER_IS_BETTER, MetricsRecord, metrics_record, model_role
 from .style import (
+    ROLE_MARKERS,
     DOUBLE_COLUMN_IN,
     HEIGHT_IN,
     REFERENCE_STYLES,
@@ -72,7 +73,7 @@ METRIC_LABELS = {
 }
 # Metrics spanning orders of magnitude are drawn on a log (or symlog) axis.
 _LOG_PREFIXES = ("mmd2", "kl", "tv", "zz_error", "energy_relative_error", "structure_factor_error")
-_MARKERS = {"quantum": "o", "classical": "s", "other": "D"}
+_MARKERS = ROLE_MARKERS
 _SEED_ALPHA = 0.45
 
 

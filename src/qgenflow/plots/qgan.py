@@ -100,7 +100,9 @@ def plot_qgan_dynamics(
             _band(ax_loss, step, [np.asarray(a["history/loss"]) for a in arts], colour, lw=1.0, label="generator")
             _band(ax_loss, step, [np.asarray(a["history/d_loss"]) for a in arts], colour, lw=1.0, ls="--",
                   label="discriminator")
-            ax_loss.set_ylabel(f"{label}\nloss")
+            # the model names its row (a title over the row's first panel); y labels stay one line each
+            ax_loss.set_title(label, loc="left", color=colour, fontsize=8, fontweight="bold")
+            ax_loss.set_ylabel("loss")
             ax_loss.legend(loc="best", fontsize=6)
 
             log_step = np.asarray(arts[0]["history/log_step"])

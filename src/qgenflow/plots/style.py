@@ -50,6 +50,8 @@ HEIGHT_IN = 2.4
 
 #: Every figure draws the target in this grey, so models keep the palette to themselves.
 TARGET_COLOUR = "0.55"
+#: Marker of a model by its role, in every figure: circles quantum, squares classical.
+ROLE_MARKERS = {"quantum": "o", "classical": "s", "other": "D"}
 #: Reference rows (training data scored on test, uniform bits) are horizontal lines, never model colours.
 REFERENCE_STYLES = {
     DATA_REFERENCE: {"color": "0.2", "linestyle": "--", "label": "training data"},

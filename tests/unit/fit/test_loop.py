@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from qgenflow.io import read_artefact
 from qgenflow.stages.target import run_target
 from tests.unit.killed import Killed, KilledAfterSave
 from qgenflow.fit.checkpoint import Checkpointer
+from qgenflow.fit import loop
 from qgenflow.fit.loop import fit
 from qgenflow.fit.optimizers import make_schedule
 
@@ -215,3 +217,17 @@ def test_killed_training_job_resumes_to_the_same_result(tmp_path):
     assert np.array_equal(a["params/theta"], b["params/theta"])
     assert np.array_equal(a["history/loss"], b["history/loss"])
     assert not ckpt.exists()
+
+
+def test_progress_time_left_leaves_out_the_first_step(monkeypatch, caplog):
+    """The first step takes 100 s (compilation), every later one 1 s: the estimate is 1 s per step left."""
+    clock = iter([0.0, 100.0, 101.0, 102.0, 110.0])  # start, then the end of steps 0, 1, 2 and 10
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: next(clock))
+    progress = loop.Progress(20, interval=0.0)
+    with caplog.at_level(logging.INFO, logger=loop.log.name):
+        for step in (0, 1, 2, 10):
+            progress.update(step, 0.5)
+    lines = [r.getMessage() for r in caplog.records]
+    assert "first step, with compilation" in lines[0] and "left ~" not in lines[0]
+    assert lines[1].endswith("left ~18.0s") and lines[2].endswith("left ~17.0s")
+    assert lines[3].endswith("left ~9.0s")  # (110 - 100) s / 10 steps x 9 steps left

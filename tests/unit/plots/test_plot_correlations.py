@@ -10,6 +10,7 @@ import pytest
 
 from qgenflow.bits import index_to_bits, sample_from_probs
 from qgenflow.io import Artefact, read_artefact, write_artefact
+from qgenflow.plots import correlations
 from qgenflow.plots.correlations import (
     Lattice,
     correlation_function,
@@ -120,3 +121,25 @@ def test_correlation_function_needs_a_lattice(tmp_path: Path, write_target, writ
     model = write_model("m", rng.integers(0, 2, (50, 3)))
     with pytest.raises(ValueError, match="no lattice"):
         plot_correlation_function(target, [model], ["m"], [tmp_path / "x.png"])
+
+
+def test_correlation_function_draws_unjoined_markers_by_role(
+    tmp_path: Path, heisenberg_ring: Artefact, rng, monkeypatch
+):
+    """C(r) at discrete r: no line joins distances; a quantum model is a circle, a classical one a square."""
+    p = np.asarray(heisenberg_ring["probs"])
+    models = []
+    for name, kind in (("qcbm", "qcbm"), ("rbm", "rbm")):
+        path = write_artefact(tmp_path / f"{name}.h5", "model",
+                              {"samples": sample_from_probs(p, 300, rng), "probs": p}, config={"kind": kind}, seed=0,
+                              attrs={"n_qubits": 8, "model_kind": kind})
+        models.append(read_artefact(path, kind="model"))
+    drawn = []
+    monkeypatch.setattr(correlations, "save_figure", lambda fig, outputs, dpi=None: drawn.append(fig))
+    plot_correlation_function(heisenberg_ring, models, ["qcbm", "rbm"], [tmp_path / "cr.png"])
+    (ax,) = drawn[0].get_axes()
+    lines = {line.get_label(): line for line in ax.get_lines() if line.get_label() == "target"}
+    lines.update({bars.get_label(): bars.lines[0] for bars in ax.containers})  # errorbar: (data line, caps, bars)
+    assert set(lines) == {"target", "qcbm", "rbm"}
+    assert all(line.get_linestyle() == "None" for line in lines.values())
+    assert lines["qcbm"].get_marker() == "o" and lines["rbm"].get_marker() == "s"

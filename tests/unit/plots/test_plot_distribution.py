@@ -41,13 +41,30 @@ def test_top_bitstrings_ties_are_deterministic():
     assert top.other == pytest.approx(0.625, abs=ATOL)
 
 
-def test_top_bitstrings_uses_indices_when_many(rng: np.random.Generator):
-    """Beyond 32 bars the labels are big-endian indices."""
+def test_top_bitstrings_labels_many_bars_with_bitstrings(rng: np.random.Generator):
+    """Many bars are still labelled by their bitstrings (qubit 0 leftmost), never by an integer index."""
     probs = rng.dirichlet(np.ones(2**6))
     top = top_bitstrings(probs, 40)
-    assert top.label_kind == "index"
-    assert top.labels == [str(i) for i in top.indices]
+    assert top.label_kind == "bitstring"
+    assert top.labels == [format(int(i), "06b") for i in top.indices]  # big-endian: qubit 0 is the leading bit
     assert top.other == pytest.approx(1.0 - probs[top.indices].sum(), abs=ATOL)
+
+
+def test_sixteen_qubit_bars_carry_bitstrings():
+    """A Néel-like 4x4 state: the bar of index 23130 reads '0101101001011010', and so does its tick."""
+    n = 16
+    probs = np.zeros(2**n)
+    probs[[23130, 42405]] = [0.45, 0.35]
+    probs[1:60] += 0.2 / 59
+    top = top_bitstrings(probs, 64)
+    assert top.labels[:2] == ["0101101001011010", "1010010110100101"]
+
+
+def test_wide_registers_fall_back_to_rank():
+    rows = np.zeros((3, 40), dtype=np.uint8)
+    rows[1, 0] = rows[2, 1] = 1
+    top = top_bitstrings(np.array([0.5, 0.3, 0.2]), 3, rows=rows)
+    assert top.label_kind == "rank" and top.labels == ["1", "2", "3"]
 
 
 def test_top_bitstrings_sparse_rows():
@@ -86,7 +103,8 @@ def test_table_counts_rows_beyond_dense_limit(rng: np.random.Generator, write_ta
     model_samples = np.vstack([support[:2], 1 - support[:1]])  # one row outside the support
     model = write_model("m", model_samples)
     table = distribution_table(target, [model], ["m"], max_bitstrings=3)
-    assert table.top.label_kind == "index"
+    assert table.top.label_kind == "bitstring"
+    assert table.top.labels == ["".join(map(str, row)) for row in table.top.bits]
     assert table.target.sum() == pytest.approx(1.0, abs=ATOL)
     shown = set(bits_to_index(table.top.bits).tolist())
     model_idx = bits_to_index(model_samples)

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.patches import StepPatch
 
 from qgenflow.io import Artefact, read_artefact, write_artefact
 from qgenflow.metrics.tables import metrics_record
 from qgenflow.plots.metrics import _log_floor, plot_metrics, plot_scaling, summarise
+from qgenflow.plots import porter_thomas, qgan
 from qgenflow.plots.porter_thomas import plot_porter_thomas, rescaled_probabilities
 from qgenflow.plots.qgan import discriminator_accuracy, plot_qgan_dynamics
 from qgenflow.stages.figure import draw_figure
@@ -134,6 +136,17 @@ def test_qgan_figure(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     assert (tmp_path / "g.png").stat().st_size > 5000 and "cut off" not in caplog.text
 
 
+def test_qgan_rows_are_named_by_title_and_y_labels_are_one_line(tmp_path: Path, monkeypatch):
+    models = [_qgan(tmp_path, 0, False), _qgan(tmp_path, 0, True)]
+    drawn = []
+    monkeypatch.setattr(qgan, "save_figure", lambda fig, outputs, dpi=None: drawn.append(fig))
+    plot_qgan_dynamics(models, ["qgan", "qgan_q"], [tmp_path / "g.png"])
+    axes = drawn[0].get_axes()
+    assert [ax.get_ylabel() for ax in axes] == ["loss", "discriminator accuracy", "MMD² to target",
+                                                "loss", "discriminator accuracy", "state fidelity"]
+    assert [axes[0].get_title(loc="left"), axes[3].get_title(loc="left")] == ["qgan", "qgan_q"]
+
+
 def test_qgan_figure_rejects_other_models(tmp_path: Path, write_model, rng):
     model = write_model("qcbm", rng.integers(0, 2, (10, 3)))
     with pytest.raises(ValueError, match="not a QGAN"):
@@ -162,6 +175,22 @@ def test_porter_thomas_figure(tmp_path: Path, write_target, write_model, rng, ca
     sample_only = write_target(rng.integers(0, 2, (10, 6)), None, name="s.h5")
     with pytest.raises(ValueError, match="exact IQP target"):
         plot_porter_thomas(sample_only, [], [], [tmp_path / "x.png"])
+
+
+def test_porter_thomas_draws_one_panel_per_model(tmp_path: Path, write_target, write_model, rng, monkeypatch):
+    """Seven models: seven small panels sharing their axes, each with the target and one model, never an overlay."""
+    target = write_target(rng.integers(0, 2, (10, 6)), rng.dirichlet(np.ones(2**6)))
+    names = [f"m{i}" for i in range(7)]
+    models = [write_model(n, rng.integers(0, 2, (10, 6)), rng.dirichlet(np.ones(2**6))) for n in names]
+    drawn = []
+    monkeypatch.setattr(porter_thomas, "save_figure", lambda fig, outputs, dpi=None: drawn.append(fig))
+    plot_porter_thomas(target, models, names, [tmp_path / "pt.png"], title="iqp")
+    axes = [ax for ax in drawn[0].get_axes() if ax.get_visible()]
+    assert len(axes) == 7
+    for ax, name in zip(axes, names):
+        assert [type(p) for p in ax.patches].count(StepPatch) == 1  # exactly one model per panel
+        assert ax.get_title().startswith(f"{name} (") and ax.get_yscale() == "log"
+    assert len({ax.get_ylim() for ax in axes}) == 1  # shared axes: panels compare at a glance
 
 
 def test_unknown_figure_names_the_allowed_ones(tmp_path: Path):

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from qgenflow.io import read_artefact, write_artefact
 from qgenflow.plots import plot_training
-from qgenflow.plots.style import HEIGHT_IN, SINGLE_COLUMN_IN
-from qgenflow.plots.training import TrainingCurve, median_curve, training_curves
+from qgenflow.plots.style import HEIGHT_IN, SINGLE_COLUMN_IN, paper_style
+from qgenflow.plots.training import TrainingCurve, loss_name, median_curve, training_curves, training_figure
 
 DPI = 300
 
@@ -62,3 +63,33 @@ def test_label_count_must_match(tmp_path: Path, small_study):
     _, models, _ = small_study
     with pytest.raises(ValueError, match="one label per model"):
         plot_training(models, ["only-one"], [tmp_path / "t.png"])
+
+
+def _model(tmp_path: Path, name: str, seed: int, config: dict, attrs: dict | None = None, scale: float = 1.0):
+    loss = scale * np.geomspace(1.0, 1e-2, 20) * (1 + 0.1 * seed)
+    path = write_artefact(tmp_path / name / f"seed{seed}.h5", "model",
+                          {"samples": np.zeros((4, 3), np.uint8), "history/step": np.arange(20), "history/loss": loss},
+                          config=config, seed=seed, attrs={"n_qubits": 3, "model_kind": config["kind"], **(attrs or {})})
+    return read_artefact(path, kind="model")
+
+
+def test_each_loss_gets_its_own_panel(tmp_path: Path):
+    """MMD² (Born machine), NLL (baseline) and the generator loss (QGAN) never share a y axis."""
+    models = [
+        _model(tmp_path, "qcbm", 0, {"kind": "qcbm"}), _model(tmp_path, "qcbm", 1, {"kind": "qcbm"}),
+        _model(tmp_path, "product", 0, {"kind": "product"}, {"loss_definition": "nll"}, scale=3.0),
+        _model(tmp_path, "qcbm_kl", 0, {"kind": "qcbm", "loss": {"type": "kl"}}),
+        _model(tmp_path, "qgan", 0, {"kind": "qgan"}),
+    ]
+    labels = ["qcbm", "qcbm", "product", "qcbm_kl", "qgan"]
+    assert [loss_name(m) for m in models] == ["MMD²", "MMD²", "NLL", "KL", "generator loss"]
+    with paper_style():
+        fig = training_figure(models, labels, title="toy")
+    axes = fig.get_axes()
+    assert [ax.get_ylabel() for ax in axes] == ["MMD²", "NLL", "KL", "generator loss"]
+    assert [[line.get_label() for line in ax.get_lines()] for ax in axes] == [["qcbm"], ["product"], ["qcbm_kl"],
+                                                                               ["qgan"]]
+    assert all(ax.get_yscale() == "log" for ax in axes)
+    assert fig.get_figheight() > HEIGHT_IN
+    plot_training(models, labels, [tmp_path / "t.png"])
+    assert imread(tmp_path / "t.png").shape[0] > round(HEIGHT_IN * DPI)
