@@ -17,7 +17,7 @@ from qgenflow.sources import PACKAGE_DIR, STAGE_ENTRIES, stage_files
 REPO = Path(__file__).resolve().parents[2]
 #: The plan layer and the command line: read at parse time or by hand, never by a job.
 NOT_IN_A_STAGE = {"cli.py", "configdocs.py", "sources.py"} | {
-    f"plan/{name}.py" for name in ("__init__", "artefacts", "entries", "resources", "studies", "tuning", "validate")
+    f"plan/{name}.py" for name in ("__init__", "artefacts", "entries", "evaluation", "resources", "studies", "tuning", "validate")
 }
 
 

@@ -5,12 +5,14 @@ from types import SimpleNamespace
 
 from qgenflow.plan import (
     artefact_identity,
+    audit_settings,
     audited_targets,
     canonical,
     check_compute,
     check_config,
     check_results_owner,
     data_files,
+    evaluation_settings,
     file_widths,
     job_gpus,
     job_resources,
@@ -24,6 +26,7 @@ from qgenflow.plan import (
     study_name,
     study_pairs,
     target_figures,
+    target_slice,
     trainability_params,
     trial_params,
     tuned_models,
@@ -47,7 +50,7 @@ wildcard_constraints:
 
 
 def get_target_params(wildcards):
-    return canonical(config["targets"][wildcards.target])
+    return target_slice(config, wildcards.target)
 
 
 def get_model_params(wildcards):
@@ -59,7 +62,7 @@ def get_seed(wildcards):
 
 
 def get_evaluation_params(wildcards):
-    return canonical(config["evaluation"])
+    return evaluation_settings(config, wildcards.target)
 
 
 def get_target_data(wildcards):
@@ -126,11 +129,11 @@ def get_train_inputs(wildcards):
 
 
 def get_trial_params(wildcards):
-    return trial_params(config, wildcards.model)
+    return trial_params(config, wildcards.target, wildcards.model)
 
 
 def get_selection_params(wildcards):
-    return selection_params(config, wildcards.model)
+    return selection_params(config, wildcards.target, wildcards.model)
 
 
 def get_first_seed(wildcards):
@@ -139,7 +142,7 @@ def get_first_seed(wildcards):
 
 def get_trial_files(wildcards):
     """Every trial of a tuned model on a target, in trial order."""
-    trials = selection_params(config, wildcards.model)["trials"]
+    trials = selection_params(config, wildcards.target, wildcards.model)["trials"]
     return [
         f"results/tuning/{wildcards.target}/{wildcards.model}/trial{k}/trial.h5"
         for k in range(trials)
@@ -198,9 +201,7 @@ def get_audit_params(wildcards):
             for m in quantum_models_for_target(config, wildcards.target)
             for _ in config["seeds"]
         ],
-        "spec": canonical(
-            {"evaluation": config["evaluation"], "verdict": config["verdict"]}
-        ),
+        "spec": audit_settings(config, wildcards.target),
     }
 
 

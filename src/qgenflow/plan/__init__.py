@@ -2,9 +2,9 @@
 
 Validation (:mod:`.validate`), per-entry facts (:mod:`.entries`), job resources and
 devices (:mod:`.resources`), studies, sweeps, colours and figures (:mod:`.studies`),
-which models are tuned and how (:mod:`.tuning`), and what each artefact must be
-(:mod:`.artefacts`). The Snakefile and the command line
-read this package only; it imports nothing heavy (no JAX, PennyLane or NetKet).
+which models are tuned and how (:mod:`.tuning`), each target's evaluation settings
+(:mod:`.evaluation`), and what each artefact must be (:mod:`.artefacts`). The Snakefile
+and the command line read this package only; it imports nothing heavy (no JAX, PennyLane or NetKet).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .artefacts import (
     trial_params,
 )
 from .entries import canonical, target_has_distribution, target_has_probs, target_qubits, uses_estimator
+from .evaluation import audit_settings, evaluation_settings, target_slice
 from .resources import SIMULATOR_MODULES, check_compute, job_gpus, job_resources, model_for_job
 from .studies import (
     audited_targets,
@@ -46,6 +47,7 @@ __all__ = [
     "SCHEMA_PATH",
     "SIMULATOR_MODULES",
     "artefact_identity",
+    "audit_settings",
     "canonical",
     "check_compute",
     "check_config",
@@ -54,6 +56,7 @@ __all__ = [
     "check_tuning",
     "check_values",
     "data_files",
+    "evaluation_settings",
     "file_widths",
     "job_gpus",
     "job_resources",
@@ -73,6 +76,7 @@ __all__ = [
     "target_has_distribution",
     "target_has_probs",
     "target_qubits",
+    "target_slice",
     "training_slice",
     "trainability_models",
     "trainability_params",

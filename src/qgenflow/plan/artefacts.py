@@ -11,6 +11,7 @@ from ..errors import InvalidConfigError
 from ..provenance import STUDY_LINE
 from ..targets.samples_file import data_files
 from .entries import canonical, data_access
+from .evaluation import evaluation_settings, target_slice
 from ..tune.keys import TUNING_KEYS
 from .resources import model_for_job
 from .studies import study_pairs, trainability_models
@@ -59,28 +60,29 @@ def model_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
     return canonical(spec)
 
 
-def trial_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
-    """The config slice of every trial job of a model (its trial.h5 records it; the trial number is in the path).
+def trial_params(config: Mapping[str, Any], target: str, model: str) -> dict[str, Any]:
+    """The config slice of a model's trial jobs on a target (each trial.h5 records it; the trial number is in the path).
 
     The model's training slice, its search, the sampler and its seed, the tuning metric
-    and the evaluation settings it is scored with (bandwidths and sample count: a trial is
-    ranked by its value, without bootstrap errors) and the fraction of the optimiser steps
-    a trial trains for. The budget is left out, so a larger budget reruns no trial already made.
+    and the target's evaluation settings it is scored with (:func:`evaluation_settings`:
+    bandwidths and sample count; a trial is ranked by its value, without bootstrap errors)
+    and the fraction of the optimiser steps a trial trains for. The budget is left out, so
+    a larger budget reruns no trial already made.
     """
     tuning = model_tuning(config, model)
     if tuning is None or not tuning["trials"]:
         raise InvalidConfigError(f"models.{model}", "the model is not tuned (no trials, or an empty search)")
     keys = ("search", "sampler", "seed", "metric", "steps_fraction")
-    evaluation = {k: v for k, v in config.get("evaluation", {}).items() if k != "n_bootstrap"}
+    evaluation = {k: v for k, v in evaluation_settings(config, target).items() if k != "n_bootstrap"}
     spec = {"model": training_slice(config, model), "evaluation": evaluation}
     spec.update({key: tuning[key] for key in keys})
     return canonical(spec)
 
 
-def selection_params(config: Mapping[str, Any], model: str) -> dict[str, Any]:
-    """The config slice of a model's selection job (its tuning.h5 records it): the trials' slice and the budget."""
+def selection_params(config: Mapping[str, Any], target: str, model: str) -> dict[str, Any]:
+    """The config slice of a model's selection job on a target (its tuning.h5 records it): trials' slice and budget."""
     tuning = model_tuning(config, model) or {}
-    spec = trial_params(config, model)
+    spec = trial_params(config, target, model)
     spec.update({key: tuning[key] for key in ("trials", "study_trials", "override")})
     return canonical(spec)
 
@@ -126,7 +128,7 @@ def artefact_identity(config: Mapping[str, Any], path: str) -> dict[str, Any] | 
     target_file = f"results/targets/{target}/seed{seed}/target.h5"
     if kind == "target":
         spec = config["targets"][target]
-        identity = {"kind": kind, "seed": seed, "config": canonical(spec)}
+        identity = {"kind": kind, "seed": seed, "config": target_slice(config, target)}
         if spec["kind"] == "file":
             identity["made_from"] = data_files(spec)  # the user's data, as it is now
         return identity
@@ -142,7 +144,7 @@ def artefact_identity(config: Mapping[str, Any], path: str) -> dict[str, Any] | 
     return {
         "kind": kind,
         "seed": seed,
-        "config": canonical(config["evaluation"]),
+        "config": evaluation_settings(config, target),
         "attrs": {"target_name": target, "model_name": model.removeprefix("_")},
         "made_from": made_from,
     }
@@ -155,10 +157,10 @@ def _tuning_identity(config: Mapping[str, Any], kind: str, match: re.Match) -> d
     attrs: dict[str, Any] = {"target_name": target, "model_name": model}
     if kind == "trial":
         attrs["trial"] = int(match["trial"])
-        config_slice = trial_params(config, model)
+        config_slice = trial_params(config, target, model)
         made_from = [f"results/targets/{target}/seed{seed}/target.h5"]
     else:
-        config_slice = selection_params(config, model)
+        config_slice = selection_params(config, target, model)
         made_from = [f"results/tuning/{target}/{model}/trial{k}/trial.h5" for k in range(config_slice["trials"])]
     return {"kind": kind, "seed": seed, "config": config_slice, "attrs": attrs, "made_from": made_from}
 

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from ..catalog import QUANTUM_MODEL_KINDS, TargetFacts, target_figure_names
 from ..targets import target_kind
 from .entries import canonical, target_has_probs, target_qubits
+from .evaluation import target_slice
 from .tuning import model_tuning
 
 __all__ = [
@@ -106,6 +107,8 @@ def parameter_sweeps(config: Mapping[str, Any], target: str) -> dict[str, list[s
 def qubit_sweeps(config: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
     """Targets that differ only in size (qubits, grid, lattice), with the models trained on two or more.
 
+    Their evaluation overrides do not count (bandwidths may grow with the size).
+
     Returns:
         ``{name: {"targets": [...], "models": [...]}}``; the name is the targets' kind,
         numbered when one kind has several sweeps.
@@ -113,7 +116,7 @@ def qubit_sweeps(config: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
     pairs = study_pairs(config)
     families: dict[str, list[str]] = {}
     for target in dict.fromkeys(t for t, _ in pairs):
-        families.setdefault(_family_key(config["targets"][target], _TARGET_SIZE_KEYS), []).append(target)
+        families.setdefault(_family_key(target_slice(config, target), _TARGET_SIZE_KEYS), []).append(target)
     sweeps: dict[str, dict[str, list[str]]] = {}
     for targets in families.values():
         if len({target_qubits(config["targets"][t]) for t in targets}) < 2:

@@ -70,7 +70,7 @@ def test_without_trials_nothing_changes():
         spec = model_params(config, name)
         assert "search" not in spec and "tuning" not in spec
         with pytest.raises(InvalidConfigError):
-            trial_params(config, name)
+            trial_params(config, "bas", name)
     assert tuned_models(config, "bas") == [] and "tuning" not in target_figures(config, "bas")
     identity = artefact_identity(config, "results/models/bas/rbm/seed3/model.h5")
     assert identity["made_from"] == ["results/targets/bas/seed3/target.h5"]
@@ -85,9 +85,9 @@ def test_every_model_with_a_search_gets_the_studys_budget():
     assert _equal_budgets(config)
     spec = model_params(config, "made")
     assert spec["tuning"]["trials"] == 3 and spec["tuning"]["search"]["hidden"]["type"] == "int"
-    assert "search" not in trial_params(config, "made")["model"]
-    assert "trials" not in trial_params(config, "made")  # a larger budget reruns no trial
-    assert selection_params(config, "made")["trials"] == 3
+    assert "search" not in trial_params(config, "bas", "made")["model"]
+    assert "trials" not in trial_params(config, "bas", "made")  # a larger budget reruns no trial
+    assert selection_params(config, "bas", "made")["trials"] == 3
 
 
 def test_an_override_is_recorded_and_only_a_recorded_one_may_differ():
@@ -104,7 +104,7 @@ def test_trial_and_selection_artefacts_have_identities():
     config = _study(2)
     trial = artefact_identity(config, "results/tuning/bas/made/trial1/trial.h5")
     assert trial["kind"] == "trial" and trial["seed"] == 3 and trial["attrs"]["trial"] == 1
-    assert trial["config"] == trial_params(config, "made")
+    assert trial["config"] == trial_params(config, "bas", "made")
     assert trial["made_from"] == ["results/targets/bas/seed3/target.h5"]
     tuning = artefact_identity(config, "results/tuning/bas/made/tuning.h5")
     assert tuning["made_from"] == [f"results/tuning/bas/made/trial{k}/trial.h5" for k in range(2)]

@@ -65,12 +65,12 @@ def _poisoned(target: Path, split: str, out: Path) -> Path:
 
 def _tune(config: dict, model: str, target: Path, folder: Path) -> tuple[Path, list[Path]]:
     """Every trial of ``model`` and its selection, as the workflow's jobs run them."""
-    spec = trial_params(config, model)
+    spec = trial_params(config, "bas", model)
     trials = [
         run_trial(spec, target, 0, k, folder / f"trial{k}/trial.h5", model_name=model, target_name="bas")
-        for k in range(selection_params(config, model)["trials"])
+        for k in range(selection_params(config, "bas", model)["trials"])
     ]
-    tuning = run_selection(selection_params(config, model), trials, folder / "tuning.h5", model_name=model,
+    tuning = run_selection(selection_params(config, "bas", model), trials, folder / "tuning.h5", model_name=model,
                            target_name="bas")
     return tuning, trials
 
@@ -117,7 +117,7 @@ def test_selection_reads_the_validation_split_and_never_the_test_split(config, t
     assert read_artefact(tuning, kind="tuning").attrs["tuned_params"] == read_artefact(
         study["qcbm"][0], kind="tuning").attrs["tuned_params"]
     no_validation = _poisoned(target, "samples_validation", tmp_path / "no_validation.h5")
-    spec = trial_params(config, "qcbm")
+    spec = trial_params(config, "bas", "qcbm")
     poisoned = run_trial(spec, no_validation, 0, 0, tmp_path / "v0.h5", model_name="qcbm", target_name="bas")
     assert float(read_artefact(poisoned, kind="trial")["score"]) > 10 * clean[0]
 
@@ -193,12 +193,12 @@ def test_low_fidelity_trials_train_for_their_fraction_of_the_steps(config, targe
     the fraction is part of the trials' slice, so changing it reruns them."""
     short = {**copy.deepcopy(config), "tuning": {"trials": 3, "steps_fraction": 0.2}}
     validate(short, str(SCHEMA_PATH))
-    spec = trial_params(short, "rbm")
-    assert spec != trial_params(config, "rbm") and spec["steps_fraction"] == 0.2
+    spec = trial_params(short, "bas", "rbm")
+    assert spec != trial_params(config, "bas", "rbm") and spec["steps_fraction"] == 0.2
     trial = read_artefact(run_trial(spec, target, 0, 0, tmp_path / "trial.h5", model_name="rbm", target_name="bas"),
                           kind="trial")
     assert trial.attrs["trial_steps"] == 3  # 0.2 of the entry's 15 steps
     assert np.isfinite(float(trial["score"]))
-    full = read_artefact(run_trial(trial_params(config, "rbm"), target, 0, 0, tmp_path / "full.h5", model_name="rbm",
-                                   target_name="bas"), kind="trial")
+    full = read_artefact(run_trial(trial_params(config, "bas", "rbm"), target, 0, 0, tmp_path / "full.h5",
+                                   model_name="rbm", target_name="bas"), kind="trial")
     assert full.attrs["trial_steps"] == 15 and float(full["score"]) != float(trial["score"])
