@@ -64,7 +64,7 @@ def test_default_study_dry_run_lists_whole_dag(tmp_path):
         "make_target", "train_model", "evaluate_model", "evaluate_reference", "make_table",
         "plot_training", "plot_distribution", "plot_correlations", "plot_metrics", "plot_corr_r",
         "plot_porter_thomas", "plot_qgan", "plot_scaling_params", "plot_scaling_qubits", "publish", "default",
-        "audit_target", "plot_audit", "table_page",
+        "audit_target", "plot_audit", "table_page", "tune_trial", "select_tuning", "plot_tuning",
     }
 
 
