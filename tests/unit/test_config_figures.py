@@ -30,7 +30,10 @@ def default_config() -> dict:
 
 
 def test_default_study_figures(default_config):
-    assert target_figures(default_config, "uniform3") == ["training", "distribution", "correlations", "metrics", "audit"]
+    assert target_figures(default_config, "uniform3") == [
+        "training", "distribution", "correlations", "metrics", "audit", "tuning",
+    ]
+    assert all("tuning" in target_figures(default_config, t) for t in default_config["targets"])  # 2 trials each
     assert all("audit" in target_figures(default_config, t) for t in default_config["targets"])  # each has a QCBM
     assert "corr_r" in target_figures(default_config, "heis4x4")
     assert {"porter_thomas", "scaling_params"} <= set(target_figures(default_config, "iqp8"))
