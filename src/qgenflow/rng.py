@@ -29,6 +29,7 @@ STREAMS: dict[str, int | tuple[int, ...]] = {
     "qgan_discriminator_init": 101,  # the classical discriminator's network weights
     "qgan_batches": 102,  # the classical discriminator's minibatches (with step and inner step)
     "quantum_discriminator_init": (1, 103),  # the quantum discriminator's angles
+    "boson_interferometer": (16, 2),  # a boson sampling target's Haar interferometer, under its interferometer_seed
 }
 
 

@@ -12,6 +12,7 @@ from ..errors import InvalidConfigError
 from ..rng import make_rng
 from ..schema import with_defaults
 from .bars_and_stripes import bas_patterns, make_bars_and_stripes
+from .boson import make_boson_sampling, make_gbs
 from .base import Target
 from .gaussian_mixture import make_gaussian_mixture
 from .iqp import make_iqp
@@ -70,6 +71,16 @@ REGISTRY: dict[str, TargetKind] = {
         make_iqp, lambda spec: int(spec["n_qubits"]),
         sampling_class="IQP circuits (Bremner, Jozsa and Shepherd 2010; hard to sample exactly or to small error "
         "unless the polynomial hierarchy collapses)",
+    ),
+    "gbs": TargetKind(
+        make_gbs, lambda spec: int(spec["n_modes"]),
+        sampling_class="Gaussian boson sampling (Hamilton et al. 2017; threshold detectors as in the Jiuzhang "
+        "experiments, Zhong et al. 2020; hard to sample exactly unless the polynomial hierarchy collapses)",
+    ),
+    "boson_sampling": TargetKind(
+        make_boson_sampling, lambda spec: int(spec["n_modes"]),
+        sampling_class="BosonSampling (Aaronson and Arkhipov 2011; permanents of Haar-random submatrices, "
+        "here post-selected on collision-free outcomes)",
     ),
     "heisenberg": TargetKind(make_heisenberg, _sites, quantum=True),
     "tfim": TargetKind(make_tfim, _sites, quantum=True),
