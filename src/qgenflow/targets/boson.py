@@ -110,7 +110,7 @@ def gbs_click_probs(cov: np.ndarray) -> np.ndarray:
     """
     # heavy: thewalrus loads numba; targets is imported when Snakemake parses the workflow
     from thewalrus import tor
-    from thewalrus.quantum import Qmat
+    from thewalrus.quantum import Qmat  # heavy: as above
 
     n_modes = cov.shape[0] // 2
     q_matrix = Qmat(cov, hbar=HBAR)
@@ -240,8 +240,9 @@ def check_boson_spec(spec: Mapping[str, Any]) -> None:
 
 
 def _interferometer_seed(spec: Mapping[str, Any], rng: np.random.Generator) -> int:
+    """The interferometer seed of a spec, or one drawn from ``rng`` (in the schema's range, so it can be copied back)."""
     seed = spec.get("interferometer_seed")
-    return int(rng.integers(0, 2**32)) if seed is None else int(seed)  # within the schema's range, so it can be copied back
+    return int(rng.integers(0, 2**32)) if seed is None else int(seed)
 
 
 def make_gbs(spec: Mapping[str, Any], rng: np.random.Generator) -> Target:
