@@ -33,6 +33,7 @@ STREAMS: dict[str, int | tuple[int, ...]] = {
     "clifford_search": (1, 104),  # the Clifford Born machine's annealing proposals (with the step), training subset
     "trainability_init": (15, 1),  # random initialisations of the gradient-variance scan (with qubits, layers)
     "trainability_shots": (15, 2),  # shot draws of the loss's shot-noise measurement (with budget, repetition)
+    "boson_interferometer": 17,  # a boson sampling target's Haar interferometer, under its interferometer_seed
 }
 
 

@@ -12,6 +12,7 @@ from ..errors import InvalidConfigError
 from ..rng import make_rng
 from ..schema import with_defaults
 from .bars_and_stripes import bas_patterns, make_bars_and_stripes
+from .boson import check_boson_spec, make_boson_sampling, make_gbs
 from .base import Target
 from .gaussian_grid import gaussian_grid_qubits, make_gaussian_grid
 from .gaussian_mixture import make_gaussian_mixture
@@ -59,6 +60,12 @@ def _n_bits(spec: Mapping[str, Any]) -> int | None:
     return None if spec.get("n_bits") is None else int(spec["n_bits"])
 
 
+def _boson_modes(spec: Mapping[str, Any]) -> int:
+    """The bits of a boson sampling target (one per mode), after its limits are checked (before any job)."""
+    check_boson_spec(spec)
+    return int(spec["n_modes"])
+
+
 def _sites(spec: Mapping[str, Any]) -> int:
     return int(math.prod(int(x) for x in spec["lattice"]))
 
@@ -79,6 +86,15 @@ REGISTRY: dict[str, TargetKind] = {
         make_random_circuit, random_circuit_qubits,
         sampling_class="random circuit sampling (Boixo et al. 2018; Arute et al. 2019: output distributions of "
         "random circuits are hard to sample to small error, and their XEB hard to spoof, for classical computers)",
+    "gbs": TargetKind(
+        make_gbs, lambda spec: _boson_modes(spec),
+        sampling_class="Gaussian boson sampling (Hamilton et al. 2017; threshold detectors as in the Jiuzhang "
+        "experiments, Zhong et al. 2020; hard to sample exactly unless the polynomial hierarchy collapses)",
+    ),
+    "boson_sampling": TargetKind(
+        make_boson_sampling, lambda spec: _boson_modes(spec),
+        sampling_class="BosonSampling (Aaronson and Arkhipov 2011; permanents of Haar-random submatrices, "
+        "here post-selected on collision-free outcomes)",
     ),
     "heisenberg": TargetKind(make_heisenberg, _sites, quantum=True),
     "tfim": TargetKind(make_tfim, _sites, quantum=True),
