@@ -86,13 +86,14 @@ REGISTRY: dict[str, TargetKind] = {
         make_random_circuit, random_circuit_qubits,
         sampling_class="random circuit sampling (Boixo et al. 2018; Arute et al. 2019: output distributions of "
         "random circuits are hard to sample to small error, and their XEB hard to spoof, for classical computers)",
+    ),
     "gbs": TargetKind(
-        make_gbs, lambda spec: _boson_modes(spec),
+        make_gbs, _boson_modes,
         sampling_class="Gaussian boson sampling (Hamilton et al. 2017; threshold detectors as in the Jiuzhang "
         "experiments, Zhong et al. 2020; hard to sample exactly unless the polynomial hierarchy collapses)",
     ),
     "boson_sampling": TargetKind(
-        make_boson_sampling, lambda spec: _boson_modes(spec),
+        make_boson_sampling, _boson_modes,
         sampling_class="BosonSampling (Aaronson and Arkhipov 2011; permanents of Haar-random submatrices, "
         "here post-selected on collision-free outcomes)",
     ),
