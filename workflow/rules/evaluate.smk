@@ -84,7 +84,7 @@ rule table_page:
     log:
         "logs/tables/{target}_page.log",
     conda:
-        "../../environment.yml"
+        "../envs/qgenflow.yaml"
     threads: 1
     resources:
         mem_mb=500,
@@ -126,7 +126,7 @@ rule diagnose_trainability:
     log:
         "logs/trainability/{target}.log",
     conda:
-        "../../environment.yml"
+        "../envs/qgenflow.yaml"
     threads: 1
     resources:
         mem_mb=get_eval_mem_mb,
