@@ -340,7 +340,8 @@ def describe(ctx: Context) -> dict[str, Any]:
     for pattern, describer in DESCRIPTIONS.get(ctx.kind, ()):
         if fnmatch.fnmatchcase(ctx.name, pattern):
             found = describer(ctx) if callable(describer) else describer
-            return {key: value for key, value in found.items() if key != "axes" or len(value) == len(ctx.shape)}
+            # axes only where they name every dimension (none on a scalar)
+            return {key: value for key, value in found.items() if key != "axes" or 0 < len(value) == len(ctx.shape)}
     return {}
 
 

@@ -35,7 +35,7 @@ QCBM = {"kind": "qcbm", "layers": 1, "optimizer": {"name": "adam", "lr": 0.1, "s
 STUDY = {
     "seeds": [SEED],
     "tuning": {"trials": 2},
-    "evaluation": {"sigmas": [1.0], "n_samples": 100, "n_bootstrap": 5},
+    "evaluation": {"sigmas": [1.0], "n_samples": 100, "n_bootstrap": 10},
     "targets": {"bas": TARGET},
     "models": {
         "rbm": {"kind": "rbm", "optimizer": {"steps": 3}, "n_samples": 100,
