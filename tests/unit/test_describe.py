@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 
 import numpy as np
+import pennylane as qml
 import pytest
 from snakemake.utils import validate
 
@@ -18,6 +19,7 @@ from qgenflow.devices import make_device
 from qgenflow.fit.checkpoint import Checkpointer
 from qgenflow.io import ARTEFACT_KINDS, Artefact, read_artefact, write_artefact
 from qgenflow.models import make_ansatz
+from qgenflow.models.result import TargetData
 from qgenflow.plan import SCHEMA_PATH, selection_params, trainability_params, trial_params
 from qgenflow.stages.audit import run_audit
 from qgenflow.stages.evaluate import run_evaluation
@@ -105,8 +107,6 @@ def test_qasm_reproduces_the_stored_probabilities(qcbm):
 
 def test_qasm_bit_order_is_as_recorded():
     """X on wire 0 of 3 is the string 100: index 4 of qgenflow's vector, '001' in Qiskit's counts (c[0] rightmost)."""
-    import pennylane as qml
-
     qasm = circuit_qasm([qml.PauliX(0)], 3)
     assert "measure q[0] -> c[0];" in qasm and "x q[0];" in qasm
     probs = qiskit_probs(qasm, 3)
@@ -130,9 +130,8 @@ def test_qasm_of_every_ansatz_matches_lightning(ansatz, rng):
     np.testing.assert_allclose(qiskit_probs(circuit_qasm(ops, n), n), exact, atol=PROB_ATOL)
 
 
-def _uniform_target(n: int, rng: np.random.Generator):
-    from qgenflow.models.result import TargetData
-
+def _uniform_target(n: int, rng: np.random.Generator) -> TargetData:
+    """Random training samples, for the Liu-Wang ansatz's Chow-Liu tree."""
     samples = rng.integers(0, 2, size=(200, n)).astype(np.uint8)
     return TargetData(n_qubits=n, samples=samples, probs=None, state=None, config=None, attrs={})
 
