@@ -74,7 +74,7 @@ def _inspect(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
-            print(summarize(path))
+            print(summarize(path, args.dataset))
         except QgenflowError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1
@@ -125,8 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the qgenflow version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("inspect", help="print a readable summary of .h5 artefacts")
+    p = sub.add_parser("inspect", help="print an artefact's kind, provenance and every dataset with what it means")
     p.add_argument("files", nargs="+", help="artefacts (target.h5, model.h5, metrics.h5)")
+    p.add_argument("-d", "--dataset", help="print only this dataset, in full (e.g. circuit/qasm: the OpenQASM text)")
     p.set_defaults(func=_inspect)
 
     p = sub.add_parser("config-docs", help="render the config reference (Markdown) from the schema")

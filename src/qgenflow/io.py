@@ -12,9 +12,10 @@ Bit conventions (never deviate):
 
 Root attributes of every artefact: ``qgenflow_version``, ``schema_version``,
 ``kind``, ``config_json`` (the exact config slice), ``seed``, ``inputs_sha256``,
-``created_utc``, ``git_commit`` and ``package_versions``. Files are written to a
-temporary sibling and renamed into place, so a killed job never leaves a file
-that looks complete.
+``created_utc``, ``git_commit`` and ``package_versions``. Every dataset carries the
+attributes that explain it (``description``, ``units``, ``axes``, ``bit_order``, ``loss``:
+the registry of :mod:`qgenflow.describe`). Files are written to a temporary sibling and
+renamed into place, so a killed job never leaves a file that looks complete.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any, Iterable, Mapping
 import h5py
 import numpy as np
 
+from .describe import Context, describe
 from .errors import ArtefactError, InputDataError
 from .files import atomic_path
 from .provenance import provenance_attrs, sha256_file
@@ -99,6 +101,13 @@ def _to_attr(value: Any) -> Any:
     return value
 
 
+def _to_dataset_attr(value: Any) -> Any:
+    """A dataset attribute: a list of strings (``axes``) as an HDF5 string array, h5dump-readable."""
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return np.array(value, dtype=h5py.string_dtype())
+    return _to_attr(value)
+
+
 def _from_attr(value: Any) -> Any:
     if isinstance(value, bytes):
         value = value.decode()
@@ -165,7 +174,8 @@ def write_artefact(
         seed: the seed of the run, or None.
         inputs: input artefacts; their SHA-256 are recorded.
         attrs: extra root attributes (scalars, strings or JSON-able values).
-        dataset_attrs: attributes to attach to individual datasets.
+        dataset_attrs: attributes to attach to individual datasets, over those
+            :func:`qgenflow.describe.describe` gives each dataset of ``kind``.
 
     Returns:
         The final path.
@@ -187,8 +197,10 @@ def write_artefact(
                 if data.dtype.kind == "U":
                     data = data.astype(h5py.string_dtype())
                 dset = fh.create_dataset(name, data=data)
-                for akey, aval in ((dataset_attrs or {}).get(name) or {}).items():
-                    dset.attrs[akey] = _to_attr(aval)
+                context = Context(name, data.shape, kind, root_attrs, config)
+                explained = {**describe(context), **((dataset_attrs or {}).get(name) or {})}
+                for akey in sorted(explained):
+                    dset.attrs[akey] = _to_dataset_attr(explained[akey])
         # The digest is taken from the file as written, exactly as a reader will see it.
         with h5py.File(tmp, "r+") as fh:
             fh.attrs[DIGEST_ATTR] = _content_digest(fh)
@@ -343,10 +355,43 @@ def check_inputs(expected: Mapping[str, Mapping[str, Any]]) -> None:
             )
 
 
-def summarize(path: str | Path) -> str:
-    """A readable multi-line summary of an artefact (used by ``qgenflow inspect``)."""
+def _attr_text(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "[" + ", ".join(value) + "]"
+    return str(value)
+
+
+def _dataset_lines(name: str, data: Any, attrs: Mapping[str, Any]) -> list[str]:
+    """Shape, dtype, range and every attribute of one dataset, indented under its path."""
+    if isinstance(data, str):
+        head = f"  /{name}: str ({len(data)} chars)"
+    else:
+        head = f"  /{name}: {data.dtype} {list(data.shape)}"
+        if data.size == 1 and data.dtype.kind in "fiub":
+            head += f" = {data.item():.6g}"
+        elif data.size and data.dtype.kind in "fiu":
+            head += f"  min {data.min():.4g}  max {data.max():.4g}"
+    return [head] + [f"      {key}: {_attr_text(attrs[key])}" for key in sorted(attrs)]
+
+
+def summarize(path: str | Path, dataset: str | None = None) -> str:
+    """A readable multi-line summary of an artefact (used by ``qgenflow inspect``).
+
+    The kind, every root attribute, and every dataset with its shape, dtype and the
+    attributes that explain it; with ``dataset``, that dataset alone and its full value
+    (the OpenQASM text of ``circuit/qasm``).
+
+    Raises:
+        ArtefactError: the file is not a readable artefact, or has no such dataset.
+    """
     art = read_artefact(path)
     lines = [f"{art.path}  ({art.kind} artefact, schema {art.attrs['schema_version']})"]
+    if dataset is not None:
+        name = dataset.lstrip("/")
+        data = art[name]
+        lines += _dataset_lines(name, data, art.dataset_attrs.get(name, {}))
+        lines.append(data if isinstance(data, str) else np.array2string(np.asarray(data), threshold=10_000))
+        return "\n".join(lines)
     lines.append("attributes:")
     for key in sorted(art.attrs):
         value = art.attrs[key]
@@ -361,16 +406,7 @@ def summarize(path: str | Path) -> str:
         lines.append(f"  {key}: {text}")
     lines.append("datasets:")
     for name in sorted(art.datasets):
-        data = art.datasets[name]
-        if isinstance(data, str):
-            lines.append(f"  /{name}: str ({len(data)} chars)")
-            continue
-        desc = f"  /{name}: {data.dtype} {list(data.shape)}"
-        if data.size == 1 and data.dtype.kind in "fiub":
-            desc += f" = {data.item():.6g}"
-        elif data.size and data.dtype.kind in "fiu":
-            desc += f"  min {data.min():.4g}  max {data.max():.4g}"
-        lines.append(desc)
+        lines += _dataset_lines(name, art.datasets[name], art.dataset_attrs.get(name, {}))
     return "\n".join(lines)
 
 

@@ -25,6 +25,7 @@ import pennylane as qml
 
 from ..bits import unique_counts
 from ..circuits import FINAL_SAMPLING_STEP, CircuitRunner
+from ..circuits.qasm import qasm_record
 from ..devices import execute, make_device, step_device
 from ..errors import InvalidConfigError
 from ..fit.checkpoint import Checkpointer
@@ -184,5 +185,6 @@ def train_clifford(
         "stopped_early": 0,
     }
     return TrainedModel.from_fit(
-        result, params={"theta": result.params}, probs=probs, samples=samples, n_params=ansatz.n_params, attrs=attrs
+        result, params={"theta": result.params}, probs=probs, samples=samples, n_params=ansatz.n_params, attrs=attrs,
+        extra=qasm_record(ops, n),
     )

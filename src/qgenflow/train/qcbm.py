@@ -14,6 +14,7 @@ import numpy as np
 from ..bits import empirical_probs, sample_from_probs
 from ..circuits import FINAL_SAMPLING_STEP, CircuitRunner, FastAdjointRunner, ShotRunner, gradient_method
 from ..circuits.numba import SUPPORTED_OPS
+from ..circuits.qasm import qasm_record
 from ..devices import make_device
 from ..fit.checkpoint import Checkpointer
 from ..fit.losses import make_loss
@@ -119,7 +120,8 @@ def _trained(model: QCBM, result: TrainResult, probs, samples, attrs: Mapping[st
         samples=samples,
         n_params=model.n_params,
         attrs=attrs,
-        extra={f"ansatz/{k}": v for k, v in model.ansatz.structure.items()},
+        extra={**{f"ansatz/{k}": v for k, v in model.ansatz.structure.items()},
+               **qasm_record(model.ops(result.params), model.ansatz.n_qubits)},
     )
 
 

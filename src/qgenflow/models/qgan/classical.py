@@ -37,6 +37,7 @@ import optax
 
 from ...bits import all_bitstrings, bits_to_index, empirical_probs, sample_from_probs
 from ...circuits import FINAL_SAMPLING_STEP, CircuitRunner, ShotRunner, gradient_method
+from ...circuits.qasm import qasm_record
 from ...devices import make_device
 from ...errors import InvalidConfigError
 from ...limits import QGAN_CLASSICAL_MAX_QUBITS
@@ -443,7 +444,7 @@ def train_classical_discriminator(
         samples=samples,
         n_params=model.n_params,
         attrs=_attrs(game, result, samples),
-        extra={f"ansatz/{k}": v for k, v in model.ansatz.structure.items()},
+        extra={**{f"ansatz/{k}": v for k, v in model.ansatz.structure.items()}, **qasm_record(model.ops(result.params), n)},
     )
 
 

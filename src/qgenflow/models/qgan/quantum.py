@@ -28,6 +28,7 @@ import optax
 import pennylane as qml
 
 from ...circuits.expval import ExpvalRunner
+from ...circuits.qasm import qasm_record
 from ...errors import InvalidConfigError
 from ...fit.loop import TrainResult, fit, without_early_stopping
 from ...fit.optimizers import make_optimizer
@@ -203,7 +204,7 @@ def train_quantum_discriminator(
         samples=samples,
         n_params=gen.n_params,
         attrs=_attrs(game, result, fidelity(psi, state), device_spec),
-        extra={f"ansatz/{k}": v for k, v in gen.structure.items()},
+        extra={**{f"ansatz/{k}": v for k, v in gen.structure.items()}, **qasm_record(gen.ops(result.params), n)},
     )
 
 

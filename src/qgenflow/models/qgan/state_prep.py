@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from ...bits import sample_from_probs
 from ...circuits import FINAL_SAMPLING_STEP
 from ...circuits.expval import ExpvalRunner
+from ...circuits.qasm import qasm_record
 from ...errors import InvalidConfigError
 from ...limits import QGAN_QUANTUM_DATA_MAX_QUBITS
 from ...targets import QUANTUM_KINDS
@@ -331,7 +332,7 @@ def train_state_preparation(spec: Mapping[str, Any], target: TargetData, seed: i
         seconds=result.seconds,
         seconds_per_step=result.seconds_per_step,
         attrs=_attrs(spec, gen, result, fidelity(psi, state), recorder, psi, exact_energy),
-        extra={f"ansatz/{k}": v for k, v in gen.structure.items()},
+        extra={**{f"ansatz/{k}": v for k, v in gen.structure.items()}, **qasm_record(gen.ops(result.params), n)},
     )
 
 
