@@ -449,7 +449,11 @@ def get_publish_params(wildcards):
             add(path, named)
     for target in audited_targets(config):
         named = get_audit_inputs(SimpleNamespace(target=target))
-        named = {"models": named["models"], "metrics": named["metrics"], "deploy": named["deploy"]}
+        named = {
+            "models": named["models"],
+            "metrics": named["metrics"],
+            "deploy": named["deploy"],
+        }
         for name in ("audit.csv", "decision.txt"):
             add(f"results/tables/{target}_{name}", named)
     return {"files": files, "sources": sources, "study": STUDY}
