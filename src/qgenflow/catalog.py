@@ -52,6 +52,7 @@ class TargetFacts:
         swept: a model family is swept over its parameter count on the target.
         tuned: some model of the target runs tuning trials.
         trainability: the study's trainability diagnostics run on the target (enabled, and it has a qcbm).
+        deployed: a trained circuit model of the target is deployed on devices (the ``deploy`` section).
     """
 
     kind: str
@@ -61,6 +62,7 @@ class TargetFacts:
     swept: bool
     tuned: bool = False
     trainability: bool = False
+    deployed: bool = False
 
 
 def _always(facts: TargetFacts) -> bool:
@@ -95,6 +97,10 @@ def _diagnosed(facts: TargetFacts) -> bool:
     return facts.trainability
 
 
+def _deployed(facts: TargetFacts) -> bool:
+    return facts.deployed
+
+
 @dataclass(frozen=True)
 class Figure:
     """One figure of the registry: what it draws, from which artefacts, and when.
@@ -114,8 +120,9 @@ class Figure:
         audit: takes the target's ``audit.h5`` (the advantage audit of its quantum models).
         tuning: takes the ``tuning.h5`` of every tuned model of the target (its trials and choice).
         trainability: takes the target's ``trainability.h5`` (gradient variance and shot noise of its QCBMs).
+        deploy: takes the ``deploy.h5`` of every deployed model and device of the target.
         colours: the drawing function takes the models' colours.
-        options: figure settings it takes (``max_bitstrings``, ``metrics``, ``families``).
+        options: figure settings it takes (``max_bitstrings``, ``metrics``, ``families``, ``deploy_metric``).
         x: the x axis of a scaling figure (``n_params`` or ``n_qubits``).
         applies: whether a target gets the figure (``target`` scope only).
     """
@@ -133,6 +140,7 @@ class Figure:
     audit: bool = False
     tuning: bool = False
     trainability: bool = False
+    deploy: bool = False
     colours: bool = True
     options: tuple[str, ...] = ()
     x: str | None = None
@@ -191,6 +199,12 @@ FIGURES: dict[str, Figure] = {
             "gradient variance over random initialisations against qubits and layers of every QCBM "
             "(barren plateaus, fitted decay rate), and the loss's shot noise against the shot budget",
             "plot_trainability", trainability=True, applies=_diagnosed,
+        ),
+        _target_figure(
+            "deploy",
+            "deployed circuit models: a metric of their device samples against the shot budget, one line per model "
+            "and device, and the ideal (noiseless) device against the noisy ones at the largest budget",
+            "plot_deploy", deploy=True, options=("deploy_metric",), applies=_deployed,
         ),
         _target_figure(
             "scaling_params", "metrics against the parameter count of every model on a target",

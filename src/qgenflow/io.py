@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 2
-ARTEFACT_KINDS = ("target", "model", "metrics", "audit", "checkpoint", "trial", "tuning", "trainability")
+ARTEFACT_KINDS = ("target", "model", "metrics", "audit", "checkpoint", "trial", "tuning", "trainability", "deploy")
 #: Root attribute holding the SHA-256 of everything else in the file (datasets and attributes).
 DIGEST_ATTR = "content_sha256"
 # Attributes that legitimately differ between two runs of the same study.

@@ -33,7 +33,9 @@ STREAMS: dict[str, int | tuple[int, ...]] = {
     "clifford_search": (1, 104),  # the Clifford Born machine's annealing proposals (with the step), training subset
     "trainability_init": (15, 1),  # random initialisations of the gradient-variance scan (with qubits, layers)
     "trainability_shots": (15, 2),  # shot draws of the loss's shot-noise measurement (with budget, repetition)
-    "boson_interferometer": 17,  # a boson sampling target's Haar interferometer, under its interferometer_seed
+    "boson_interferometer": 18,  # a boson sampling target's Haar interferometer, under its interferometer_seed
+    "deploy_shots": (17, 1),  # a deployed model's device shots (the device's sampling seed)
+    "deploy_floor": (17, 2),  # ideal multinomial draws from a deployed model's probabilities (the TV floor)
 }
 
 

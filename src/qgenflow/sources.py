@@ -35,6 +35,7 @@ STAGE_ENTRIES: dict[str, tuple[str, ...]] = {
     "evaluate": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.evaluate", "qgenflow.stages.table"),
     "audit": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.audit"),
     "trainability": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.trainability"),
+    "deploy": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.deploy"),
     "figures": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.figure"),
     "publish": ("qgenflow.runtime", "qgenflow.io", "qgenflow.stages.publish"),
     "page": ("qgenflow.runtime", "qgenflow.stages.page"),

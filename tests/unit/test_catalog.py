@@ -35,6 +35,7 @@ def test_every_target_gets_the_common_figures_in_registry_order():
         ({"tuned": True}, ["tuning"]),
         ({"model_kinds": frozenset({"qcbm"}), "trainability": True, "swept": True},
          ["audit", "trainability", "scaling_params"]),
+        ({"model_kinds": frozenset({"qcbm"}), "deployed": True}, ["audit", "deploy"]),
         ({"kind": "heisenberg", "quantum": True, "model_kinds": frozenset({"qgan"}), "swept": True},
          ["corr_r", "qgan", "audit", "scaling_params"]),
     ],
@@ -61,13 +62,14 @@ def test_every_figure_is_consistent(name):
     figure = FIGURES[name]
     assert figure.name == name
     assert (REPO / "workflow/report" / f"{name}.rst").is_file()
-    assert figure.target or figure.models or figure.metrics or figure.audit or figure.tuning or figure.trainability
+    assert (figure.target or figure.models or figure.metrics or figure.audit or figure.tuning or figure.trainability
+            or figure.deploy)
     assert figure.scope in ("target", "sweep")
     assert ("{target}" in figure.file) == (figure.scope == "target")
     assert ("{sweep}" in figure.file) == (figure.scope == "sweep")
     assert figure.model_kinds is None or figure.models
     assert not figure.references or figure.metrics
-    assert set(figure.options) <= {"max_bitstrings", "metrics", "families"}
+    assert set(figure.options) <= {"max_bitstrings", "metrics", "families", "deploy_metric"}
     assert (figure.x is not None) == (figure.draw == "plot_scaling")
 
 

@@ -12,6 +12,9 @@ from qgenflow.plan import (
     check_config,
     check_results_owner,
     data_files,
+    deploy_devices,
+    deploy_models,
+    deploy_params,
     evaluation_settings,
     file_widths,
     job_gpus,
@@ -47,6 +50,7 @@ wildcard_constraints:
     reference="|".join(REFERENCES),
     seed=r"\d+",
     trial=r"\d+",
+    device=r"[A-Za-z][A-Za-z0-9_-]*",
 
 
 def get_target_params(wildcards):
@@ -191,6 +195,7 @@ def get_audit_inputs(wildcards):
             wildcards.target, quantum_models_for_target(config, wildcards.target)
         ),
         "metrics": get_metrics_files(wildcards),
+        "deploy": deploy_files(wildcards.target),
     }
 
 
@@ -202,6 +207,7 @@ def get_audit_params(wildcards):
             for _ in config["seeds"]
         ],
         "spec": audit_settings(config, wildcards.target),
+        "deploy_metric": config["deploy"]["metric"],
     }
 
 
@@ -211,6 +217,23 @@ def get_trainability_params(wildcards):
 
 def get_first_seed_target(wildcards):
     return f"results/targets/{wildcards.target}/seed{config['seeds'][0]}/target.h5"
+
+
+def get_deploy_model(wildcards):
+    return f"results/models/{wildcards.target}/{wildcards.model}/seed{config['seeds'][0]}/model.h5"
+
+
+def get_deploy_params(wildcards):
+    return deploy_params(config, wildcards.device)
+
+
+def deploy_files(target):
+    """Every deploy.h5 of a target: each deployed model on each device, in config order."""
+    return [
+        f"results/deploy/{target}/{model}/{label}/deploy.h5"
+        for model in deploy_models(config, target)
+        for label in deploy_devices(config)
+    ]
 
 
 # Figures -----------------------------------------------------------------------------
@@ -282,6 +305,8 @@ def figure_inputs(figure):
             ]
         if spec.trainability:
             named["trainability"] = f"results/trainability/{target}/trainability.h5"
+        if spec.deploy:
+            named["deploy"] = deploy_files(target)
         return named
 
     return inputs
@@ -310,6 +335,8 @@ def _figure_option(option, wildcards):
         return list(settings["metrics"])
     if option == "families":
         return parameter_sweeps(config, wildcards.target)
+    if option == "deploy_metric":
+        return config["deploy"]["metric"]
     raise ValueError(f"unknown figure option {option!r}")
 
 
@@ -426,6 +453,7 @@ def get_publish_params(wildcards):
             + ([named["audit"]] if "audit" in named else [])
             + named.get("tuning", [])
             + ([named["trainability"]] if "trainability" in named else [])
+            + named.get("deploy", [])
         )
 
     for figure, stem, wc in _study_figures():
@@ -442,7 +470,11 @@ def get_publish_params(wildcards):
     audited = audited_targets(config)
     for target in audited:
         named = get_audit_inputs(SimpleNamespace(target=target))
-        named = {"models": named["models"], "metrics": named["metrics"]}
+        named = {
+            "models": named["models"],
+            "metrics": named["metrics"],
+            "deploy": named["deploy"],
+        }
         for name in ("audit.csv", "decision.txt"):
             add(f"results/tables/{target}_{name}", named)
     for target in sorted({t for t, _ in study_pairs(config)}):

@@ -14,4 +14,6 @@ run_audit(
     snakemake.params.audit["spec"],
     {"audit": snakemake.output.audit, "table": snakemake.output.table, "rule": snakemake.output.rule},
     name=snakemake.wildcards.target,
+    deploy=list(snakemake.input.get("deploy", [])),
+    deploy_metric=snakemake.params.audit["deploy_metric"],
 )

@@ -16,5 +16,6 @@ draw_figure(
     audit=snakemake.input.get("audit"),
     tuning=list(snakemake.input.get("tuning", [])),
     trainability=snakemake.input.get("trainability"),
+    deploy=list(snakemake.input.get("deploy", [])),
     options=snakemake.params.options,
 )

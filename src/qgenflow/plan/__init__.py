@@ -14,6 +14,7 @@ from ..targets.samples_file import data_files
 from .artefacts import (
     artefact_identity,
     check_results_owner,
+    deploy_params,
     model_params,
     selection_params,
     study_name,
@@ -26,6 +27,9 @@ from .evaluation import audit_settings, evaluation_settings, target_slice
 from .resources import SIMULATOR_MODULES, check_compute, job_gpus, job_resources, model_for_job
 from .studies import (
     audited_targets,
+    deploy_devices,
+    deploy_models,
+    deploy_targets,
     quantum_models_for_target,
     MODEL_PALETTE,
     model_colours,
@@ -56,6 +60,10 @@ __all__ = [
     "check_tuning",
     "check_values",
     "data_files",
+    "deploy_devices",
+    "deploy_models",
+    "deploy_params",
+    "deploy_targets",
     "evaluation_settings",
     "file_widths",
     "job_gpus",

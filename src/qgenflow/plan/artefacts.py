@@ -14,11 +14,12 @@ from .entries import canonical, data_access
 from .evaluation import evaluation_settings, target_slice
 from ..tune.keys import TUNING_KEYS
 from .resources import model_for_job
-from .studies import study_pairs, trainability_models
+from .studies import deploy_devices, study_pairs, trainability_models
 from .tuning import model_tuning
 
 __all__ = [
     "artefact_identity",
+    "deploy_params",
     "check_results_owner",
     "model_params",
     "selection_params",
@@ -97,6 +98,15 @@ def trainability_params(config: Mapping[str, Any], target: str) -> dict[str, Any
     return canonical({"models": models, "trainability": config.get("trainability", {})})
 
 
+def deploy_params(config: Mapping[str, Any], label: str) -> dict[str, Any]:
+    """The config slice of a deploy job on the device labelled ``label`` (its deploy.h5 records it):
+    the device spec, the shot budgets and the evaluation settings the deployed samples are scored with."""
+    section = config.get("deploy") or {}
+    return canonical({"device": deploy_devices(config)[label], "label": label,
+                      "shots": sorted(int(s) for s in section.get("shots") or ()),
+                      "evaluation": config.get("evaluation", {})})
+
+
 _ARTEFACT_PATHS = (
     ("trial", re.compile(r"results/tuning/(?P<target>[^/]+)/(?P<model>[^/]+)/trial(?P<trial>\d+)/trial\.h5")),
     ("tuning", re.compile(r"results/tuning/(?P<target>[^/]+)/(?P<model>[^/]+)/tuning\.h5")),
@@ -104,6 +114,7 @@ _ARTEFACT_PATHS = (
     ("model", re.compile(r"results/models/(?P<target>[^/]+)/(?P<model>[^/]+)/seed(?P<seed>\d+)/model\.h5")),
     ("metrics", re.compile(r"results/eval/(?P<target>[^/]+)/(?P<model>[^/]+)/seed(?P<seed>\d+)/metrics\.h5")),
     ("trainability", re.compile(r"results/trainability/(?P<target>[^/]+)/trainability\.h5")),
+    ("deploy", re.compile(r"results/deploy/(?P<target>[^/]+)/(?P<model>[^/]+)/(?P<device>[^/]+)/deploy\.h5")),
 )
 
 
@@ -120,6 +131,12 @@ def artefact_identity(config: Mapping[str, Any], path: str) -> dict[str, Any] | 
         return None
     if kind in ("trial", "tuning"):
         return _tuning_identity(config, kind, match)
+    if kind == "deploy":
+        seed, target, model = int(config["seeds"][0]), match["target"], match["model"]
+        return {"kind": kind, "seed": seed, "config": deploy_params(config, match["device"]),
+                "attrs": {"target_name": target, "model_name": model, "device_label": match["device"]},
+                "made_from": [f"results/targets/{target}/seed{seed}/target.h5",
+                              f"results/models/{target}/{model}/seed{seed}/model.h5"]}
     if kind == "trainability":
         seed = int(config["seeds"][0])
         return {"kind": kind, "seed": seed, "config": trainability_params(config, match["target"]),

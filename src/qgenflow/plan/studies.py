@@ -13,7 +13,12 @@ from .evaluation import target_slice
 from .tuning import model_tuning
 
 __all__ = [
+    "DEPLOYABLE_KINDS",
     "MODEL_PALETTE",
+    "deploy_devices",
+    "deploy_models",
+    "deploy_targets",
+    "device_label",
     "model_colours",
     "models_for_target",
     "parameter_sweeps",
@@ -62,6 +67,48 @@ def trainability_targets(config: Mapping[str, Any]) -> list[str]:
 def tuned_models(config: Mapping[str, Any], target: str) -> list[str]:
     """The models on ``target`` that run trials (a budget above 0 and a non-empty search), in config order."""
     return [m for m in models_for_target(config, target) if (model_tuning(config, m) or {}).get("trials", 0) > 0]
+
+
+#: Model kinds whose trained circuit a ``deploy`` job samples on a device.
+DEPLOYABLE_KINDS = ("qcbm", "qgan")
+
+
+def device_label(device: Mapping[str, Any]) -> str:
+    """A deploy device's name in paths: its ``label``, else its name with dots as underscores,
+    followed by its noise model's backend (or ``noisy`` for a uniform noise model)."""
+    if device.get("label"):
+        return str(device["label"])
+    label = str(device.get("name", "lightning.qubit")).replace(".", "_")
+    noise = device.get("noise_model")
+    if noise:
+        label += f"_{noise['backend']}" if "backend" in noise else "_noisy"
+    return label
+
+
+def deploy_devices(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The ``deploy`` section's devices by label, each as a device spec (name, options, noise model)."""
+    devices: dict[str, dict[str, Any]] = {}
+    for device in (config.get("deploy") or {}).get("devices") or []:
+        spec = {"name": device.get("name", "lightning.qubit"), "options": dict(device.get("options") or {})}
+        if device.get("noise_model"):
+            spec["noise_model"] = dict(device["noise_model"])
+        devices[device_label(device)] = canonical(spec)
+    return devices
+
+
+def deploy_models(config: Mapping[str, Any], target: str) -> list[str]:
+    """The models of ``target`` deployed on the ``deploy`` devices (none without devices), in config order."""
+    section = config.get("deploy") or {}
+    if not section.get("devices"):
+        return []
+    chosen = section.get("models")
+    return [m for m in models_for_target(config, target)
+            if config["models"][m]["kind"] in DEPLOYABLE_KINDS and (chosen is None or m in chosen)]
+
+
+def deploy_targets(config: Mapping[str, Any]) -> list[str]:
+    """Targets with a deployed model (deploy jobs and a deploy figure), sorted."""
+    return sorted({t for t, _ in study_pairs(config) if deploy_models(config, t)})
 
 
 #: Colour-blind-safe qualitative palette (Paul Tol's "muted"), ordered so that
@@ -143,5 +190,6 @@ def target_figures(config: Mapping[str, Any], target: str) -> list[str]:
         swept=bool(parameter_sweeps(config, target)),
         tuned=bool(tuned_models(config, target)),
         trainability=bool(trainability_models(config, target)),
+        deployed=bool(deploy_models(config, target)),
     )
     return target_figure_names(facts)

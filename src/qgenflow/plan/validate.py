@@ -16,6 +16,7 @@ import jsonschema
 import yaml
 
 from ..catalog import REFERENCES
+from ..devices import check_noise_model
 from ..errors import InputDataError, InvalidConfigError
 from ..limits import MAX_EXACT_QUBITS, QGAN_CLASSICAL_MAX_QUBITS, QGAN_QUANTUM_DATA_MAX_QUBITS
 from ..models.ansatz import check_ansatz_name
@@ -31,6 +32,7 @@ from .entries import (
     target_qubits,
     uses_estimator,
 )
+from .studies import DEPLOYABLE_KINDS, deploy_targets, device_label
 from .tuning import check_tuning
 
 __all__ = [
@@ -220,6 +222,37 @@ def _file_width(
         raise InvalidConfigError(f"targets.{name}.{exc.key}", str(exc).removeprefix(f"{exc.key}: ")) from None
 
 
+def _check_devices(config: Mapping[str, Any], qubits) -> None:
+    """Every device's noise model (models and ``deploy``), and the ``deploy`` section's names and sizes."""
+    models = config.get("models", {})
+    for name, model in models.items():
+        if isinstance(model.get("device"), Mapping):
+            check_noise_model(f"models.{name}.device", model["device"])
+    section = config.get("deploy") or {}
+    labels: dict[str, int] = {}
+    for i, device in enumerate(section.get("devices") or []):
+        check_noise_model(f"deploy.devices[{i}]", device)
+        label = device_label(device)
+        if label in labels:
+            raise InvalidConfigError(
+                f"deploy.devices[{i}].label", f"{label!r} is also the label of deploy.devices[{labels[label]}]; "
+                "give each device a label of its own",
+            )
+        labels[label] = i
+    circuits = sorted(m for m in models if models[m]["kind"] in DEPLOYABLE_KINDS)
+    for name in section.get("models") or []:
+        if name not in circuits:
+            raise InvalidConfigError(
+                "deploy.models", f"{name!r} is not a circuit model of the config; circuit models: {', '.join(circuits) or 'none'}"
+            )
+    for target in deploy_targets(config):
+        if qubits(target) > MAX_EXACT_QUBITS:
+            raise InvalidConfigError(
+                "deploy", f"target {target!r} has {qubits(target)} qubits; deployed models are compared with their exact "
+                f"probabilities, up to {MAX_EXACT_QUBITS} qubits",
+            )
+
+
 def check_config(config: Mapping[str, Any], widths: Mapping[str, int] | None = None) -> None:
     """Cross-checks of a schema-valid config; raises :class:`InvalidConfigError` naming the key.
 
@@ -278,6 +311,7 @@ def check_config(config: Mapping[str, Any], widths: Mapping[str, int] | None = N
                         f"the statevector limit is {MAX_EXACT_QUBITS}",
                     )
     _check_data_access(config)
+    _check_devices(config, qubits)
     check_tuning(config)
     for name, spec in targets.items():
         n = qubits(name)

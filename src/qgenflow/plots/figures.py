@@ -14,6 +14,7 @@ from typing import Any
 from ..catalog import FIGURES, Figure
 from ..io import Artefact
 from .audit import plot_audit
+from .deploy import DEFAULT_DEPLOY_METRIC, plot_deploy
 from .correlations import plot_correlation_function, plot_correlation_maps
 from .distribution import DEFAULT_MAX_BITSTRINGS, plot_distribution
 from .metrics import DEFAULT_METRICS, plot_metrics, plot_scaling
@@ -40,6 +41,7 @@ PLOTTERS: dict[str, Callable[..., None]] = {
         plot_audit,
         plot_tuning,
         plot_trainability,
+        plot_deploy,
     )
 }
 
@@ -53,6 +55,8 @@ def _option_keywords(figure: Figure, opts: Mapping[str, Any]) -> dict[str, Any]:
         keywords["lines"] = opts.get("families")
     if "metrics" in figure.options:
         keywords["metrics"] = opts.get("metrics") or DEFAULT_METRICS
+    if "deploy_metric" in figure.options:
+        keywords["metric"] = opts.get("deploy_metric") or DEFAULT_DEPLOY_METRIC
     return keywords
 
 
@@ -67,6 +71,7 @@ def plot_figure(
     audit: Artefact | None = None,
     tuning: Sequence[Artefact] = (),
     trainability: Artefact | None = None,
+    deploy: Sequence[Artefact] = (),
     options: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw ``figure`` from its input artefacts into every path of ``outputs``.
@@ -80,6 +85,7 @@ def plot_figure(
         audit: the target's ``audit.h5`` artefact (the audit figure).
         tuning: the ``tuning.h5`` artefacts of the target's tuned models (the tuning figure).
         trainability: the target's ``trainability.h5`` artefact (the trainability figure).
+        deploy: the target's ``deploy.h5`` artefacts (the deploy figure).
         options: ``title``, ``colours``, ``dpi`` and per-figure settings
             (``max_bitstrings``, ``metrics``, ``families``).
     """
@@ -100,6 +106,8 @@ def plot_figure(
         args.append(list(tuning))
     if spec.trainability:
         args.append(trainability)
+    if spec.deploy:
+        args.append(list(deploy))
     args.append(outputs)
     if spec.x is not None:
         args.append(spec.x)

@@ -19,6 +19,7 @@ from ..files import atomic_path, write_text_atomic
 from ..io import Artefact, read_artefact, write_artefact
 from ..metrics.advantage import AUDIT_COLUMNS, decision_rule, summarise
 from ..metrics.audit import audit_model, state_profile
+from ..metrics.deploy import metric_series
 from ..metrics.tables import format_cell, metrics_record
 from ..metrics.verdict import decide
 from ..schema import with_defaults
@@ -59,6 +60,8 @@ def run_audit(
     spec: Mapping[str, Any],
     outputs: Mapping[str, str | Path],
     name: str | None = None,
+    deploy: Sequence[str | Path] = (),
+    deploy_metric: str = "mmd2_samples",
 ) -> Path:
     """Audit every quantum model of one target; write ``outputs["audit"]``, ``["table"]`` and ``["rule"]``.
 
@@ -69,6 +72,9 @@ def run_audit(
         spec: ``evaluation`` (bandwidths for the IQP analogue's score) and ``verdict`` config sections.
         outputs: paths of ``audit`` (audit.h5), ``table`` (CSV) and ``rule`` (the decision rule, text).
         name: the target's name in the study (default: the artefact's name or kind).
+        deploy: every ``deploy.h5`` of the target; the table then gains, per model, ``deploy_metric``
+            from its simulated samples (``<metric>_simulated``) and on each device at its largest
+            shot budget (``<metric>_<device label>``), and that budget (``deploy_shots``).
     """
     evaluation, verdict_spec = with_defaults("evaluation", spec["evaluation"]), with_defaults("verdict", spec["verdict"])
     target_arts = _by_seed(targets)
@@ -88,21 +94,43 @@ def run_audit(
     records = [metrics_record(read_artefact(path, kind="metrics")) for path in metrics]
     verdict = decide(records, verdict_spec["primary_metric"], verdict_spec["metrics"], float(verdict_spec["alpha"]))
     summaries = [summarise(m, audits, records, verdict_spec["primary_metric"]) for m, audits in per_model.items()]
-    _write_table(outputs["table"], summaries)
+    columns = _add_deployed(summaries, deploy, deploy_metric)
+    _write_table(outputs["table"], summaries, columns)
     name = name or str(first.attrs.get("target_name", first.attrs.get("target_kind", "target")))
     facts = {"kind": first.config["kind"], "quantum": target_kind(first.config).quantum,
              "sampling_class": target_kind(first.config).sampling_class}
     write_text_atomic(outputs["rule"], decision_rule(name, facts, summaries, verdict))
     attrs = {"n_qubits": int(first.attrs["n_qubits"]), "target_name": name, "models_json": list(per_model)}
     return write_artefact(outputs["audit"], "audit", datasets, config=dict(spec), seed=None,
-                          inputs=[*targets, *models], attrs=attrs)
+                          inputs=[*targets, *models, *deploy], attrs=attrs)
 
 
-def _write_table(path: str | Path, summaries) -> None:
+def _add_deployed(summaries: list[dict[str, Any]], deploy: Sequence[str | Path], metric: str) -> list[str]:
+    """Put the deployed metric of each model's deploy.h5 files into its row; the columns added, in order."""
+    columns: dict[str, None] = {}
+    rows = {summary["model"]: summary for summary in summaries}
+    for path in deploy:
+        art = read_artefact(path, kind="deploy")
+        values, _, reference = metric_series(art, metric)
+        row = rows.get(str(art.attrs["model_name"]))
+        if row is None:
+            continue
+        label = f"{metric}_{art.attrs['device_label']}"
+        row.update({f"{metric}_simulated": float(reference[-1]), label: float(values[-1]),
+                    "deploy_shots": int(np.asarray(art["shots"])[-1])})
+        columns.update(dict.fromkeys((f"{metric}_simulated", label, "deploy_shots")))
+    for row in summaries:
+        for column in columns:
+            row.setdefault(column, float("nan"))
+    return list(columns)
+
+
+def _write_table(path: str | Path, summaries, extra: Sequence[str] = ()) -> None:
+    header = [*AUDIT_COLUMNS, *extra]
     with atomic_path(Path(path)) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(AUDIT_COLUMNS)
+        writer.writerow(header)
         for summary in summaries:
             writer.writerow([format_cell(summary[c]) if not isinstance(summary[c], bool) else str(summary[c]).lower()
-                             for c in AUDIT_COLUMNS])
+                             for c in header])
     log.info("wrote the audit of %d quantum models to %s", len(summaries), path)

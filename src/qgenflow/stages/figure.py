@@ -23,6 +23,7 @@ def draw_figure(
     audit: str | Path | None = None,
     tuning: Sequence[str | Path] = (),
     trainability: str | Path | None = None,
+    deploy: Sequence[str | Path] = (),
     options: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw ``figure`` from the artefacts at the given paths into every path of ``outputs``.
@@ -36,6 +37,7 @@ def draw_figure(
         audit: the target's ``audit.h5`` (the audit figure).
         tuning: the ``tuning.h5`` of every tuned model of the target (the tuning figure).
         trainability: the target's ``trainability.h5`` (the trainability figure).
+        deploy: every ``deploy.h5`` of the target (the deploy figure).
         options: ``title``, ``colours``, ``dpi`` and per-figure settings
             (``max_bitstrings``, ``metrics``, ``families``).
 
@@ -53,5 +55,6 @@ def draw_figure(
         audit=None if audit is None else read_artefact(audit, kind="audit"),
         tuning=[read_artefact(path, kind="tuning") for path in tuning],
         trainability=None if trainability is None else read_artefact(trainability, kind="trainability"),
+        deploy=[read_artefact(path, kind="deploy") for path in deploy],
         options=options,
     )
