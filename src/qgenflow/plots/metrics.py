@@ -70,6 +70,7 @@ METRIC_LABELS = {
     "zz_error": "ZZ correlation error",
     "energy_relative_error": "relative energy error",
     "structure_factor_error": "S(π,π) error",
+    "particle_number_mass": "mass in the particle-number sector",
 }
 # Metrics spanning orders of magnitude are drawn on a log (or symlog) axis.
 _LOG_PREFIXES = ("mmd2", "kl", "tv", "zz_error", "energy_relative_error", "structure_factor_error")
