@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import InvalidConfigError
 
-__all__ = ["DMRGResult", "chain_bonds", "chain_length", "mps_amplitudes", "run_dmrg", "sample_mps"]
+__all__ = ["DMRGResult", "chain_bonds", "chain_length", "mps_amplitudes", "mps_tensors", "run_dmrg", "sample_mps"]
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +76,17 @@ class DMRGResult:
         return [int(b.shape[2]) for b in self.tensors[:-1]]
 
 
-def chain_length(spec: Mapping[str, Any]) -> int:
-    """Sites of a chain entry (``lattice: [L]``, ``[L, 1]`` or ``[1, L]``); 2D lattices are refused."""
+def chain_length(spec: Mapping[str, Any], key: str = "lattice") -> int:
+    """Sites of a completed chain entry (``lattice: [L]``, ``[L, 1]`` or ``[1, L]``).
+
+    Raises:
+        InvalidConfigError: (naming ``key``) a 2D lattice, or a chain too short for its couplings.
+    """
     lattice = [int(x) for x in spec["lattice"]]
     long = [x for x in lattice if x > 1]
     if len(long) > 1 or min(lattice) < 1:
         raise InvalidConfigError(
-            "lattice", f"method dmrg needs a 1D chain ([L], [L, 1] or [1, L]); got {spec['lattice']}; "
+            key, f"method dmrg needs a 1D chain ([L], [L, 1] or [1, L]); got {spec['lattice']}; "
             "use method exact or vmc for 2D lattices",
         )
     n = long[0] if long else 1
@@ -90,7 +94,7 @@ def chain_length(spec: Mapping[str, Any]) -> int:
     minimum = MIN_PERIODIC_SITES[reach] if spec["pbc"] else 2
     if n < minimum:
         raise InvalidConfigError(
-            "lattice", f"method dmrg needs at least {minimum} sites here (pbc {bool(spec['pbc'])}, "
+            key, f"method dmrg needs at least {minimum} sites here (pbc {bool(spec['pbc'])}, "
             f"couplings up to distance {reach}), got {n}",
         )
     return n
@@ -141,7 +145,7 @@ def _dmrg_options(settings: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _tensors(psi, site) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def mps_tensors(psi, site) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Right-canonical B tensors (vL, p, vR) with the physical axis in (up, down) order, and the Schmidt values."""
     order = [site.state_labels["up"], site.state_labels["down"]]
     tensors = []
@@ -173,7 +177,7 @@ def run_dmrg(spec: Mapping[str, Any]) -> DMRGResult:
     stats = info["sweep_statistics"]
     psi.canonical_form()
     energy = float(np.real(model.H_MPO.expectation_value(psi)))
-    tensors, values = _tensors(psi, site)
+    tensors, values = mps_tensors(psi, site)
     result = DMRGResult(
         energy=energy,
         energy_variance=float(np.real(model.H_MPO.variance(psi))),
