@@ -112,9 +112,9 @@ def _chain_model(spec: Mapping[str, Any], n: int):
     """TeNPy MPO model of the chain and its initial product state."""
     # heavy: TeNPy takes over a second to load; targets is imported when Snakemake parses the workflow
     from tenpy.models.lattice import Chain
-    from tenpy.models.model import CouplingModel, MPOModel
-    from tenpy.networks.mps import MPS
-    from tenpy.networks.site import SpinHalfSite
+    from tenpy.models.model import CouplingModel, MPOModel  # heavy: TeNPy, as above
+    from tenpy.networks.mps import MPS  # heavy: TeNPy, as above
+    from tenpy.networks.site import SpinHalfSite  # heavy: TeNPy, as above
 
     heisenberg = spec["kind"] == "heisenberg"
     site = SpinHalfSite(conserve="Sz" if heisenberg else None)
