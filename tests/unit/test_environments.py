@@ -26,7 +26,7 @@ ENV_FILES = [USER_ENV, *RULE_ENVS]
 #: conda-forge names of packages whose PyPI name differs (matplotlib-base: matplotlib without Qt).
 CONDA_TO_PYPI = {"matplotlib-base": "matplotlib"}
 #: Import names of distributions named otherwise.
-IMPORT_TO_PYPI = {"yaml": "pyyaml"}
+IMPORT_TO_PYPI = {"yaml": "pyyaml", "tenpy": "physics-tenpy"}
 #: Installed from PyPI through `pip:`, as NetKet advises: their conda-forge builds lag PyPI releases.
 FROM_PYPI = {"pennylane", "pennylane-lightning", "netket", "jax", "flax", "optax"}
 #: Import names of the optional hardware extra (qiskit-aer, qiskit-ibm-runtime), deferred inside functions.

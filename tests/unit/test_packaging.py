@@ -61,7 +61,7 @@ def test_job_resources_grow_with_problem_size():
 
 
 #: Distribution names of import names that differ from them.
-DISTRIBUTIONS = {"yaml": "pyyaml"}
+DISTRIBUTIONS = {"yaml": "pyyaml", "tenpy": "physics-tenpy"}
 #: Declared dependencies the package never imports by name: the workflow engine, and the
 #: PennyLane device plugin that `qml.device("lightning.qubit")` loads.
 #: Run-time back ends reached through another package: Snakemake (the CLI), lightning and stim

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 from ..errors import InvalidConfigError
 from ..limits import MAX_EXACT_QUBITS
+from ..schema import with_defaults
 from ..targets import target_kind
 from .entries import target_has_probs, target_qubits
 
@@ -34,6 +35,10 @@ def job_resources(stage: str, target: Mapping[str, Any], model: Mapping[str, Any
             vmc = target.get("vmc", {})
             iters = int(vmc.get("n_iter", 600))
             return {"mem_mb": 4000 + 20 * n, "runtime": int(10 + iters * n / 600)}
+        if target_kind(target).quantum and target.get("method") == "dmrg":
+            dmrg = with_defaults("targets", target)["dmrg"]
+            chi, sweeps = int(dmrg["chi_max"]), int(dmrg["max_sweeps"])  # two-site updates cost ~ chi^3 each
+            return {"mem_mb": int(1500 + 256 * n * chi**2 / 2**20), "runtime": int(10 + 2.5e-9 * n * chi**3 * sweeps)}
         factor = 60 if target_kind(target).quantum else 6  # sparse Hamiltonian + Lanczos vectors
         return {"mem_mb": int(1000 + factor * vector_mb), "runtime": int(10 + vector_mb / 4)}
     if stage == "train":

@@ -20,8 +20,9 @@ from ..devices import check_noise_model
 from ..errors import InputDataError, InvalidConfigError
 from ..limits import MAX_EXACT_QUBITS, QGAN_CLASSICAL_MAX_QUBITS, QGAN_QUANTUM_DATA_MAX_QUBITS
 from ..models.ansatz import check_ansatz_name
-from ..schema import SCHEMA_PATH, load_schema
+from ..schema import SCHEMA_PATH, load_schema, with_defaults
 from ..targets import target_kind
+from ..targets.dmrg import chain_length
 from ..targets.samples_file import peek_width
 from .entries import (
     EXACT_LOSS_MODELS,
@@ -302,7 +303,7 @@ def check_config(config: Mapping[str, Any], widths: Mapping[str, int] | None = N
                     raise InvalidConfigError(
                         f"studies[{i}]",
                         f"model {m!r} ({models[m]['kind']}) trains on exact probabilities, which target {t!r} "
-                        "does not have (method: vmc); use an exact target",
+                        f"does not have (method: {targets[t].get('method')}); use an exact target",
                     )
                 if qubits(t) > MAX_EXACT_QUBITS and models[m]["kind"] in EXACT_LOSS_MODELS:
                     raise InvalidConfigError(
@@ -320,5 +321,7 @@ def check_config(config: Mapping[str, Any], widths: Mapping[str, int] | None = N
                 f"targets.{name}",
                 f"{n} qubits exceeds the exact-simulation limit of {MAX_EXACT_QUBITS}; use method: vmc",
             )
+        if target_kind(spec).quantum and spec.get("method") == "dmrg":
+            chain_length(with_defaults("targets", spec), key=f"targets.{name}.lattice")
         if spec["kind"] == "heisenberg" and n % 2:
             raise InvalidConfigError(f"targets.{name}.lattice", f"Heisenberg targets need an even site count, got {n}")

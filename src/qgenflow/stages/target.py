@@ -51,4 +51,5 @@ def run_target(spec: Mapping[str, Any], seed: int, output: str | Path) -> Path:
         spec["kind"], target.n_qubits, splits.attrs["n_train"], splits.attrs["n_validation"],
         splits.attrs["n_test"], splits.attrs["split_method"], seconds,
     )
-    return write_artefact(output, "target", datasets, config=dict(spec), seed=seed, inputs=data_files(spec), attrs=attrs)
+    return write_artefact(output, "target", datasets, config=dict(spec), seed=seed, inputs=data_files(spec), attrs=attrs,
+                          dataset_attrs=target.dataset_attrs)

@@ -22,6 +22,7 @@ class Target:
         attrs: further root attributes (e.g. ``energy``).
         held_out: samples a data set ships for ``validation`` or ``test`` (a file target's
             ``validation_path`` / ``test_path``); those splits are then not cut from ``samples``.
+        dataset_attrs: attributes of datasets in ``extra`` (e.g. the axis names of MPS tensors).
     """
 
     n_qubits: int
@@ -30,3 +31,4 @@ class Target:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     attrs: dict[str, Any] = field(default_factory=dict)
     held_out: dict[str, np.ndarray] = field(default_factory=dict)
+    dataset_attrs: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -10,7 +10,9 @@ bit 0 = spin up = sigma^z eigenvalue +1.
 ``method: exact`` diagonalises with Lanczos (in the Sz = 0 sector for Heisenberg
 models) and stores exact probabilities over all ``2^n`` bitstrings;
 ``method: vmc`` runs variational Monte Carlo (:mod:`qgenflow.targets.vmc`) and
-stores samples from the converged state.
+stores samples from the converged state; ``method: dmrg`` (chains only) runs DMRG
+(:mod:`qgenflow.targets.dmrg`), stores the state as an MPS under ``/mps`` and exact
+samples drawn from it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..bits import bits_to_index, index_to_bits, sample_from_probs
 from ..errors import InvalidConfigError
 from ..schema import with_defaults
 from .base import Target
+from .dmrg import chain_bonds, chain_length, run_dmrg, sample_mps
 from .vmc import run_vmc
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "marshall_energy",
     "exact_ground_state",
     "spin_observables",
+    "staggered_structure_factor",
     "make_heisenberg",
     "make_tfim",
     "reference_energy",
@@ -143,10 +147,13 @@ def spin_observables(probs_or_samples: np.ndarray, positions: np.ndarray, from_s
         support = np.flatnonzero(probs)
         z = 1.0 - 2.0 * index_to_bits(support, n).astype(np.float64)
         zz = (z * probs[support, None]).T @ z
+    return {"zz_correlations": zz, "staggered_structure_factor": staggered_structure_factor(zz, positions)}
+
+
+def staggered_structure_factor(zz: np.ndarray, positions: np.ndarray) -> float:
+    """``S(pi, pi) = (1/N) sum_ij (-1)^(r_i + r_j) <Z_i Z_j>`` from a ZZ matrix and integer site coordinates."""
     parity = (-1.0) ** np.rint(np.asarray(positions).sum(axis=1))
-    n = len(parity)
-    s_pi = float(parity @ zz @ parity / n)
-    return {"zz_correlations": zz, "staggered_structure_factor": s_pi}
+    return float(parity @ np.asarray(zz) @ parity / len(parity))
 
 
 def reference_energy(spec: Mapping[str, Any]) -> float | None:
@@ -181,52 +188,104 @@ def _hamiltonian_text(spec: Mapping[str, Any]) -> str:
     return f"{text}; {lattice} lattice, {bc} boundaries; Pauli operators"
 
 
+def _exact_branch(spec: Mapping[str, Any], rng: np.random.Generator, ref: float | None) -> dict[str, Any]:
+    hilbert, ham, graph = build_hamiltonian(spec, sign_rule=False)
+    energy, state = exact_ground_state(hilbert, ham)
+    probs = state**2
+    probs /= probs.sum()
+    obs = spin_observables(probs, graph.positions, from_samples=False)
+    attrs = {"energy": energy, "energy_exact": energy, "state_sign_convention": (
+        "ground state of the physical Hamiltonian (no Marshall rotation), real, "
+        "normalised, largest component positive"
+    )}
+    return {
+        "graph": graph, "energy": energy, "probs": probs, "obs": obs, "attrs": attrs,
+        "samples": sample_from_probs(probs, int(spec["n_samples"]), rng),
+        "extra": {"state": state, "zz_correlations": obs["zz_correlations"]},
+    }
+
+
+def _vmc_branch(spec: Mapping[str, Any], rng: np.random.Generator, ref: float | None) -> dict[str, Any]:
+    hilbert, ham, graph = build_hamiltonian(spec, sign_rule=spec["kind"] == "heisenberg")
+    result = run_vmc(ham, spec["vmc"], int(rng.integers(2**31)), int(spec["n_samples"]), graph=graph,
+                     reference_energy=ref)
+    obs = spin_observables(result.samples, graph.positions, from_samples=True)
+    attrs = {
+        "energy": result.energy, "energy_error": result.energy_error, "energy_variance": result.energy_variance,
+        "vmc_model": result.model_description, "vmc_n_params": result.n_params,
+    }
+    extra = {"zz_correlations": obs["zz_correlations"], **{f"history/{k}": v for k, v in result.history.items()}}
+    return {"graph": graph, "energy": result.energy, "probs": None, "samples": result.samples, "obs": obs,
+            "attrs": attrs, "extra": extra}
+
+
+def _dmrg_branch(spec: Mapping[str, Any], rng: np.random.Generator, ref: float | None) -> dict[str, Any]:
+    n = chain_length(spec)
+    result = run_dmrg(spec)
+    positions = np.arange(n, dtype=np.float64)[:, None]
+    obs = {"zz_correlations": result.zz,
+           "staggered_structure_factor": staggered_structure_factor(result.zz, positions)}
+    extra: dict[str, Any] = {
+        "zz_correlations": result.zz,
+        "zz_connected": result.zz - np.outer(result.magnetization, result.magnetization),
+        "magnetization": result.magnetization,
+        **{f"dmrg/sweep_{k}": v for k, v in result.sweeps.items()},
+    }
+    width = len(str(n))
+    dataset_attrs: dict[str, dict[str, Any]] = {}
+    for i, b in enumerate(result.tensors):
+        extra[f"mps/B_{i:0{width}d}"] = b
+        dataset_attrs[f"mps/B_{i:0{width}d}"] = {"axes": "vL,p,vR", "site": i, "form": "right-canonical",
+                                                "p": "0 = spin up = bit 0, 1 = spin down = bit 1"}
+    for i, s in enumerate(result.singular_values):
+        extra[f"mps/S_{i:0{width}d}"] = s
+        dataset_attrs[f"mps/S_{i:0{width}d}"] = {"axes": "v", "bond": i, "between_sites": [i - 1, i]}
+    attrs = {
+        "energy": result.energy, "energy_variance": result.energy_variance,
+        "truncation_error": result.truncation_error,
+        "bond_dimension": max(result.bond_dimensions, default=1), "bond_dimensions": result.bond_dimensions,
+        "dmrg_sweeps": len(result.sweeps["energy"]), "dmrg_converged": result.converged,
+        "dmrg_library": "TeNPy two-site DMRG", "mps_sites": n,
+        "boundary_handling": "finite MPS; periodic bond (0, L-1) as a long-range MPO term" if spec["pbc"]
+        else "finite MPS, open chain",
+    }
+    return {"positions": positions, "bonds": chain_bonds(n, bool(spec["pbc"])), "energy": result.energy,
+            "probs": None, "samples": sample_mps(result.tensors, int(spec["n_samples"]), rng), "obs": obs,
+            "attrs": attrs, "extra": extra, "dataset_attrs": dataset_attrs}
+
+
+#: How each ``method`` of a spin target finds its ground state.
+_METHODS = {"exact": _exact_branch, "vmc": _vmc_branch, "dmrg": _dmrg_branch}
+
+
 def _make_spin_target(spec: Mapping[str, Any], rng: np.random.Generator) -> Target:
     method = spec["method"]
-    n_samples = int(spec["n_samples"])
+    if method not in _METHODS:
+        raise InvalidConfigError("method", f"must be one of {', '.join(_METHODS)}, got {method!r}")
     start = time.perf_counter()
     ref = reference_energy(spec)
+    found = _METHODS[method](spec, rng, ref)
+    graph = found.get("graph")
+    positions = np.asarray(graph.positions if graph is not None else found["positions"], dtype=np.float64)
+    # Nearest-neighbour bonds (NetKet's edge colour 0): the evaluation's Marshall energy needs no NetKet.
+    bonds = graph.edges(filter_color=0) if graph is not None else found["bonds"]
+    energy, n = float(found["energy"]), len(positions)
     attrs: dict[str, Any] = {"hamiltonian": _hamiltonian_text(spec), "energy_units": "pauli", "method": method}
-    if method == "exact":
-        hilbert, ham, graph = build_hamiltonian(spec, sign_rule=False)
-        energy, state = exact_ground_state(hilbert, ham)
-        probs = state**2
-        probs /= probs.sum()
-        samples = sample_from_probs(probs, n_samples, rng)
-        obs = spin_observables(probs, graph.positions, from_samples=False)
-        extra = {"state": state, "zz_correlations": obs["zz_correlations"]}
-        attrs.update(energy=energy, energy_exact=energy, state_sign_convention=(
-            "ground state of the physical Hamiltonian (no Marshall rotation), real, "
-            "normalised, largest component positive"
-        ))
-    elif method == "vmc":
-        hilbert, ham, graph = build_hamiltonian(spec, sign_rule=spec["kind"] == "heisenberg")
-        result = run_vmc(ham, spec["vmc"], int(rng.integers(2**31)), n_samples, graph=graph, reference_energy=ref)
-        probs, samples = None, result.samples
-        obs = spin_observables(samples, graph.positions, from_samples=True)
-        extra = {"zz_correlations": obs["zz_correlations"], **{f"history/{k}": v for k, v in result.history.items()}}
-        attrs.update(
-            energy=result.energy, energy_error=result.energy_error, energy_variance=result.energy_variance,
-            vmc_model=result.model_description, vmc_n_params=result.n_params,
-        )
-        energy = result.energy
-    else:
-        raise InvalidConfigError("method", f"must be exact or vmc, got {method!r}")
-    n = graph.n_nodes
+    attrs.update(found["attrs"])
     attrs.update(
         n_sites=n,
         energy_per_site=energy / n,
-        staggered_structure_factor=obs["staggered_structure_factor"],
+        staggered_structure_factor=found["obs"]["staggered_structure_factor"],
         ground_state_seconds=time.perf_counter() - start,
     )
     if ref is not None:
         attrs.update(energy_reference=ref, relative_error=abs((energy - ref) / ref))
-    extra["site_positions"] = np.asarray(graph.positions, dtype=np.float64)
-    # Nearest-neighbour bonds (NetKet's edge colour 0): the evaluation's Marshall energy needs no NetKet.
-    extra["bonds"] = np.asarray(graph.edges(filter_color=0), dtype=np.int64).reshape(-1, 2)
+    extra = {**found["extra"], "site_positions": positions,
+             "bonds": np.asarray(bonds, dtype=np.int64).reshape(-1, 2)}
     log.info("%s ground state (%s): E = %.8f (%.8f per site)%s", spec["kind"], method, energy, energy / n,
              "" if ref is None else f", relative error {abs((energy - ref) / ref):.2e}")
-    return Target(n_qubits=n, samples=samples, probs=probs, extra=extra, attrs=attrs)
+    return Target(n_qubits=n, samples=found["samples"], probs=found["probs"], extra=extra, attrs=attrs,
+                  dataset_attrs=found.get("dataset_attrs", {}))
 
 
 def make_heisenberg(spec: Mapping[str, Any], rng: np.random.Generator) -> Target:
