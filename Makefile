@@ -4,10 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
-# Snakemake finds a workflow profile by itself only under profiles/default next to the Snakefile
-# it runs, and it runs the root Snakefile, so the targets below name the shipped local profile
-# (README.md, "Profiles"). A cluster run names its own profile instead: this one is not stacked on it.
-SNAKEMAKE := $(BIN)/snakemake --workflow-profile workflow/profiles/default
+# Snakemake applies the workflow profile profiles/default (-> workflow/profiles/default) by itself.
+SNAKEMAKE := $(BIN)/snakemake
 
 .PHONY: setup study dry-run report test test-slow lint benchmarks clean
 
