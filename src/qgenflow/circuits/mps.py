@@ -43,6 +43,7 @@ __all__ = [
     "SVD_EPS",
     "entangler_matrix",
     "mps_probs",
+    "mps_state",
     "sample_mps",
     "simulate",
     "truncated_svd",
@@ -216,6 +217,11 @@ def zstring_expvals(tensors: jax.Array, strings: jax.Array) -> jax.Array:
 
 def mps_probs(tensors: jax.Array | np.ndarray) -> np.ndarray:
     """Big-endian probabilities ``|<x|psi>|^2`` of the MPS, by contracting it (``n <= MAX_DENSE_QUBITS``)."""
+    return np.abs(mps_state(tensors)) ** 2
+
+
+def mps_state(tensors: jax.Array | np.ndarray) -> np.ndarray:
+    """Big-endian statevector ``<x|psi>`` of the MPS, by contracting it (``n <= MAX_DENSE_QUBITS``)."""
     tensors = np.asarray(tensors)
     n = tensors.shape[0]
     if n > MAX_DENSE_QUBITS:
@@ -223,7 +229,7 @@ def mps_probs(tensors: jax.Array | np.ndarray) -> np.ndarray:
     psi = tensors[0][0]  # [2, chi]: the left boundary bond is index 0
     for tensor in tensors[1:]:
         psi = np.einsum("xa,asb->xsb", psi, tensor).reshape(-1, tensor.shape[-1])
-    return np.abs(psi[:, 0]) ** 2
+    return psi[:, 0]
 
 
 def sample_mps(tensors: jax.Array | np.ndarray, n_samples: int, rng: np.random.Generator) -> np.ndarray:
