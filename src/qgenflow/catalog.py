@@ -33,7 +33,7 @@ UNIFORM_REFERENCE = "uniform"
 #: The reference rows every table and metrics figure holds; no model may take these names.
 REFERENCES = (DATA_REFERENCE, UNIFORM_REFERENCE)
 #: Model kinds on the quantum side of every comparison (audited for classical ease).
-QUANTUM_MODEL_KINDS = ("qcbm", "qgan", "clifford")
+QUANTUM_MODEL_KINDS = ("qcbm", "qgan", "clifford", "mps_qcbm")
 #: Model kinds on the classical side.
 CLASSICAL_MODEL_KINDS = ("product", "rbm", "autoregressive", "transformer", "gan")
 #: Target kinds of random circuits from a hard sampling class whose exact output probabilities follow the

@@ -28,7 +28,7 @@ __all__ = ["AUDIT_COLUMNS", "decision_rule", "summarise"]
 AUDIT_COLUMNS = (
     "model", "n_seeds", "n_qubits", "method", "n_params", "train_seconds_mean", "peak_memory_mb",
     "statevector_mb", "clifford", "anticoncentration", "half_cut_entropy_bits", "max_entropy_bits",
-    "bond_dimension", "max_bond_dimension", "iqp_flip_analogue_mmd2", "model_mmd2", "primary_gap",
+    "bond_dimension", "max_bond_dimension", "truncation_error", "iqp_flip_analogue_mmd2", "model_mmd2", "primary_gap",
     "primary_stderr", "shots_to_resolve",
 )
 
@@ -77,6 +77,7 @@ def summarise(
         "max_entropy_bits": float(n // 2),
         "bond_dimension": float(max(bond)) if bond else math.nan,
         "max_bond_dimension": float(2 ** (n // 2)),
+        "truncation_error": _mean([a.get("truncation_error", math.nan) for a in audits]),
         "iqp_flip_analogue_mmd2": _mean([a.get("flip_mmd2_samples", math.nan) for a in audits]),
         "model_mmd2": _mean([a.get("model_mmd2_samples", math.nan) for a in audits]),
         "primary_gap": gap,

@@ -33,6 +33,7 @@ import pennylane as qml
 import scipy.sparse as sp
 
 from ..bits import unique_counts
+from ..circuits.mps import mps_state, simulate
 from ..devices import make_device
 from ..errors import ArtefactError
 from ..io import Artefact
@@ -422,6 +423,8 @@ def training_method(attrs: dict[str, Any]) -> str:
         return f"shots on {device}"
     if gradient == "search":
         return f"discrete search, shots on {device}"
+    if gradient == "mps":
+        return f"MPS simulation (bond dimension {attrs.get('bond_dimension')}, JAX gradient, no statevector)"
     if gradient == "adjoint":
         if attrs.get("gradient_engine") == "numba":
             return "statevector (numba adjoint)"
@@ -429,8 +432,11 @@ def training_method(attrs: dict[str, Any]) -> str:
     return f"unknown (gradient {gradient!r})"
 
 
-def _state_record(model_art: Artefact, ops: list, n: int, tol: float) -> dict[str, Any]:
-    """Anticoncentration, half-cut entropy, bond dimensions and per-cut arrays (NaN / empty beyond the dense limit)."""
+def _state_record(model_art: Artefact, ops: list, n: int, tol: float, state: np.ndarray | None = None) -> dict[str, Any]:
+    """Anticoncentration, half-cut entropy, bond dimensions and per-cut arrays (NaN / empty beyond the dense limit).
+
+    ``state``: the model's statevector where it is not the circuit's (a truncated MPS); else rebuilt from ``ops``.
+    """
     probs = model_art.get("probs")
     record: dict[str, Any] = {
         "state_built": False,
@@ -440,7 +446,7 @@ def _state_record(model_art: Artefact, ops: list, n: int, tol: float) -> dict[st
         "bond_dimensions": np.zeros(0, dtype=np.int64),
     }
     if n <= MAX_DENSE_QUBITS:
-        state = model_state(ops, n)
+        state = model_state(ops, n) if state is None else state
         p_state = np.abs(state) ** 2
         if probs is not None and np.max(np.abs(np.asarray(probs) - p_state)) > _PROBS_TOL:
             raise ArtefactError(
@@ -529,7 +535,9 @@ def audit_model(
         ``bond_dimensions`` (empty when no state); for IQP models also ``flip_n_samples``,
         ``flip_mmd2_samples`` and ``model_mmd2_samples`` (mixture MMD^2 against the test
         split, computed alike), ``flip_mmd2_exact`` and ``model_mmd2_exact`` (against the
-        target's ``/probs``; NaN where either side lacks exact probabilities).
+        target's ``/probs``; NaN where either side lacks exact probabilities); ``truncation_error``
+        (an MPS Born machine's summed discarded weight, NaN for other models; its entanglement is its
+        MPS's, and beyond the dense limit its ``max_bond_dimension`` is its bond dimension).
 
     Raises:
         ValueError: a classical model or reference (names its kind).
@@ -551,7 +559,13 @@ def audit_model(
         "statevector_bytes": 16 * 2**n,
         "clifford": clifford_circuit(ops),
     }
-    record.update(_state_record(model_art, ops, n, tol))
+    mps, state = kind == "mps_qcbm", None
+    if mps and n <= MAX_DENSE_QUBITS:  # the model is the truncated MPS, not the exact circuit
+        state = mps_state(simulate(theta, n, int(attrs["bond_dimension"]), ansatz.entangler).tensors)
+    record.update(_state_record(model_art, ops, n, tol, state))
+    record["truncation_error"] = float(attrs.get("truncation_error", math.nan))
+    if mps and record["max_bond_dimension"] < 0:  # beyond the dense limit: the model's own MPS holds its state
+        record["max_bond_dimension"] = int(attrs["bond_dimension"])
     if ansatz.name == "iqp":
         record.update(_flip_record(model_art, target_art, ansatz, theta, sigmas, n_samples, seed))
     return record

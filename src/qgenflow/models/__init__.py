@@ -1,6 +1,7 @@
 """Generative models: Born machines (and, later, QGANs and classical baselines)."""
 
 from .ansatz import ANSATZE, Ansatz, HardwareEfficient, make_ansatz, register_ansatz
+from .brickwork import Brickwork
 from .clifford import CliffordAnsatz
 from .iqp import IQPAnsatz
 from .liu_wang import LiuWang
@@ -10,6 +11,7 @@ from .symmetry import SymmetryPreserving
 __all__ = [
     "ANSATZE",
     "Ansatz",
+    "Brickwork",
     "CliffordAnsatz",
     "HardwareEfficient",
     "IQPAnsatz",

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 #: Wall time and memory are not among them: they differ between identical runs (the CSV has them).
 _SCALARS = (
     "n_params", "statevector_bytes", "clifford", "anticoncentration", "entropy_half", "max_bond_dimension",
-    "flip_mmd2_samples", "model_mmd2_samples",
+    "flip_mmd2_samples", "model_mmd2_samples", "truncation_error",
 )
 
 

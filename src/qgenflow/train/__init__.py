@@ -49,6 +49,7 @@ TRAINERS: dict[str, str] = {
     "qcbm": "qgenflow.train.qcbm:train_qcbm",
     "qcbm/estimator": "qgenflow.train.qcbm:train_iqp_estimator_model",
     "clifford": "qgenflow.train.clifford:train_clifford",
+    "mps_qcbm": "qgenflow.train.mps:train_mps_qcbm",
     "qgan/classical_discriminator": "qgenflow.models.qgan.classical:train_classical_discriminator",
     "qgan/quantum_discriminator": "qgenflow.models.qgan.quantum:train_quantum_discriminator",
     "qgan/state_preparation": "qgenflow.models.qgan.state_prep:train_state_preparation",
@@ -62,11 +63,13 @@ TRAINERS: dict[str, str] = {
 #: What each trainer can learn from, best first (see :data:`qgenflow.models.result.DATA_ACCESS`).
 #: The IQP Z-string estimator compares Z-string expectations of the model with those of the
 #: training samples; the quantum-data QGANs prepare the target's state vector itself; the Clifford Born
-#: machine's discrete search compares its shots with the training samples.
+#: machine's discrete search compares its shots with the training samples; the MPS Born machine's
+#: Z-string MMD compares its exact Z-string expectations with those of the training samples.
 LEARNS_FROM: dict[str, tuple[str, ...]] = {
     "qcbm": ("probabilities", "samples"),
     "qcbm/estimator": ("samples",),
     "clifford": ("samples",),
+    "mps_qcbm": ("samples",),
     "qgan/classical_discriminator": ("probabilities", "samples"),
     "qgan/quantum_discriminator": ("state",),
     "qgan/state_preparation": ("state",),
