@@ -28,10 +28,10 @@ report: $(VENV)/.installed
 	$(SNAKEMAKE) --report results/report.html
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" --durations=15
 
 test-slow: $(VENV)/.installed
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest -m slow --durations=15
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint
