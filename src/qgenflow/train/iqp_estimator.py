@@ -83,7 +83,7 @@ from ..limits import MAX_EXACT_QUBITS, MAX_DENSE_QUBITS
 from ..models.iqp import IQPAnsatz
 from ..rng import make_rng
 from ..targets.iqp import MAX_SHOT_QUBITS, iqp_phase, iqp_probs, walsh_hadamard
-from .iqp_kernels import dense_pair_parts, pm1_matmul, resolve_matmul
+from .iqp_kernels import dense_pair_parts, pm1_matmul
 
 __all__ = [
     "ClassicalSamplingError",
@@ -267,8 +267,6 @@ class ZStringMMD:
         unbiased_data: estimate the MMD to the samples' population, not their empirical law.
         block_min_weight: bandwidths whose padded string weight exceeds this compute the
             pair term as dense [k, k] blocks per string instead of a list of pairs.
-        matmul: the product ``Theta[U] @ S`` of the dense weight-2 path
-            (:func:`~qgenflow.train.iqp_kernels.resolve_matmul`: ``auto``, ``float`` or ``bf16x3``).
     """
 
     def __init__(
@@ -285,7 +283,6 @@ class ZStringMMD:
         dtype: str = "float32",
         unbiased_data: bool = False,
         block_min_weight: int = _BLOCK_MIN_K,
-        matmul: str = "auto",
     ):
         _enable_x64()
         self.n_qubits = n = int(n_qubits)
@@ -303,7 +300,6 @@ class ZStringMMD:
         self.spin_flip_symmetric = bool(spin_flip_symmetric)
         self.path = _resolve_path(path, int(weights.max()))
         self.dtype = np.dtype(dtype)
-        self.matmul = resolve_matmul(matmul, self.dtype.name)
         self.unbiased_data = bool(unbiased_data)
         self._set_data(samples)
         self._set_padding(block_min_weight)
@@ -361,7 +357,10 @@ class ZStringMMD:
                     n,
                     n * p,
                 )
-        self._sizes = {"singles": 0, "pairs": 0, "odd": 0, "rows": 0}
+        # Rows (qubits some string touches): the mean union size plus 6 standard deviations (it only grows).
+        untouched = math.prod((1.0 - p) ** m for m, p in zip(self.group_sizes, self.probs))
+        mean_rows = n * (1.0 - untouched)
+        self._sizes = {"singles": 0, "pairs": 0, "odd": 0, "rows": 64 * math.ceil((mean_rows + 6 * mean_rows**0.5 + 1) / 64)}
 
     def _setup_pairwise(self, gens: np.ndarray, weights: np.ndarray) -> None:
         n = self.n_qubits
@@ -459,6 +458,7 @@ class ZStringMMD:
         arrays = {
             "struct": self._struct,
             "signs": jnp.asarray(signs),
+            "signs_t": jnp.asarray(np.ascontiguousarray(signs.transpose(0, 2, 1))) if self.path == "pairwise" and self._dense_pairs else None,
             "zmask": jnp.asarray(zmask),
             "host": {key: jnp.asarray(v) for key, v in host.items()},
             "blocks": [{key: jnp.asarray(v) for key, v in b.items()} for b in blocks],
@@ -621,10 +621,10 @@ class ZStringMMD:
         h_rows, theta_rows, got = dense_pair_parts(theta, ix, self._contiguous, self.dtype.name)
         return {"h_rows": h_rows, "theta_rows": theta_rows, "pairs": got[0], "blocks": got[1:]}
 
-    def _field_rows(self, parts, st, host, signs):
+    def _field_rows(self, parts, st, host, signs, signs_t):
         """``h_i + W_i``, ``W = Theta s``, on the batch's rows: [m, chunk]."""
         if self._dense_pairs:
-            return parts["h_rows"][:, None] + pm1_matmul(parts["theta_rows"], signs, self.matmul)
+            return parts["h_rows"][:, None] + pm1_matmul(parts["theta_rows"], signs, signs_t)
         field_ = parts["h"][:, None]
         if self._has_pairs:
             t2 = parts["t2"][:, None]
@@ -633,7 +633,7 @@ class ZStringMMD:
             )
         return field_[host["rows"]]
 
-    def _chunk_phases(self, parts, st, host, blocks, signs, n_ops):
+    def _chunk_phases(self, parts, st, host, blocks, signs, signs_t, n_ops):
         """Phases [n_ops, chunk] of every string for one chunk of z (signs [n + 1, chunk], row n = 1)."""
         if self.path == "incidence":
             th = parts["th"]
@@ -641,7 +641,7 @@ class ZStringMMD:
             prod = jnp.prod(signs[st["gen_qubits"][host["odd_gid"]]], axis=1)  # [T, chunk]
             return jax.ops.segment_sum(coef[:, None] * prod, host["odd_str"], num_segments=n_ops)
         # sum_{i in A} s_i (h_i + W_i) for every string, over the batch's rows
-        term = signs[host["rows"]] * self._field_rows(parts, st, host, signs)
+        term = signs[host["rows"]] * self._field_rows(parts, st, host, signs, signs_t)
         if "dense_strings" in host:
             phase = host["dense_strings"] @ term
         else:
@@ -665,15 +665,17 @@ class ZStringMMD:
         n_ops = host["weight"].shape[0]
         parts = self._theta_parts(theta, st, host, blocks)
 
-        def one(signs, zmask):
-            c = jnp.cos(self._chunk_phases(parts, st, host, blocks, signs, n_ops)) * zmask[None, :]
+        def one(signs, signs_t, zmask):
+            c = jnp.cos(self._chunk_phases(parts, st, host, blocks, signs, signs_t, n_ops)) * zmask[None, :]
             if self.spin_flip_symmetric:
                 c = c * host["even"][:, None]
             return c.sum(axis=1, dtype=jnp.float64), jnp.sum(jnp.square(c), axis=1, dtype=jnp.float64)
 
+        signs_t = arrays["signs_t"]  # [chunks, chunk, n + 1] row-major, or None (dense weight-2 path only)
         if arrays["signs"].shape[0] == 1:
-            return one(arrays["signs"][0], arrays["zmask"][0])
-        sums, squares = jax.lax.map(lambda xs: jax.checkpoint(one)(*xs), (arrays["signs"], arrays["zmask"]))
+            return one(arrays["signs"][0], None if signs_t is None else signs_t[0], arrays["zmask"][0])
+        xs = (arrays["signs"], signs_t, arrays["zmask"])
+        sums, squares = jax.lax.map(lambda xs: jax.checkpoint(one)(*xs), xs)
         return sums.sum(axis=0), squares.sum(axis=0)
 
     def _model_expvals(self, theta, arrays):

@@ -12,80 +12,39 @@ matrix. Two pieces here:
   pairs) with a hand-written backward pass: the gradient of generator ``{i, k}`` is read
   as ``D[pos(i), k] + D^T[i, pos(k)]`` (a gather over all parameters, streaming) instead
   of XLA's scatter-add of the ``|U| x n`` cotangent (several times slower on CPU).
-* :func:`pm1_matmul`: ``A @ S`` for a matrix ``S`` of entries +-1. On CPUs with AMX
-  (:func:`bf16_matmul_is_fast`) it runs as one bfloat16 product with float32
-  accumulation of the three-term split ``A = hi + mid + lo`` (8 + 8 + 8 bits of
-  mantissa, each exact times +-1): float32 accuracy at 3-6x the float32 speed.
+* :func:`pm1_matmul`: ``A @ S`` for the constant matrix ``S`` of signs, whose backward
+  product reads a row-major copy of ``S^T`` (XLA's product with a transposed operand is
+  2-3x slower on CPU). A bfloat16 three-term split (``A = hi + mid + lo``, exact times
+  +-1, float32 accumulation) was tried on an AMX CPU and measured slower than float32
+  in the whole step, so products stay in the computation's dtype.
 """
 
 from __future__ import annotations
 
 import functools
-import pathlib
 
 import jax
 import jax.numpy as jnp
 
-__all__ = ["MATMUL_MODES", "bf16_matmul_is_fast", "dense_pair_parts", "pm1_matmul", "resolve_matmul"]
-
-#: ``float``: a product in the computation's dtype; ``bf16x3``: the split bfloat16 product; ``auto``: see resolve_matmul.
-MATMUL_MODES = ("auto", "float", "bf16x3")
-_CPUINFO = pathlib.Path("/proc/cpuinfo")
-
-
-@functools.lru_cache(maxsize=1)
-def bf16_matmul_is_fast() -> bool:
-    """Whether XLA's bfloat16 matrix products outrun float32 ones by well over 3x here: a CPU backend with AMX."""
-    if jax.default_backend() != "cpu" or not _CPUINFO.exists():
-        return False
-    return any(line.startswith("flags") and " amx_bf16" in line for line in _CPUINFO.read_text().splitlines())
-
-
-def resolve_matmul(mode: str, dtype: str) -> str:
-    """The product of the dense path: ``auto`` is ``bf16x3`` for float32 on an AMX CPU, else ``float``."""
-    if mode not in MATMUL_MODES:
-        raise ValueError(f"unknown matmul {mode!r}; allowed: {', '.join(MATMUL_MODES)}")
-    if mode == "bf16x3" and dtype != "float32":
-        raise ValueError(f"matmul 'bf16x3' needs dtype float32, got {dtype}")
-    if mode == "auto":
-        return "bf16x3" if dtype == "float32" and bf16_matmul_is_fast() else "float"
-    return mode
+__all__ = ["dense_pair_parts", "pm1_matmul"]
 
 
 # ---------------------------------------------------------------------- +-1 products
-def _split_dot(x: jax.Array, sb: jax.Array) -> jax.Array:
-    """``x @ sb`` for float32 ``x`` [m, k] and bfloat16 ``sb`` [k, c] of +-1: three bfloat16 parts, float32 sums."""
-    hi = x.astype(jnp.bfloat16)
-    rest = x - hi.astype(jnp.float32)
-    mid = rest.astype(jnp.bfloat16)
-    lo = (rest - mid.astype(jnp.float32)).astype(jnp.bfloat16)
-    m = x.shape[0]
-    out = jnp.dot(jnp.concatenate([hi, mid, lo]), sb, preferred_element_type=jnp.float32)
-    return out[:m] + (out[m : 2 * m] + out[2 * m :])
-
-
 @jax.custom_vjp
-def _pm1_matmul_bf16x3(a: jax.Array, s: jax.Array) -> jax.Array:
-    return _split_dot(a, s.astype(jnp.bfloat16))
-
-
-def _pm1_fwd(a, s):
-    sb = s.astype(jnp.bfloat16)
-    return _split_dot(a, sb), sb
-
-
-def _pm1_bwd(sb, ct):
-    return _split_dot(ct.astype(jnp.float32), sb.T), None  # s is a constant (the signs of z)
-
-
-_pm1_matmul_bf16x3.defvjp(_pm1_fwd, _pm1_bwd)
-
-
-def pm1_matmul(a: jax.Array, s: jax.Array, mode: str) -> jax.Array:
-    """``a @ s`` where ``s`` has entries +-1 (not differentiated); ``mode`` from :func:`resolve_matmul`."""
-    if mode == "bf16x3":
-        return _pm1_matmul_bf16x3(a, s)
+def pm1_matmul(a: jax.Array, s: jax.Array, s_t: jax.Array) -> jax.Array:
+    """``a @ s`` for a constant ``s`` (not differentiated); ``s_t`` is ``s`` transposed, as its own row-major buffer."""
     return jnp.dot(a, s, precision=jax.lax.Precision.HIGHEST)
+
+
+def _pm1_fwd(a, s, s_t):
+    return pm1_matmul(a, s, s_t), s_t
+
+
+def _pm1_bwd(s_t, ct):
+    return jnp.dot(ct, s_t, precision=jax.lax.Precision.HIGHEST), None, None
+
+
+pm1_matmul.defvjp(_pm1_fwd, _pm1_bwd)
 
 
 # ---------------------------------------------------------------------- gathers from the parameters
