@@ -34,8 +34,11 @@ Sparsity. String ``a`` only touches generators with odd overlap ``g_j . a``. Two
 
       2 [sum_{i in A} s_i (h_i + W_i) - sum_{i, k in A} Theta_ik s_i s_k],    W = Theta s,
 
-  where ``W`` is shared by all strings: one matrix product per step (an edge-wise
-  scatter for sparse patterns such as chains and lattices). The per-string sums run
+  where ``W`` is shared by all strings and needed only on the batch's rows (the qubits
+  some string touches, ~``n_ops E|a|``): for dense pair sets the product
+  ``Theta[rows] @ S`` with a gather-based gradient (:mod:`qgenflow.train.iqp_kernels`;
+  ``Theta`` is never built as an [n, n] matrix), an edge-wise scatter for sparse
+  patterns such as chains and lattices. The per-string sums run
   over the sparse incidences (string, position of a one) and (string, weight-2
   generator inside ``A``), gathered and reduced with ``segment_sum`` (the first as a
   product with the dense [strings, n] bit matrix while that is small); for bandwidths
