@@ -34,8 +34,11 @@ Sparsity. String ``a`` only touches generators with odd overlap ``g_j . a``. Two
 
       2 [sum_{i in A} s_i (h_i + W_i) - sum_{i, k in A} Theta_ik s_i s_k],    W = Theta s,
 
-  where ``W`` is shared by all strings: one matrix product per step (an edge-wise
-  scatter for sparse patterns such as chains and lattices). The per-string sums run
+  where ``W`` is shared by all strings and needed only on the batch's rows (the qubits
+  some string touches, ~``n_ops E|a|``): for dense pair sets the product
+  ``Theta[rows] @ S`` with a gather-based gradient (:mod:`qgenflow.train.iqp_kernels`;
+  ``Theta`` is never built as an [n, n] matrix), an edge-wise scatter for sparse
+  patterns such as chains and lattices. The per-string sums run
   over the sparse incidences (string, position of a one) and (string, weight-2
   generator inside ``A``), gathered and reduced with ``segment_sum`` (the first as a
   product with the dense [strings, n] bit matrix while that is small); for bandwidths
@@ -83,6 +86,7 @@ from ..limits import MAX_EXACT_QUBITS, MAX_DENSE_QUBITS
 from ..models.iqp import IQPAnsatz
 from ..rng import make_rng
 from ..targets.iqp import MAX_SHOT_QUBITS, iqp_phase, iqp_probs, walsh_hadamard
+from .iqp_kernels import dense_pair_parts, pm1_matmul
 
 __all__ = [
     "ClassicalSamplingError",
@@ -153,10 +157,24 @@ def _enable_x64() -> None:
 
 
 def _canonical_generators(gens: np.ndarray, n: int) -> np.ndarray:
-    """Rows sorted ascending with the -1 padding last; raises on repeated qubits or generators."""
-    canonical = np.sort(np.where(gens >= 0, gens, n), axis=1)
+    """Rows sorted ascending with the -1 padding last; raises on repeated qubits or generators.
+
+    Linear time for rows already in that form and listed in ``candidate_generators`` order
+    (by weight, then lexicographically): their keys below increase strictly.
+    """
+    padded = np.where(gens >= 0, gens, n)
+    in_order = gens.shape[1] == 1 or bool((padded[:, 1:] >= padded[:, :-1]).all())
+    canonical = padded if in_order else np.sort(padded, axis=1)
     repeated_qubit = ((canonical[:, 1:] == canonical[:, :-1]) & (canonical[:, 1:] < n)).any()
-    if repeated_qubit or len(np.unique(canonical, axis=0)) != len(canonical):
+    width = gens.shape[1]
+    if (n + 1) ** (width + 1) < 2**62:  # weight-major lexicographic key of each row fits int64
+        keys = (canonical < n).sum(axis=1, dtype=np.int64)
+        for col in range(width):
+            keys = keys * (n + 1) + canonical[:, col]
+        distinct = bool((np.diff(keys) > 0).all()) or np.unique(keys).size == keys.size
+    else:
+        distinct = len(np.unique(canonical, axis=0)) == len(canonical)
+    if repeated_qubit or not distinct:
         raise ValueError("generators must be distinct sets of distinct qubits")
     return np.where(canonical < n, canonical, -1)
 
@@ -342,7 +360,10 @@ class ZStringMMD:
                     n,
                     n * p,
                 )
-        self._sizes = {"singles": 0, "pairs": 0, "odd": 0}
+        # Rows (qubits some string touches): the mean union size plus 6 standard deviations (it only grows).
+        untouched = math.prod((1.0 - p) ** m for m, p in zip(self.group_sizes, self.probs))
+        mean_rows = n * (1.0 - untouched)
+        self._sizes = {"singles": 0, "pairs": 0, "odd": 0, "rows": 64 * math.ceil((mean_rows + 6 * mean_rows**0.5 + 1) / 64)}
 
     def _setup_pairwise(self, gens: np.ndarray, weights: np.ndarray) -> None:
         n = self.n_qubits
@@ -359,25 +380,42 @@ class ZStringMMD:
             "w2_i": jnp.asarray(gens[two, 0].astype(np.int32)),
             "w2_k": jnp.asarray(second[two].astype(np.int32)),
         }
-        # Host lookup (i, k) -> parameter index of the weight-2 generator, -1 if none.
         i = np.minimum(gens[two, 0], second[two]).astype(np.int64)
         k = np.maximum(gens[two, 0], second[two]).astype(np.int64)
         if self._dense_pairs:
-            table = np.full((n, n), -1, dtype=np.int32)
-            table[i, k] = two
-            table[k, i] = two
-            self._pair_table = table
+            self._setup_dense_tables(gens, one, two, i, k)
         else:
             keys = i * n + k
             order = np.argsort(keys, kind="stable")
             self._pair_keys, self._pair_idx = keys[order], two[order].astype(np.int32)
+
+    def _setup_dense_tables(self, gens: np.ndarray, one: np.ndarray, two: np.ndarray, i, k) -> None:
+        """Parameter index of generator {i, k} as an [n + 1, n + 1] table (G where none) and of {i}, [n + 1]."""
+        n, n_params = self.n_qubits, self.n_params
+        if n_params >= np.iinfo(np.int32).max:
+            raise ValueError(f"{n_params} generators do not fit int32 indices")
+        table = np.full((n + 1, n + 1), n_params, dtype=np.int32)
+        table[i, k] = two
+        table[k, i] = two
+        h_tab = np.full(n + 1, n_params, dtype=np.int32)
+        h_tab[gens[one, 0]] = one
+        self._struct.update(tab=jnp.asarray(table), h_tab=jnp.asarray(h_tab))
+        del table
+        self._pair_table = np.asarray(self._struct["tab"])  # host view for the per-batch lookups
+        # Weight-1 parameters first, then weight-2, each in generator order: the gradient is a concatenation.
+        self._contiguous = bool(
+            one.size + two.size == n_params
+            and np.array_equal(one, np.arange(one.size))
+            and np.array_equal(two, np.arange(one.size, n_params))
+        )
 
     def _pair_lookup(self, q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
         """Parameter index of the weight-2 generator on qubits ``(q1, q2)`` (any order), -1 where none."""
         if not self._has_pairs:
             return np.full(np.shape(q1), -1, dtype=np.int32)
         if self._dense_pairs:
-            return self._pair_table[q1, q2]
+            found = self._pair_table[q1, q2]
+            return np.where(found < self.n_params, found, -1).astype(np.int32)
         n = self.n_qubits
         keys = np.minimum(q1, q2).astype(np.int64) * n + np.maximum(q1, q2)
         at = np.searchsorted(self._pair_keys, keys).clip(max=self._pair_keys.size - 1)
@@ -423,6 +461,7 @@ class ZStringMMD:
         arrays = {
             "struct": self._struct,
             "signs": jnp.asarray(signs),
+            "signs_t": jnp.asarray(np.ascontiguousarray(signs.transpose(0, 2, 1))) if self.path == "pairwise" and self._dense_pairs else None,
             "zmask": jnp.asarray(zmask),
             "host": {key: jnp.asarray(v) for key, v in host.items()},
             "blocks": [{key: jnp.asarray(v) for key, v in b.items()} for b in blocks],
@@ -452,11 +491,28 @@ class ZStringMMD:
             self._sizes["odd"] = _sticky(self._sizes["odd"], seg.size)
             host.update(self._padded({"odd_str": seg, "odd_gid": gid}, self._sizes["odd"], prefix="odd"))
             return host, []
-        if n_ops * (self.n_qubits + 1) <= _DENSE_STRINGS:
-            # The sum over each string's ones as one matrix product: faster than gather + segment_sum here.
-            host["dense_strings"] = np.concatenate([bits, np.zeros((n_ops, 1), bool)], axis=1).astype(self.dtype)
+        host.update(self._row_columns(rows, cols, n_ops))
         host.update(self._pair_columns(rows, cols, group))
         return host, self._pair_blocks(strings)
+
+    def _row_columns(self, rows: np.ndarray, cols: np.ndarray, n_ops: int) -> dict[str, np.ndarray]:
+        """The batch's rows (qubits some string touches, padded with n), each qubit's row, each one's row.
+
+        Fields and signs are only needed on these rows; the per-string sums run over them.
+        """
+        n = self.n_qubits
+        qubits = np.unique(cols)
+        self._sizes["rows"] = _sticky(self._sizes["rows"], qubits.size)
+        m = self._sizes["rows"]
+        pos = np.full(n, m, dtype=np.int32)
+        pos[qubits] = np.arange(qubits.size, dtype=np.int32)
+        out = {"rows": self._pad(qubits, m, fill=n), "pos": pos, "one_row": self._pad(pos[cols], self._sizes["singles"])}
+        if n_ops * m <= _DENSE_STRINGS:
+            # The sum over each string's ones as one matrix product: faster than gather + segment_sum here.
+            dense = np.zeros((n_ops, m), dtype=self.dtype)
+            dense[rows, pos[cols]] = 1
+            out["dense_strings"] = dense
+        return out
 
     def _pair_columns(self, rows: np.ndarray, cols: np.ndarray, group: np.ndarray) -> dict[str, np.ndarray]:
         """Padded (string, weight-2 generator inside it) incidences of the bandwidths whose pairs are listed."""
@@ -483,10 +539,9 @@ class ZStringMMD:
                 pos, mask = _positions(s, self._k[g])
                 block = {"rows": np.arange(start, start + s.shape[0], dtype=np.int32), "pos": pos}
                 block["mask"] = mask.astype(self.dtype)
-                if not self._dense_pairs:
-                    block["idx"] = np.where(
-                        mask[:, :, None] & mask[:, None, :], self._pair_lookup(pos[:, :, None], pos[:, None, :]), -1
-                    ).astype(np.int32)
+                block["idx"] = np.where(
+                    mask[:, :, None] & mask[:, None, :], self._pair_lookup(pos[:, :, None], pos[:, None, :]), -1
+                ).astype(np.int32)
                 blocks.append(block)
             start += s.shape[0]
         return blocks
@@ -544,53 +599,60 @@ class ZStringMMD:
             parity = jax.ops.segment_sum(picked, host["one_str"], num_segments=n_ops) & 1
         return (1 - 2 * parity.astype(jnp.int32)).astype(jnp.float64) @ data["weights"]
 
-    def _theta_parts(self, theta, st, blocks):
+    def _theta_parts(self, theta, st, host, blocks):
         """What the phases need from theta, computed once for all z chunks."""
-        n = self.n_qubits
-        th = theta.astype(self.dtype)
         if self.path == "incidence":
-            return {"th": th}
-        parts = {"th": th, "h": jnp.zeros(n + 1, self.dtype).at[st["w1_q"]].add(th[st["w1_idx"]]), "blocks": []}
+            return {"th": theta.astype(self.dtype)}
+        if self._dense_pairs:
+            return self._dense_parts(theta, st, host, blocks)
+        th = theta.astype(self.dtype)
+        parts = {"h": jnp.zeros(self.n_qubits + 1, self.dtype).at[st["w1_q"]].add(th[st["w1_idx"]])}
         if self._has_pairs:
-            t2 = th[st["w2_idx"]]
-            parts["t2"] = t2
-            if self._dense_pairs:
-                big = jnp.zeros((n + 1, n + 1), self.dtype).at[st["w2_i"], st["w2_k"]].add(t2)
-                parts["big"] = big + big.T
-            for blk in blocks:  # Theta restricted to each heavy string's ones, [m, k, k]
-                if self._dense_pairs:
-                    pos = blk["pos"]
-                    parts["blocks"].append(parts["big"][pos[:, :, None], pos[:, None, :]])
-                else:
-                    parts["blocks"].append(jnp.where(blk["idx"] >= 0, th[jnp.maximum(blk["idx"], 0)], 0.0))
+            parts["t2"] = th[st["w2_idx"]]
+            parts["pairs"] = jnp.where(host["pair_idx"] >= 0, th[host["pair_idx"]], 0.0)
+            # Theta restricted to each heavy string's ones, [m, k, k]
+            parts["blocks"] = [jnp.where(blk["idx"] >= 0, th[jnp.maximum(blk["idx"], 0)], 0.0) for blk in blocks]
         return parts
 
-    def _chunk_phases(self, parts, st, host, blocks, signs, n_ops):
+    def _dense_parts(self, theta, st, host, blocks):
+        """Dense weight-2 path: weight-1 angles and rows of Theta on the batch's rows, listed pairs, blocks."""
+        missing = self.n_params  # reads 0
+        extra = [jnp.where(host["pair_idx"] >= 0, host["pair_idx"], missing)]
+        extra += [jnp.where(blk["idx"] >= 0, blk["idx"], missing) for blk in blocks]
+        ix = {key: st[key] for key in ("tab", "h_tab", "w1_idx", "w1_q", "w2_idx", "w2_i", "w2_k")}
+        ix.update(rows=host["rows"], pos=host["pos"], extra=extra)
+        h_rows, theta_rows, got = dense_pair_parts(theta, ix, self._contiguous, self.dtype.name)
+        return {"h_rows": h_rows, "theta_rows": theta_rows, "pairs": got[0], "blocks": got[1:]}
+
+    def _field_rows(self, parts, st, host, signs, signs_t):
+        """``h_i + W_i``, ``W = Theta s``, on the batch's rows: [m, chunk]."""
+        if self._dense_pairs:
+            return parts["h_rows"][:, None] + pm1_matmul(parts["theta_rows"], signs, signs_t)
+        field_ = parts["h"][:, None]
+        if self._has_pairs:
+            t2 = parts["t2"][:, None]
+            field_ = field_ + jnp.zeros_like(signs).at[st["w2_i"]].add(t2 * signs[st["w2_k"]]).at[st["w2_k"]].add(
+                t2 * signs[st["w2_i"]]
+            )
+        return field_[host["rows"]]
+
+    def _chunk_phases(self, parts, st, host, blocks, signs, signs_t, n_ops):
         """Phases [n_ops, chunk] of every string for one chunk of z (signs [n + 1, chunk], row n = 1)."""
-        th = parts["th"]
         if self.path == "incidence":
+            th = parts["th"]
             coef = 2.0 * th[host["odd_gid"]] * host["odd_valid"]
             prod = jnp.prod(signs[st["gen_qubits"][host["odd_gid"]]], axis=1)  # [T, chunk]
             return jax.ops.segment_sum(coef[:, None] * prod, host["odd_str"], num_segments=n_ops)
-        field_ = parts["h"][:, None]
-        if self._has_pairs:
-            if self._dense_pairs:
-                field_ = field_ + parts["big"] @ signs  # h + Theta s, [n + 1, chunk]
-            else:
-                t2 = parts["t2"][:, None]
-                field_ = field_ + jnp.zeros_like(signs).at[st["w2_i"]].add(t2 * signs[st["w2_k"]]).at[st["w2_k"]].add(
-                    t2 * signs[st["w2_i"]]
-                )
-        # sum_{i in A} s_i (h_i + W_i) for every string
+        # sum_{i in A} s_i (h_i + W_i) for every string, over the batch's rows
+        term = signs[host["rows"]] * self._field_rows(parts, st, host, signs, signs_t)
         if "dense_strings" in host:
-            phase = host["dense_strings"] @ (signs * field_)
+            phase = host["dense_strings"] @ term
         else:
-            q = host["one_q"]
-            term = signs[q] * field_[q] * host["one_valid"][:, None]
+            term = term[host["one_row"]] * host["one_valid"][:, None]
             phase = jax.ops.segment_sum(term, host["one_str"], num_segments=n_ops)
         if not self._has_pairs:
             return 2.0 * phase
-        coef = 2.0 * jnp.where(host["pair_idx"] >= 0, th[host["pair_idx"]], 0.0) * host["pair_valid"]
+        coef = 2.0 * parts["pairs"] * host["pair_valid"]
         pair_term = coef[:, None] * signs[host["pair_q1"]] * signs[host["pair_q2"]]
         # sum over ordered pairs in A of Theta_ik s_i s_k = 2 x the unordered sum.
         phase = phase - jax.ops.segment_sum(pair_term, host["pair_str"], num_segments=n_ops)
@@ -604,17 +666,19 @@ class ZStringMMD:
         """Per string: sum over z of c = cos(phase) and of c^2 (c = 0 for odd strings under spin-flip symmetry)."""
         st, host, blocks = arrays["struct"], arrays["host"], arrays["blocks"]
         n_ops = host["weight"].shape[0]
-        parts = self._theta_parts(theta, st, blocks)
+        parts = self._theta_parts(theta, st, host, blocks)
 
-        def one(signs, zmask):
-            c = jnp.cos(self._chunk_phases(parts, st, host, blocks, signs, n_ops)) * zmask[None, :]
+        def one(signs, signs_t, zmask):
+            c = jnp.cos(self._chunk_phases(parts, st, host, blocks, signs, signs_t, n_ops)) * zmask[None, :]
             if self.spin_flip_symmetric:
                 c = c * host["even"][:, None]
             return c.sum(axis=1, dtype=jnp.float64), jnp.sum(jnp.square(c), axis=1, dtype=jnp.float64)
 
+        signs_t = arrays["signs_t"]  # [chunks, chunk, n + 1] row-major, or None (dense weight-2 path only)
         if arrays["signs"].shape[0] == 1:
-            return one(arrays["signs"][0], arrays["zmask"][0])
-        sums, squares = jax.lax.map(lambda xs: jax.checkpoint(one)(*xs), (arrays["signs"], arrays["zmask"]))
+            return one(arrays["signs"][0], None if signs_t is None else signs_t[0], arrays["zmask"][0])
+        xs = (arrays["signs"], signs_t, arrays["zmask"])
+        sums, squares = jax.lax.map(lambda xs: jax.checkpoint(one)(*xs), xs)
         return sums.sum(axis=0), squares.sum(axis=0)
 
     def _model_expvals(self, theta, arrays):

@@ -129,3 +129,13 @@ def test_bad_weights_are_refused(options, key):
     with pytest.raises(InvalidConfigError) as err:
         make_ansatz("iqp", 6, 1, options)
     assert err.value.key == key
+
+
+@pytest.mark.parametrize(
+    "options", [{"max_weight": 2}, {"max_weight": 1}, {"weights": [2]}, {"weights": [1, 2]}, {"max_weight": 5}]
+)
+def test_all_low_weight_generators_match_candidates(options):
+    """The numpy build of pattern 'all' with weights <= 2 gives candidate_generators' rows in the same order."""
+    for n in (2, 3, 7):
+        expected = pad_generators(candidate_generators(n, **options))
+        np.testing.assert_array_equal(make_ansatz("iqp", n, 1, options).generators, expected)
