@@ -25,6 +25,8 @@ __all__ = ["plot_trainability"]
 
 #: Panels per row.
 _COLUMNS = 3
+#: A variance below this fraction of the panel's largest mean variance is round-off of an exactly zero gradient.
+_ZERO_VARIANCE = 1e-12
 
 
 def _json_attr(art: Artefact, key: str, default: Any) -> Any:
@@ -38,10 +40,15 @@ def _variance_panel(ax, art: Artefact, model: str, skipped: int, colour: str) ->
     mean, first = np.asarray(art[f"{prefix}/var_mean"]), np.asarray(art[f"{prefix}/var_first"])
     slopes = np.atleast_1d(art.dataset_attrs.get(f"{prefix}/var_mean", {}).get("slope_log2", np.full(layers.size, np.nan)))
     shades = mpl.colormaps["viridis"](np.linspace(0.0, 0.85, layers.size))
+    # a first parameter that acts trivially (e.g. a Z rotation on |0>) has a zero gradient: round-off, not a point
+    trivial = first <= _ZERO_VARIANCE * np.nanmax(mean)
     for j, depth in enumerate(layers):
         ax.plot(qubits, mean[:, j], color=shades[j], marker="o", ms=2.5, lw=1.0,
                 label=f"L={depth}: slope {slopes[j]:.2f}")
-        ax.plot(qubits, first[:, j], color=shades[j], marker="o", ms=2.5, lw=0, mfc="none", mew=0.6)
+        ax.plot(qubits, np.where(trivial[:, j], np.nan, first[:, j]), color=shades[j], marker="o", ms=2.5, lw=0,
+                mfc="none", mew=0.6)
+    note = "open: first θ" + (" (zero gradient: not drawn)" if trivial.all() else "")
+    ax.text(0.98, 0.98, note, transform=ax.transAxes, fontsize=5, ha="right", va="top")
     ax.set_yscale("log")
     ax.set_xlabel("qubits n")
     ax.set_ylabel("Var[∂L/∂θ] (mean over θ)")
