@@ -230,16 +230,28 @@ def _mom(ar, ai, br, bi, xr, xi, yr, yi):
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
-def _run_moments(pr0, pi0, pr1, pi1, lr0, li0, lr1, li1):
-    """Sums of :func:`_mom` over contiguous runs (read only)."""
-    s0 = s1 = s2 = s3 = 0.0
-    for j in range(pr0.size):
-        m0, m1, m2, m3 = _mom(pr0[j], pi0[j], pr1[j], pi1[j], lr0[j], li0[j], lr1[j], li1[j])
-        s0 += m0
-        s1 += m1
-        s2 += m2
-        s3 += m3
-    return s0, s1, s2, s3
+def _run_moments(pr0, pi0, pr1, pi1, lr0, li0, lr1, li1, tmp):
+    """Sums of :func:`_mom` over contiguous runs (read only) of a power-of-two length <= tmp.shape[1].
+
+    The terms are stored, then summed as a halving tree: both loops vectorise (a running sum
+    would not, without reassociation), and the order of the additions is fixed by the code.
+    """
+    n = pr0.size
+    t0 = tmp[0]
+    t1 = tmp[1]
+    t2 = tmp[2]
+    t3 = tmp[3]
+    for j in range(n):
+        t0[j], t1[j], t2[j], t3[j] = _mom(pr0[j], pi0[j], pr1[j], pi1[j], lr0[j], li0[j], lr1[j], li1[j])
+    h = n >> 1
+    while h >= 1:
+        for j in range(h):
+            t0[j] += t0[j + h]
+            t1[j] += t1[j + h]
+            t2[j] += t2[j + h]
+            t3[j] += t3[j + h]
+        h >>= 1
+    return t0[0], t1[0], t2[0], t3[0]
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
@@ -335,6 +347,7 @@ def _blk_pass(pr, pi, lr, li, t, c, cx, u, shape, sweep, accumulate, out):
         npairs = pr.size >> (1 if c < 0 else 2)
         usw = _cols_swapped(u) if sweep else _rows_swapped(u)
         shsw = 3 - shape if shape > 0 else 0
+        tmp = np.empty((4, _SUB))
         k = 0
         while k < npairs:
             cnt = min(seg - (k & (seg - 1)), _SUB) if sweep else seg
@@ -344,7 +357,7 @@ def _blk_pass(pr, pi, lr, li, t, c, cx, u, shape, sweep, accumulate, out):
             i0, i1 = (j, i) if f else (i, j)  # with the CNOT undone first, the pair is read swapped
             if accumulate:
                 r = _run_moments(pr[i0:i0 + cnt], pi[i0:i0 + cnt], pr[i1:i1 + cnt], pi[i1:i1 + cnt],
-                                 lr[i0:i0 + cnt], li[i0:i0 + cnt], lr[i1:i1 + cnt], li[i1:i1 + cnt])
+                                 lr[i0:i0 + cnt], li[i0:i0 + cnt], lr[i1:i1 + cnt], li[i1:i1 + cnt], tmp)
                 for q in range(4):
                     out[q] += r[q]
             uu = usw if f else u
