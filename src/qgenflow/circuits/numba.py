@@ -230,28 +230,35 @@ def _mom(ar, ai, br, bi, xr, xi, yr, yi):
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
-def _run_moments(pr0, pi0, pr1, pi1, lr0, li0, lr1, li1, tmp):
-    """Sums of :func:`_mom` over contiguous runs (read only) of a power-of-two length <= tmp.shape[1].
+def _run_moments(pr0, pi0, pr1, pi1, lr0, li0, lr1, li1, acc):
+    """acc[q, j] += term q of :func:`_mom` for pair j of contiguous runs (read only; runs <= acc.shape[1]).
 
-    The terms are stored, then summed as a halving tree: both loops vectorise (a running sum
-    would not, without reassociation), and the order of the additions is fixed by the code.
+    Column sums, not a running sum: the loop vectorises (a running sum would not without
+    reassociation) and the order of the additions is fixed by the code (see :func:`_tree_sum`).
     """
-    n = pr0.size
-    t0 = tmp[0]
-    t1 = tmp[1]
-    t2 = tmp[2]
-    t3 = tmp[3]
-    for j in range(n):
-        t0[j], t1[j], t2[j], t3[j] = _mom(pr0[j], pi0[j], pr1[j], pi1[j], lr0[j], li0[j], lr1[j], li1[j])
-    h = n >> 1
-    while h >= 1:
-        for j in range(h):
-            t0[j] += t0[j + h]
-            t1[j] += t1[j + h]
-            t2[j] += t2[j + h]
-            t3[j] += t3[j + h]
-        h >>= 1
-    return t0[0], t1[0], t2[0], t3[0]
+    t0 = acc[0]
+    t1 = acc[1]
+    t2 = acc[2]
+    t3 = acc[3]
+    for j in range(pr0.size):
+        m0, m1, m2, m3 = _mom(pr0[j], pi0[j], pr1[j], pi1[j], lr0[j], li0[j], lr1[j], li1[j])
+        t0[j] += m0
+        t1[j] += m1
+        t2[j] += m2
+        t3[j] += m3
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _tree_sum(acc, n, out):
+    """out[q] += sum of acc[q, :n] (n a power of two) as a halving tree, which vectorises."""
+    for q in range(4):
+        t = acc[q]
+        h = n >> 1
+        while h >= 1:
+            for j in range(h):
+                t[j] += t[j + h]
+            h >>= 1
+        out[q] += t[0]
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
@@ -347,7 +354,7 @@ def _blk_pass(pr, pi, lr, li, t, c, cx, u, shape, sweep, accumulate, out):
         npairs = pr.size >> (1 if c < 0 else 2)
         usw = _cols_swapped(u) if sweep else _rows_swapped(u)
         shsw = 3 - shape if shape > 0 else 0
-        tmp = np.empty((4, _SUB))
+        acc = np.zeros((4, _SUB))  # moment terms, summed by column over the runs (all min(seg, _SUB) long)
         k = 0
         while k < npairs:
             cnt = min(seg - (k & (seg - 1)), _SUB) if sweep else seg
@@ -356,16 +363,16 @@ def _blk_pass(pr, pi, lr, li, t, c, cx, u, shape, sweep, accumulate, out):
             f = cx >= 0 and (i >> cx) & 1
             i0, i1 = (j, i) if f else (i, j)  # with the CNOT undone first, the pair is read swapped
             if accumulate:
-                r = _run_moments(pr[i0:i0 + cnt], pi[i0:i0 + cnt], pr[i1:i1 + cnt], pi[i1:i1 + cnt],
-                                 lr[i0:i0 + cnt], li[i0:i0 + cnt], lr[i1:i1 + cnt], li[i1:i1 + cnt], tmp)
-                for q in range(4):
-                    out[q] += r[q]
+                _run_moments(pr[i0:i0 + cnt], pi[i0:i0 + cnt], pr[i1:i1 + cnt], pi[i1:i1 + cnt],
+                             lr[i0:i0 + cnt], li[i0:i0 + cnt], lr[i1:i1 + cnt], li[i1:i1 + cnt], acc)
             uu = usw if f else u
             ss = shsw if f else shape
             _run_apply(pr[i:i + cnt], pi[i:i + cnt], pr[j:j + cnt], pi[j:j + cnt], uu, ss)
             if sweep:
                 _run_apply(lr[i:i + cnt], li[i:i + cnt], lr[j:j + cnt], li[j:j + cnt], uu, ss)
             k += cnt
+        if accumulate:
+            _tree_sum(acc, min(seg, _SUB), out)
     elif c < 0 and t == 0:
         _low_pass(pr, pi, lr, li, u, 1, cx, sweep, accumulate, out)
     elif c < 0 and t == 1:
