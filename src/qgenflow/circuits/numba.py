@@ -191,35 +191,36 @@ def _cols_swapped(u):
 
 
 @njit(cache=True, inline="always")
-def _run_apply(ar, ai, br, bi, u, shape):
-    """(a, b) <- M (a, b) elementwise over equal-length contiguous runs; shape 1 diagonal, 2 anti-diagonal."""
+def _run_apply(xr, xi, i, j, cnt, u, shape):
+    """(x[i + o], x[j + o]) <- M (.) for o < cnt (unsigned offsets; shape 1 diagonal, 2 anti-diagonal)."""
     m00r, m00i, m01r, m01i, m10r, m10i, m11r, m11i = u
-    n = ar.size
+    i = uint64(i)
+    j = uint64(j)
     if shape == 1:
         if not (m00r == 1.0 and m00i == 0.0):
-            for j in range(n):
-                xr = ar[j]
-                xi = ai[j]
-                ar[j] = m00r * xr - m00i * xi
-                ai[j] = m00r * xi + m00i * xr
-        for j in range(n):
-            yr = br[j]
-            yi = bi[j]
-            br[j] = m11r * yr - m11i * yi
-            bi[j] = m11r * yi + m11i * yr
+            for o in range(uint64(cnt)):
+                ar = xr[i + o]
+                ai = xi[i + o]
+                xr[i + o] = m00r * ar - m00i * ai
+                xi[i + o] = m00r * ai + m00i * ar
+        for o in range(uint64(cnt)):
+            br = xr[j + o]
+            bi = xi[j + o]
+            xr[j + o] = m11r * br - m11i * bi
+            xi[j + o] = m11r * bi + m11i * br
     elif shape == 2:
-        for j in range(n):
-            xr = ar[j]
-            xi = ai[j]
-            yr = br[j]
-            yi = bi[j]
-            ar[j] = m01r * yr - m01i * yi
-            ai[j] = m01r * yi + m01i * yr
-            br[j] = m10r * xr - m10i * xi
-            bi[j] = m10r * xi + m10i * xr
+        for o in range(uint64(cnt)):
+            ar = xr[i + o]
+            ai = xi[i + o]
+            br = xr[j + o]
+            bi = xi[j + o]
+            xr[i + o] = m01r * br - m01i * bi
+            xi[i + o] = m01r * bi + m01i * br
+            xr[j + o] = m10r * ar - m10i * ai
+            xi[j + o] = m10r * ai + m10i * ar
     else:
-        for j in range(n):
-            ar[j], ai[j], br[j], bi[j] = _mv(u, ar[j], ai[j], br[j], bi[j])
+        for o in range(uint64(cnt)):
+            xr[i + o], xi[i + o], xr[j + o], xi[j + o] = _mv(u, xr[i + o], xi[i + o], xr[j + o], xi[j + o])
 
 
 @njit(cache=True, inline="always")
@@ -230,8 +231,8 @@ def _mom(ar, ai, br, bi, xr, xi, yr, yi):
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
-def _run_moments(pr0, pi0, pr1, pi1, lr0, li0, lr1, li1, acc):
-    """acc[q, j] += term q of :func:`_mom` for pair j of contiguous runs (read only; runs <= acc.shape[1]).
+def _run_moments(pr, pi, lr, li, i, j, cnt, acc):
+    """acc[q, o] += term q of :func:`_mom` for the pairs psi = (a, b), lam = (x, y) at (i + o, j + o), o < cnt.
 
     Column sums, not a running sum: the loop vectorises (a running sum would not without
     reassociation) and the order of the additions is fixed by the code (see :func:`_tree_sum`).
@@ -240,12 +241,14 @@ def _run_moments(pr0, pi0, pr1, pi1, lr0, li0, lr1, li1, acc):
     t1 = acc[1]
     t2 = acc[2]
     t3 = acc[3]
-    for j in range(pr0.size):
-        m0, m1, m2, m3 = _mom(pr0[j], pi0[j], pr1[j], pi1[j], lr0[j], li0[j], lr1[j], li1[j])
-        t0[j] += m0
-        t1[j] += m1
-        t2[j] += m2
-        t3[j] += m3
+    i = uint64(i)
+    j = uint64(j)
+    for o in range(uint64(cnt)):
+        m0, m1, m2, m3 = _mom(pr[i + o], pi[i + o], pr[j + o], pi[j + o], lr[i + o], li[i + o], lr[j + o], li[j + o])
+        t0[o] += m0
+        t1[o] += m1
+        t2[o] += m2
+        t3[o] += m3
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
@@ -363,13 +366,12 @@ def _blk_pass(pr, pi, lr, li, t, c, cx, u, shape, sweep, accumulate, out):
             f = cx >= 0 and (i >> cx) & 1
             i0, i1 = (j, i) if f else (i, j)  # with the CNOT undone first, the pair is read swapped
             if accumulate:
-                _run_moments(pr[i0:i0 + cnt], pi[i0:i0 + cnt], pr[i1:i1 + cnt], pi[i1:i1 + cnt],
-                             lr[i0:i0 + cnt], li[i0:i0 + cnt], lr[i1:i1 + cnt], li[i1:i1 + cnt], acc)
+                _run_moments(pr, pi, lr, li, i0, i1, cnt, acc)
             uu = usw if f else u
             ss = shsw if f else shape
-            _run_apply(pr[i:i + cnt], pi[i:i + cnt], pr[j:j + cnt], pi[j:j + cnt], uu, ss)
+            _run_apply(pr, pi, i, j, cnt, uu, ss)
             if sweep:
-                _run_apply(lr[i:i + cnt], li[i:i + cnt], lr[j:j + cnt], li[j:j + cnt], uu, ss)
+                _run_apply(lr, li, i, j, cnt, uu, ss)
             k += cnt
         if accumulate:
             _tree_sum(acc, min(seg, _SUB), out)
