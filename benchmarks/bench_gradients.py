@@ -219,7 +219,8 @@ def main() -> None:
           + "; max |grad difference| vs lightning "
           + ", ".join(f"{r['fast_max_abs_diff']:.1e}" for r in rows)
           + "; qulacs vs numba "
-          + (", ".join(f"{r['qulacs_max_abs_diff']:.1e}" for r in rows if "qulacs_max_abs_diff" in r) or qulacs_missing))
+          + (", ".join(f"{r['qulacs_max_abs_diff']:.1e}" for r in rows if "qulacs_max_abs_diff" in r)
+             or qulacs_missing))
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(rows, fh, indent=2)

@@ -6,7 +6,15 @@ simulates, so a limit checked before any job is the limit the job obeys.
 
 from __future__ import annotations
 
-__all__ = ["MAX_DENSE_QUBITS", "MAX_EXACT_QUBITS", "MAX_NUMBA_QUBITS", "NUMBA_STEP_BYTES_PER_AMPLITUDE", "MAX_IQP_SHOT_QUBITS", "QGAN_CLASSICAL_MAX_QUBITS", "QGAN_QUANTUM_DATA_MAX_QUBITS"]
+__all__ = [
+    "MAX_DENSE_QUBITS",
+    "MAX_EXACT_QUBITS",
+    "MAX_IQP_SHOT_QUBITS",
+    "MAX_NUMBA_QUBITS",
+    "NUMBA_STEP_BYTES_PER_AMPLITUDE",
+    "QGAN_CLASSICAL_MAX_QUBITS",
+    "QGAN_QUANTUM_DATA_MAX_QUBITS",
+]
 
 #: Largest statevector (and dense probability vector) any stage builds: 2^24 amplitudes.
 MAX_EXACT_QUBITS = 24

@@ -17,6 +17,10 @@ the block's pass. In the sweep a block accumulates the cross moments
 ``A[a, b] = sum conj(lam_a) psi_b`` over its amplitude pairs, and each of its angles
 gets ``2 Im sum_ab (W G W^dag)[a, b] A[a, b]`` (``W``: the part of the block after the
 angle), so a block costs one pass over ``psi`` and ``lam`` however many angles it has.
+From target bit 3 up, the moment terms of a pass are added by column into a 4 x 256
+buffer (pair o of every 256-pair window into column o) and summed as a halving tree at
+the end of the pass: both loops vectorise, where a running sum would not without
+reassociation, and the order of every addition is fixed by the code.
 
 The state is two float64 arrays (real, imaginary) so LLVM vectorises the kernels.
 Operations are compiled into integer/float arrays once per call; the forward pass and
