@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from numba import njit
 
 from .limits import MAX_DENSE_QUBITS
 
@@ -51,19 +52,88 @@ def kernel_factor(sigma: float) -> float:
 
 def apply_kernel(vec: np.ndarray, sigmas: Sequence[float]) -> np.ndarray:
     """``K @ vec`` for the mixture kernel over ``n`` bits, ``vec`` of length ``2**n``."""
-    vec = np.asarray(vec, dtype=np.float64)
+    vec = np.ascontiguousarray(vec, dtype=np.float64)
     n = int(round(np.log2(vec.size)))
     if 2**n != vec.size:
         raise ValueError(f"vector length {vec.size} is not a power of two")
+    factors = np.asarray([kernel_factor(s) for s in sigmas], dtype=np.float64)
     out = np.zeros_like(vec)
-    for sigma in sigmas:
-        e = kernel_factor(sigma)
-        x = vec
-        for axis in range(n):
-            x = x.reshape(2**axis, 2, 2 ** (n - axis - 1))
-            x = x + e * x[:, ::-1, :]
-        out += x.reshape(-1)
+    _kernel_sum(vec, factors, n, np.empty_like(vec), out)
     return out / len(sigmas)
+
+
+# Bits below _LOW_BITS are applied chunk by chunk (2^_LOW_BITS amplitudes, in L1/L2); the bits above,
+# on tiles of _TILE_COLS contiguous columns times every value of the high bits.
+_LOW_BITS = 13
+_TILE_COLS = 256
+
+
+@njit(cache=True, inline="always")
+def _butterflies(w, e, half):
+    """(a, b) <- (a + e b, b + e a) for the pairs (i, i + half) of w, i with bit ``half`` clear."""
+    for b0 in range(0, w.size, 2 * half):
+        for j in range(b0, b0 + half):
+            a = w[j]
+            b = w[j + half]
+            w[j] = a + e * b
+            w[j + half] = b + e * a
+
+
+@njit(cache=True, inline="always")
+def _low_butterflies(w, e, out):
+    """Bits 1 then 0 of w (as :func:`_butterflies`) on each quad, adding the result to out."""
+    for q in range(0, w.size, 4):
+        x0 = w[q]
+        x1 = w[q + 1]
+        x2 = w[q + 2]
+        x3 = w[q + 3]
+        y0 = x0 + e * x2
+        y2 = x2 + e * x0
+        y1 = x1 + e * x3
+        y3 = x3 + e * x1
+        out[q] += y0 + e * y1
+        out[q + 1] += y1 + e * y0
+        out[q + 2] += y2 + e * y3
+        out[q + 3] += y3 + e * y2
+
+
+@njit(cache=True)
+def _kernel_sum(vec, factors, n, work, out):
+    """out += sum over e in factors of K_e vec, K_e the n-fold Kronecker power of [[1, e], [e, 1]].
+
+    Bits are applied from the top (bit n - 1) down, each pair as ``(a + e b, b + e a)``: the
+    same operations in the same order per element as the axis loop of numpy reshapes, so the
+    result is bit-for-bit that of the unblocked version. High bits (>= _LOW_BITS) go tile by tile
+    (a tile: _TILE_COLS contiguous low indices times all high values, kept in cache through all
+    high bits); low bits chunk by chunk.
+    """
+    low = min(n, _LOW_BITS)
+    nhigh = 1 << (n - low)
+    cols = 1 << low
+    tile = min(_TILE_COLS, cols)
+    buf = np.empty(nhigh * tile)
+    for e in factors:
+        for c0 in range(0, cols, tile):
+            for h in range(nhigh):
+                buf[h * tile:(h + 1) * tile] = vec[h * cols + c0:h * cols + c0 + tile]
+            bit = nhigh >> 1
+            while bit >= 1:
+                _butterflies(buf, e, bit * tile)
+                bit >>= 1
+            for h in range(nhigh):
+                work[h * cols + c0:h * cols + c0 + tile] = buf[h * tile:(h + 1) * tile]
+        for h in range(nhigh):
+            chunk = work[h * cols:(h + 1) * cols]
+            dst = out[h * cols:(h + 1) * cols]
+            bit = cols >> 1
+            while bit >= 4 or (bit >= 1 and cols < 4):
+                _butterflies(chunk, e, bit)
+                bit >>= 1
+            if cols < 4:
+                for j in range(cols):
+                    dst[j] += chunk[j]
+            else:
+                _low_butterflies(chunk, e, dst)
 
 
 def mmd2_exact(p: np.ndarray, q: np.ndarray, sigmas: Sequence[float]) -> float:

@@ -23,6 +23,28 @@ def test_apply_kernel_matches_dense_matrix(n, rng):
     assert np.allclose(apply_kernel(v, SIGMAS), explicit_kernel(n, SIGMAS) @ v, atol=TOL)
 
 
+def _axis_loop_kernel(vec, sigmas):
+    """The unblocked form: one numpy butterfly per axis from the top bit down, summed over bandwidths."""
+    n = int(np.log2(vec.size))
+    out = np.zeros_like(vec)
+    for sigma in sigmas:
+        e = np.exp(-1.0 / (2.0 * sigma**2))
+        x = vec
+        for axis in range(n):
+            x = x.reshape(2**axis, 2, 2 ** (n - axis - 1))
+            x = x + e * x[:, ::-1, :]
+        out += x.reshape(-1)
+    return out / len(sigmas)
+
+
+@pytest.mark.parametrize("n", [1, 2, 4, 12, 13, 14, 16])
+def test_apply_kernel_blocked_equals_axis_loop_bit_for_bit(n, rng):
+    """The tiled/chunked numba kernel does per element the same operations in the same order
+    as the numpy axis loop (below, at and above the chunk size of 2^13 and the tile width)."""
+    v = rng.normal(size=2**n)
+    np.testing.assert_array_equal(apply_kernel(v, SIGMAS), _axis_loop_kernel(v, SIGMAS))
+
+
 def test_mmd_of_identical_distributions_is_zero(rng):
     """MMD(p, p) = 0 and MMD is symmetric and positive otherwise."""
     p, q = rng.dirichlet(np.ones(16)), rng.dirichlet(np.ones(16))

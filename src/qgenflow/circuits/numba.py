@@ -17,6 +17,10 @@ the block's pass. In the sweep a block accumulates the cross moments
 ``A[a, b] = sum conj(lam_a) psi_b`` over its amplitude pairs, and each of its angles
 gets ``2 Im sum_ab (W G W^dag)[a, b] A[a, b]`` (``W``: the part of the block after the
 angle), so a block costs one pass over ``psi`` and ``lam`` however many angles it has.
+From target bit 3 up, the moment terms of a pass are added by column into a 4 x 256
+buffer (pair o of every 256-pair window into column o) and summed as a halving tree at
+the end of the pass: both loops vectorise, where a running sum would not without
+reassociation, and the order of every addition is fixed by the code.
 
 The state is two float64 arrays (real, imaginary) so LLVM vectorises the kernels.
 Operations are compiled into integer/float arrays once per call; the forward pass and
@@ -191,35 +195,36 @@ def _cols_swapped(u):
 
 
 @njit(cache=True, inline="always")
-def _run_apply(ar, ai, br, bi, u, shape):
-    """(a, b) <- M (a, b) elementwise over equal-length contiguous runs; shape 1 diagonal, 2 anti-diagonal."""
+def _run_apply(xr, xi, i, j, cnt, u, shape):
+    """(x[i + o], x[j + o]) <- M (.) for o < cnt (unsigned offsets; shape 1 diagonal, 2 anti-diagonal)."""
     m00r, m00i, m01r, m01i, m10r, m10i, m11r, m11i = u
-    n = ar.size
+    i = uint64(i)
+    j = uint64(j)
     if shape == 1:
         if not (m00r == 1.0 and m00i == 0.0):
-            for j in range(n):
-                xr = ar[j]
-                xi = ai[j]
-                ar[j] = m00r * xr - m00i * xi
-                ai[j] = m00r * xi + m00i * xr
-        for j in range(n):
-            yr = br[j]
-            yi = bi[j]
-            br[j] = m11r * yr - m11i * yi
-            bi[j] = m11r * yi + m11i * yr
+            for o in range(uint64(cnt)):
+                ar = xr[i + o]
+                ai = xi[i + o]
+                xr[i + o] = m00r * ar - m00i * ai
+                xi[i + o] = m00r * ai + m00i * ar
+        for o in range(uint64(cnt)):
+            br = xr[j + o]
+            bi = xi[j + o]
+            xr[j + o] = m11r * br - m11i * bi
+            xi[j + o] = m11r * bi + m11i * br
     elif shape == 2:
-        for j in range(n):
-            xr = ar[j]
-            xi = ai[j]
-            yr = br[j]
-            yi = bi[j]
-            ar[j] = m01r * yr - m01i * yi
-            ai[j] = m01r * yi + m01i * yr
-            br[j] = m10r * xr - m10i * xi
-            bi[j] = m10r * xi + m10i * xr
+        for o in range(uint64(cnt)):
+            ar = xr[i + o]
+            ai = xi[i + o]
+            br = xr[j + o]
+            bi = xi[j + o]
+            xr[i + o] = m01r * br - m01i * bi
+            xi[i + o] = m01r * bi + m01i * br
+            xr[j + o] = m10r * ar - m10i * ai
+            xi[j + o] = m10r * ai + m10i * ar
     else:
-        for j in range(n):
-            ar[j], ai[j], br[j], bi[j] = _mv(u, ar[j], ai[j], br[j], bi[j])
+        for o in range(uint64(cnt)):
+            xr[i + o], xi[i + o], xr[j + o], xi[j + o] = _mv(u, xr[i + o], xi[i + o], xr[j + o], xi[j + o])
 
 
 @njit(cache=True, inline="always")
@@ -230,16 +235,37 @@ def _mom(ar, ai, br, bi, xr, xi, yr, yi):
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
-def _run_moments(pr0, pi0, pr1, pi1, lr0, li0, lr1, li1):
-    """Sums of :func:`_mom` over contiguous runs (read only)."""
-    s0 = s1 = s2 = s3 = 0.0
-    for j in range(pr0.size):
-        m0, m1, m2, m3 = _mom(pr0[j], pi0[j], pr1[j], pi1[j], lr0[j], li0[j], lr1[j], li1[j])
-        s0 += m0
-        s1 += m1
-        s2 += m2
-        s3 += m3
-    return s0, s1, s2, s3
+def _run_moments(pr, pi, lr, li, i, j, cnt, acc):
+    """acc[q, o] += term q of :func:`_mom` for the pairs psi = (a, b), lam = (x, y) at (i + o, j + o), o < cnt.
+
+    Column sums, not a running sum: the loop vectorises (a running sum would not without
+    reassociation) and the order of the additions is fixed by the code (see :func:`_tree_sum`).
+    """
+    t0 = acc[0]
+    t1 = acc[1]
+    t2 = acc[2]
+    t3 = acc[3]
+    i = uint64(i)
+    j = uint64(j)
+    for o in range(uint64(cnt)):
+        m0, m1, m2, m3 = _mom(pr[i + o], pi[i + o], pr[j + o], pi[j + o], lr[i + o], li[i + o], lr[j + o], li[j + o])
+        t0[o] += m0
+        t1[o] += m1
+        t2[o] += m2
+        t3[o] += m3
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _tree_sum(acc, n, out):
+    """out[q] += sum of acc[q, :n] (n a power of two) as a halving tree, which vectorises."""
+    for q in range(4):
+        t = acc[q]
+        h = n >> 1
+        while h >= 1:
+            for j in range(h):
+                t[j] += t[j + h]
+            h >>= 1
+        out[q] += t[0]
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
@@ -335,6 +361,7 @@ def _blk_pass(pr, pi, lr, li, t, c, cx, u, shape, sweep, accumulate, out):
         npairs = pr.size >> (1 if c < 0 else 2)
         usw = _cols_swapped(u) if sweep else _rows_swapped(u)
         shsw = 3 - shape if shape > 0 else 0
+        acc = np.zeros((4, _SUB))  # moment terms, summed by column over the runs (all min(seg, _SUB) long)
         k = 0
         while k < npairs:
             cnt = min(seg - (k & (seg - 1)), _SUB) if sweep else seg
@@ -343,16 +370,15 @@ def _blk_pass(pr, pi, lr, li, t, c, cx, u, shape, sweep, accumulate, out):
             f = cx >= 0 and (i >> cx) & 1
             i0, i1 = (j, i) if f else (i, j)  # with the CNOT undone first, the pair is read swapped
             if accumulate:
-                r = _run_moments(pr[i0:i0 + cnt], pi[i0:i0 + cnt], pr[i1:i1 + cnt], pi[i1:i1 + cnt],
-                                 lr[i0:i0 + cnt], li[i0:i0 + cnt], lr[i1:i1 + cnt], li[i1:i1 + cnt])
-                for q in range(4):
-                    out[q] += r[q]
+                _run_moments(pr, pi, lr, li, i0, i1, cnt, acc)
             uu = usw if f else u
             ss = shsw if f else shape
-            _run_apply(pr[i:i + cnt], pi[i:i + cnt], pr[j:j + cnt], pi[j:j + cnt], uu, ss)
+            _run_apply(pr, pi, i, j, cnt, uu, ss)
             if sweep:
-                _run_apply(lr[i:i + cnt], li[i:i + cnt], lr[j:j + cnt], li[j:j + cnt], uu, ss)
+                _run_apply(lr, li, i, j, cnt, uu, ss)
             k += cnt
+        if accumulate:
+            _tree_sum(acc, min(seg, _SUB), out)
     elif c < 0 and t == 0:
         _low_pass(pr, pi, lr, li, u, 1, cx, sweep, accumulate, out)
     elif c < 0 and t == 1:
