@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from functools import partial
 import sys
 import time
 
@@ -189,11 +190,11 @@ def main(argv=None) -> int:
         g = len(gens)
         run = n <= args.skip_reference_above
         dense = reference_columns(
-            "dense", (lambda: run_reference(gens, n, batch, est, theta, args)) if run else None, g, first, step, measured
+            "dense", partial(run_reference, gens, n, batch, est, theta, args) if run else None, g, first, step, measured
         )
         sparse = reference_columns(
             "sparse",
-            (lambda: run_sparse_reference(gens, n, batch, est, theta, args)) if run else None,
+            partial(run_sparse_reference, gens, n, batch, est, theta, args) if run else None,
             g,
             first,
             step,

@@ -3,7 +3,6 @@ exact sampling, truncation, and training at 64 qubits through the registry, the 
 
 from __future__ import annotations
 
-import itertools
 
 import jax
 import jax.numpy as jnp
