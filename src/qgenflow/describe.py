@@ -319,7 +319,27 @@ def _checkpoint(ctx: Context) -> dict[str, Any]:
     return {"description": f"trainer state '{ctx.leaf}' needed to resume", "units": "trainer units"}
 
 
+_DEPLOY = (
+    ("qasm", {"description": "the deployed circuit as OpenQASM 2.0 text, every wire measured", "units": "text",
+              "bit_order": "wire i = q[i], measured into c[i] = bit i of a sample"}),
+    ("samples", {"description": "bitstrings the device returned at the largest shot budget (a budget k scores the "
+                                "first k rows)", **_SAMPLES}),
+    ("shots", {"description": "shot budgets the deployed samples are scored at", "units": "shots", "axes": ["budget"]}),
+    ("metrics/*", lambda ctx: {"description": f"{ctx.leaf} of the deployed samples against the target's test split, "
+                                              "per shot budget", "units": "metric units", "axes": ["budget"]}),
+    ("metrics_stderr/*", lambda ctx: {"description": f"bootstrap standard error of {ctx.leaf} per shot budget",
+                                      "units": "metric units", "axes": ["budget"]}),
+    ("model_metrics/*", lambda ctx: {"description": f"{ctx.leaf} of the model's own simulated samples (the ideal "
+                                                    "reference)", "units": "metric units"}),
+    ("tv_model", {"description": "total variation of the deployed samples from the model's exact probabilities",
+                  "units": "probability", "axes": ["budget"]}),
+    ("tv_model_floor*", {"description": "total variation that ideal sampling of the same size gives (mean; _stderr: "
+                                        "its error)", "units": "probability", "axes": ["budget"]}),
+)
+
+
 DESCRIPTIONS: dict[str, tuple[tuple[str, Describer], ...]] = {
+    "deploy": _DEPLOY,
     "target": _TARGET,
     "model": _MODEL,
     "metrics": (("*", _metric),),

@@ -29,6 +29,7 @@ from ..errors import ArtefactError
 from ..io import Artefact
 from ..rng import make_rng, seed_sequence
 from .audit import model_circuit
+from .deployed import metric_series
 from .distances import total_variation
 from .evaluate import evaluate
 
@@ -148,19 +149,3 @@ def deploy_model(
     return record
 
 
-def metric_series(art: Artefact, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(values, stderrs, reference)`` of ``metric`` over the shot budgets of a ``deploy.h5``.
-
-    The reference is the model's own value (its evaluation from simulated samples), or for
-    ``tv_model`` the total variation that ideal sampling of each budget gives; errors are NaN where none.
-
-    Raises:
-        ArtefactError: the artefact does not hold the metric.
-    """
-    shots = np.asarray(art["shots"])
-    if metric == "tv_model":
-        values = np.asarray(art["tv_model"], dtype=float)
-        return values, np.full(values.shape, np.nan), np.asarray(art["tv_model_floor"], dtype=float)
-    key = f"model_metrics/{metric}"
-    reference = np.full(shots.shape, float(art[key]) if key in art else np.nan)
-    return np.asarray(art[f"metrics/{metric}"], dtype=float), np.asarray(art[f"metrics_stderr/{metric}"], dtype=float), reference

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import Artefact
-from ..metrics.deploy import metric_series
+from ..metrics.deployed import metric_series
 from .style import DOUBLE_COLUMN_IN, HEIGHT_IN, check_outputs, new_figure, paper_style, save_figure, series_colours
 
 __all__ = ["DEFAULT_DEPLOY_METRIC", "plot_deploy"]

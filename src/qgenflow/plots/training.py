@@ -90,12 +90,9 @@ _PANEL_HEIGHT = 0.65
 
 
 def loss_name(art: Artefact) -> str:
-    """What a model's ``history/loss`` records: the dataset's own ``loss`` attribute when the
-    artefact has one, else what its kind optimises (MMD² or KL for circuits, the generator loss
-    for GANs, the baselines' recorded ``loss_definition``)."""
-    own = art.dataset_attrs.get("history/loss", {}).get("loss")
-    if own is not None:
-        return str(own)
+    """A short name (the panel's y label) of what a model's ``history/loss`` records: the baselines'
+    recorded ``loss_definition``, what a circuit or GAN kind optimises (MMD² or KL, the generator
+    loss), else the first words of the dataset's own ``loss`` attribute (its full description)."""
     definition = art.attrs.get("loss_definition")
     if definition is not None:
         return _LOSS_DEFINITIONS.get(str(definition), str(definition))
@@ -105,6 +102,10 @@ def loss_name(art: Artefact) -> str:
     if kind == "qcbm":
         loss_type = (art.config.get("loss") or {}).get("type", "mmd")
         return _QUANTUM_LOSSES.get(loss_type, str(loss_type))
+    own = art.dataset_attrs.get("history/loss", {}).get("loss")
+    if own is not None:
+        head = str(own).split(" (")[0].split(",")[0]
+        return {"mmd2": "MMD²", "kl": "KL"}.get(head.lower(), head)
     return "training loss"
 
 

@@ -19,7 +19,7 @@ from ..files import atomic_path, write_text_atomic
 from ..io import Artefact, read_artefact, write_artefact
 from ..metrics.advantage import AUDIT_COLUMNS, decision_rule, summarise
 from ..metrics.audit import audit_model, state_profile
-from ..metrics.deploy import metric_series
+from ..metrics.deployed import metric_series
 from ..metrics.tables import format_cell, metrics_record
 from ..metrics.verdict import decide
 from ..schema import with_defaults

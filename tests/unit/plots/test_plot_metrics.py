@@ -173,7 +173,7 @@ def test_porter_thomas_figure(tmp_path: Path, write_target, write_model, rng, ca
     assert (tmp_path / "pt.png").stat().st_size > 5000
     assert "no exact probabilities" in caplog.text and "cut off" not in caplog.text
     sample_only = write_target(rng.integers(0, 2, (10, 6)), None, name="s.h5")
-    with pytest.raises(ValueError, match="exact IQP target"):
+    with pytest.raises(ValueError, match="exact IQP or random-circuit target"):
         plot_porter_thomas(sample_only, [], [], [tmp_path / "x.png"])
 
 

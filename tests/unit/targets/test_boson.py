@@ -144,6 +144,7 @@ def test_gbs_exact_samples_pass_chisquare_and_another_interferometer_fails():
     assert abs(target.attrs["mean_clicks"] - target.samples.sum(axis=1).mean()) < 0.1
 
 
+@pytest.mark.slow  # ~100 s: The Walrus's threshold sampler draws one pattern per call
 def test_gbs_sampler_passes_chisquare_and_is_reproducible(one_numba_thread):
     """The Walrus's threshold sampler, seeded, fits the exact click probabilities and leaves NumPy's global state alone."""
     cov = gbs_covariance(haar_interferometer(3, 11), np.full(3, 0.4))

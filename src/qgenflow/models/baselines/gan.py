@@ -187,6 +187,10 @@ class MLPGenerator:
     def ops(self, theta: np.ndarray) -> np.ndarray:
         return np.asarray(theta, dtype=np.float64)
 
+    def param_grad(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """The gradient in the parameters: ``grad`` already is (``ops`` are the parameters themselves)."""
+        return np.reshape(grad, self.shape)
+
     def view(self, theta: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(fake spins, fake weights, estimated probability vector) at this step."""
         z, logits, bits = _draw(self.fns, theta, make_rng(self.seed, "gan_noise", step), self.batch, self.noise_dim,
