@@ -193,9 +193,9 @@ def test_every_dataset_of_every_kind_is_described(target, tmp_path):
     outputs = {"audit": tmp_path / "audit.h5", "table": tmp_path / "audit.csv", "rule": tmp_path / "rule.txt"}
     run_audit([target], [models["qcbm"]], ["qcbm"], [metrics], {"evaluation": STUDY["evaluation"], "verdict": {}},
               outputs)
-    trials = [run_trial(trial_params(config, "rbm"), target, SEED, k, tmp_path / f"trial{k}.h5", model_name="rbm",
+    trials = [run_trial(trial_params(config, "bas", "rbm"), target, SEED, k, tmp_path / f"trial{k}.h5", model_name="rbm",
                         target_name="bas") for k in range(2)]
-    tuning = run_selection(selection_params(config, "rbm"), trials, tmp_path / "tuning.h5", model_name="rbm",
+    tuning = run_selection(selection_params(config, "bas", "rbm"), trials, tmp_path / "tuning.h5", model_name="rbm",
                            target_name="bas")
     tuned = run_training({**config["models"]["rbm"], "tuning": {"trials": 2, "override": False, "study_trials": 2}},
                          target, SEED, tmp_path / "tuned.h5", tuning)
@@ -204,7 +204,8 @@ def test_every_dataset_of_every_kind_is_described(target, tmp_path):
                                                          {"d_state": np.zeros(2)})
     for path in (metrics, outputs["audit"], *trials, tuning, tuned, trainability, tmp_path / "ck.h5"):
         arts.append(read_artefact(path))
-    assert {art.kind for art in arts} == set(ARTEFACT_KINDS)
+    # deploy.h5 needs a PennyLane device run: tests/unit/metrics/test_deploy.py checks its descriptions
+    assert {art.kind for art in arts} == set(ARTEFACT_KINDS) - {"deploy"}
     for art in arts:
         assert _missing(art) == [], f"{art.kind} {art.path.name}"
         for name, attrs in art.dataset_attrs.items():

@@ -73,5 +73,5 @@ def test_readme_example_runs_as_a_module(tmp_path):
     assert summary.startswith("study: config") and "verdict" in summary
     _snakemake(tmp_path, "--report", "report.html")
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
-    for caption in ("workflow.rst", "training.rst", "table.rst"):
+    for caption in ("workflow.rst", "training.rst", "tables.rst"):
         assert _plain_prefix(REPO / "workflow/report" / caption) in report, caption

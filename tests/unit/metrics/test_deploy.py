@@ -131,3 +131,12 @@ def test_figure_and_audit_show_ideal_and_deployed(trained, deployed, tmp_path):
     assert float(row["tv_model_ideal"]) == pytest.approx(deployed["ideal"]["tv_model"][-1], rel=1e-3)
     assert float(row["tv_model_simulated"]) == pytest.approx(deployed["ideal"]["tv_model_floor"][-1], rel=1e-3)
     assert int(row["deploy_shots"]) == SHOTS[-1]
+
+
+def test_every_dataset_of_a_deployment_is_described(deployed):
+    """deploy.h5 explains each of its datasets (qgenflow.describe), like every other artefact kind."""
+    from qgenflow.describe import undescribed
+
+    for art in deployed.values():
+        assert undescribed("deploy", list(art.datasets)) == [], art.path
+        assert all(art.dataset_attrs[name].get("description") for name in art.datasets), art.path
