@@ -133,8 +133,15 @@ def _h5(path: Path) -> tuple[dict, dict]:
 _MEASURED = re.compile(r"[-+.\deE]+ s training|[-+.\deE]+ MB peak memory")
 
 
+#: A row of a target's HTML table page (results/tables/<target>.html): its header cell and the rest.
+_HTML_ROW = re.compile(r'<tr><th class="row">([^<]*)</th>.*?</tr>', re.S)
+
+
 def _text(path: Path) -> str:
-    return _MEASURED.sub("<measured>", path.read_text())
+    """The text of a table file with measured costs masked (in a page: the rows of timing and memory)."""
+    text = _MEASURED.sub("<measured>", path.read_text())
+    measured_row = lambda m: "<measured row>" if _is_timing(m.group(1)) or " time (s)" in m.group(1) else m.group(0)  # noqa: E731
+    return _HTML_ROW.sub(measured_row, text) if path.suffix == ".html" else text
 
 
 def _table(path: Path) -> tuple[list[str], list[list[str]]]:
