@@ -23,8 +23,14 @@ classically), the same Z-strings (``--n-ops``, stratified over the bandwidths), 
   above ``--skip-reference-above`` qubits neither reference is run and an estimate is
   printed instead (first step ~ G^1.3, step ~ G, scaled from the largest size measured).
 
+* floor ("gemm floor"): the two float32 matrix products a step cannot avoid
+  (``Theta[rows] @ S`` forward and the cotangent times ``S^T`` backward, ``rows`` the
+  qubits the step's strings touch, padded as the estimator pads them), timed alone on
+  random data with the same shapes, jit-compiled: what the machine's matrix multiply costs
+  for this step, whatever the rest of it does. ``x floor`` = our step / floor.
+
 Ours at n = 10,000 has 50,005,000 parameters; its "step" there is the number to compare
-with the 1 s target. The machine's load is printed (``os.getloadavg``): on shared cores
+with the 1 s target, and the floor says how much of it the two products alone take. The machine's load is printed (``os.getloadavg``): on shared cores
 the times scale with it.
 
 Bandwidths: by default scaled with the size so that Z-strings have mean weights
@@ -92,6 +98,26 @@ def run_ours(gens, n, samples, sigmas, theta, args, rng):
         jax.block_until_ready(est.jax_value_and_grad(theta, b))
 
     return est, batch, loss, first, median_time(step, args.reps)
+
+
+def run_floor(n: int, rows: int, n_z: int, reps: int) -> tuple[float, float]:
+    """Seconds of the step's two float32 products ([rows, n] @ [n, n_z], then [rows, n_z] @ [n_z, n]) and GFLOP/s."""
+    import jax
+    import jax.numpy as jnp
+
+    key = jax.random.PRNGKey(0)
+    a = jax.random.normal(key, (rows, n + 1), dtype=jnp.float32)
+    s = jnp.sign(jax.random.normal(key, (n + 1, n_z), dtype=jnp.float32))
+    s_t = jnp.asarray(s.T)  # row-major copy, as the estimator keeps one
+
+    @jax.jit
+    def both(a, s, s_t):
+        w = jnp.dot(a, s, precision=jax.lax.Precision.HIGHEST)
+        return jnp.dot(jnp.cos(w), s_t, precision=jax.lax.Precision.HIGHEST)
+
+    jax.block_until_ready(both(a, s, s_t))
+    seconds = median_time(lambda: jax.block_until_ready(both(a, s, s_t)), reps)
+    return seconds, 4.0 * rows * (n + 1) * n_z / seconds / 1e9
 
 
 def run_reference(gens, n, batch, est, theta, args):
@@ -174,7 +200,7 @@ def main(argv=None) -> int:
     ref = f"{'first':>8} {'step':>8} {'x first':>7} {'x step':>7} {'loss':>9}"
     header = (
         f"{'n':>5} {'params':>8} {'load':>5} | {'ours first':>10} {'ours step':>9} {'loss ours':>9} | "
-        f"dense ref: {ref} | sparse ref: {ref}"
+        f"{'rows':>5} {'gemm floor':>10} {'GFLOP/s':>7} {'x floor':>7} | dense ref: {ref} | sparse ref: {ref}"
     )
     print(header)
     print("-" * len(header))
@@ -188,6 +214,8 @@ def main(argv=None) -> int:
         load = os.getloadavg()[0]
         est, batch, loss, first, step = run_ours(gens, n, samples, sigmas, theta, args, rng)
         g = len(gens)
+        rows = int(est._sizes["rows"])
+        floor, gflops = run_floor(n, rows, args.n_z, args.reps)
         run = n <= args.skip_reference_above
         dense = reference_columns(
             "dense", partial(run_reference, gens, n, batch, est, theta, args) if run else None, g, first, step, measured
@@ -201,7 +229,8 @@ def main(argv=None) -> int:
             measured,
         )
         print(
-            f"{n:5d} {g:8d} {load:5.1f} | {first:10.2f} {step:9.3f} {loss:9.2e} | dense ref: {dense} | "
+            f"{n:5d} {g:8d} {load:5.1f} | {first:10.2f} {step:9.3f} {loss:9.2e} | "
+            f"{rows:5d} {floor:10.3f} {gflops:7.1f} {step / floor:7.2f} | dense ref: {dense} | "
             f"sparse ref: {sparse}",
             flush=True,
         )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
+    "BRICKWORK_LAYOUTS",
     "CLASSICAL_MODEL_KINDS",
     "DATA_REFERENCE",
     "FIGURES",
@@ -39,6 +40,8 @@ CLASSICAL_MODEL_KINDS = ("product", "rbm", "autoregressive", "transformer", "gan
 #: Target kinds of random circuits from a hard sampling class whose exact output probabilities follow the
 #: Porter-Thomas law (IQP, random circuit sampling); not boson sampling, whose probabilities do not.
 PORTER_THOMAS_KINDS = ("iqp", "random_circuit")
+#: Two-qubit gate layouts of the brickwork circuit (``mps_qcbm``): even bonds then odd, or every bond left to right.
+BRICKWORK_LAYOUTS = ("brickwork", "staircase")
 
 @dataclass(frozen=True)
 class TargetFacts:

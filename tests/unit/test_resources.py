@@ -39,3 +39,23 @@ def test_iqp_shot_target_asks_for_the_statevector():
     """An IQP target sampled with lightning shots at 28 qubits needs ~13 GiB (3.3 GiB measured at 26)."""
     mem = job_resources("targets", {"kind": "iqp", "n_qubits": 28, "method": "shots"})["mem_mb"]
     assert mem >= 13 * GIB
+
+
+@pytest.mark.parametrize(
+    "target, model",
+    [
+        ({"kind": "tfim", "lattice": [64], "method": "dmrg"}, {"kind": "autoregressive"}),
+        ({"kind": "tfim", "lattice": [64], "method": "dmrg"}, {"kind": "product"}),
+        ({"kind": "iqp", "n_qubits": 1000}, {"kind": "qcbm", "ansatz": "iqp", "training": {"method": "estimator"}}),
+    ],
+)
+def test_models_that_never_build_a_statevector_ask_for_polynomial_time(target, model):
+    """A 64-bit MADE once asked for 2^64-scaled minutes (10^14) from the statevector formula."""
+    runtime = job_resources("train", target, model)["runtime"]
+    assert 10 <= runtime < 24 * 60
+
+
+def test_a_statevector_qcbm_time_still_grows_as_two_to_the_n():
+    small = job_resources("train", {"kind": "iqp", "n_qubits": 16}, {"kind": "qcbm"})["runtime"]
+    large = job_resources("train", {"kind": "iqp", "n_qubits": 24}, {"kind": "qcbm"})["runtime"]
+    assert large > 100 * (small - 10)

@@ -3,16 +3,20 @@
 The circuit (:class:`~qgenflow.models.brickwork.Brickwork` builds the same one in PennyLane):
 per layer ``RY(theta[l, q, 0])`` then ``RZ(theta[l, q, 1])`` on every qubit ``q``, then a
 two-qubit gate (CNOT, control on the left, or CZ) on the even bonds ``(0, 1), (2, 3), ...``,
-then on the odd bonds ``(1, 2), (3, 4), ...``. The state is an MPS of ``n`` tensors
+then on the odd bonds ``(1, 2), (3, 4), ...`` (layout ``brickwork``), or on every bond in turn
+``(0, 1), (1, 2), ..., (n - 2, n - 1)`` (layout ``staircase``, a sequential circuit). The state is an MPS of ``n`` tensors
 ``[chi, 2, chi]`` (left bond, physical, right bond; index 0 of the physical axis = bit 0 =
 ``Z = +1``), zero-padded to ``chi`` on every bond so one layer is two :func:`jax.lax.scan`
 sweeps of identical steps: a left-to-right sweep applies the even-bond gates (the identity on
-odd bonds) and a right-to-left sweep the odd-bond gates. Each step contracts the two sites
+odd bonds) and a right-to-left sweep the odd-bond gates (staircase: the left-to-right sweep applies
+every gate and the right-to-left sweep none, only moving the centre back). Each step contracts the two sites
 around the orthogonality centre, applies the gate, and keeps the ``chi`` largest Schmidt
 values of the ``[2 chi, 2 chi]`` matrix (TEBD). The discarded weight of each step (its
 discarded squared singular values over their sum; the state is renormalised) is summed into
-the truncation error. A depth-``L`` brickwork crosses every cut with ``L`` gates, so
-``chi >= 2^L`` truncates nothing.
+the truncation error. A depth-``L`` brickwork or staircase crosses every cut with ``L`` gates,
+so ``chi >= 2^L`` truncates nothing. A brickwork's light cone bounds its correlations to
+about ``4 L`` sites; a staircase layer reaches across the whole chain (one layer of CNOTs
+after ``RY`` rotations is a Markov chain of bit flips), as long-range correlated targets need.
 
 Gradients: :func:`truncated_svd` has its own JVP (reverse mode is its transpose). The state
 depends on a truncation step only through the projector onto the kept left singular vectors,
@@ -36,9 +40,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..catalog import BRICKWORK_LAYOUTS as LAYOUTS
 from ..limits import MAX_DENSE_QUBITS
 
 __all__ = [
+    "LAYOUTS",
     "MPS",
     "SVD_EPS",
     "entangler_matrix",
@@ -163,19 +169,28 @@ def _sweep_left(tensors: jax.Array, gates: jax.Array) -> tuple[jax.Array, jax.Ar
     return jnp.concatenate([first[None], rights]), discarded
 
 
-def _bond_gates(n: int, entangler: str) -> tuple[np.ndarray, np.ndarray]:
-    """[n - 1, 4, 4] gates per bond of the even-bond sweep and of the odd-bond sweep (identity elsewhere)."""
+def _bond_gates(n: int, entangler: str, layout: str = "brickwork") -> tuple[np.ndarray, np.ndarray]:
+    """[n - 1, 4, 4] gates per bond of the left-to-right sweep and of the right-to-left sweep.
+
+    Brickwork: the even bonds, then the odd bonds (identity elsewhere). Staircase: every bond in
+    the left-to-right sweep, the identity in the right-to-left one.
+    """
     gate, eye = entangler_matrix(entangler), np.eye(4, dtype=np.complex128)
+    if layout == "staircase":
+        return np.stack([gate] * (n - 1)), np.stack([eye] * (n - 1))
+    if layout != "brickwork":
+        raise ValueError(f"unknown layout {layout!r}; allowed: {', '.join(LAYOUTS)}")
     even = np.stack([gate if i % 2 == 0 else eye for i in range(n - 1)])
     odd = np.stack([gate if i % 2 == 1 else eye for i in range(n - 1)])
     return even, odd
 
 
-def simulate(theta: jax.Array, n: int, chi: int, entangler: str = "cnot") -> MPS:
-    """The MPS of the brickwork circuit with angles ``theta`` [layers, n, 2] applied to ``|0...0>``.
+def simulate(theta: jax.Array, n: int, chi: int, entangler: str = "cnot", layout: str = "brickwork") -> MPS:
+    """The MPS of the brickwork (or staircase) circuit with angles ``theta`` [layers, n, 2] applied to ``|0...0>``.
 
-    Traceable by JAX (``n``, ``chi`` and ``entangler`` are static). Returns the tensors with the
-    orthogonality centre on site 0 and the discarded weight of each of the ``2 (n - 1) layers`` steps.
+    Traceable by JAX (``n``, ``chi``, ``entangler`` and ``layout`` are static). Returns the tensors
+    with the orthogonality centre on site 0 and the discarded weight of each of the
+    ``2 (n - 1) layers`` steps.
     """
     _enable_x64()
     if n < 2 or chi < 1:
@@ -183,7 +198,7 @@ def simulate(theta: jax.Array, n: int, chi: int, entangler: str = "cnot") -> MPS
     theta = jnp.asarray(theta, dtype=jnp.float64)
     if theta.ndim != 3 or theta.shape[1:] != (n, 2):
         raise ValueError(f"angles must be shaped [layers, {n}, 2], got {theta.shape}")
-    even, odd = (jnp.asarray(g) for g in _bond_gates(n, entangler))
+    even, odd = (jnp.asarray(g) for g in _bond_gates(n, entangler, layout))
     tensors = jnp.zeros((n, chi, 2, chi), dtype=jnp.complex128).at[:, 0, 0, 0].set(1.0)
 
     def layer(tensors, angles):

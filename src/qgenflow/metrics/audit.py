@@ -561,7 +561,8 @@ def audit_model(
     }
     mps, state = kind == "mps_qcbm", None
     if mps and n <= MAX_DENSE_QUBITS:  # the model is the truncated MPS, not the exact circuit
-        state = mps_state(simulate(theta, n, int(attrs["bond_dimension"]), ansatz.entangler).tensors)
+        state = mps_state(simulate(theta, n, int(attrs["bond_dimension"]), ansatz.entangler,
+                                        ansatz.layout).tensors)
     record.update(_state_record(model_art, ops, n, tol, state))
     record["truncation_error"] = float(attrs.get("truncation_error", math.nan))
     if mps and record["max_bond_dimension"] < 0:  # beyond the dense limit: the model's own MPS holds its state

@@ -68,6 +68,7 @@ class MPSZStringMMD:
         layers: brickwork layers.
         chi: bond dimension.
         entangler: ``cnot`` or ``cz``.
+        layout: ``brickwork`` or ``staircase`` (:data:`~qgenflow.catalog.BRICKWORK_LAYOUTS`).
         target_samples: [N, n] uint8 training bits.
         sigmas: kernel bandwidths, mixed by averaging.
         n_ops: Z-strings per step, split evenly over the bandwidths.
@@ -75,9 +76,10 @@ class MPSZStringMMD:
 
     def __init__(
         self, n_qubits: int, layers: int, chi: int, entangler: str, target_samples: np.ndarray,
-        sigmas: Sequence[float], n_ops: int,
+        sigmas: Sequence[float], n_ops: int, layout: str = "brickwork",
     ):
         self.n, self.layers, self.chi, self.entangler = int(n_qubits), int(layers), int(chi), entangler
+        self.layout = layout
         samples = np.asarray(target_samples, dtype=np.uint8)
         if samples.ndim != 2 or samples.shape[1] != self.n or len(samples) < 1:
             raise ValueError(f"target_samples must be [N >= 1, {self.n}] bits, got shape {samples.shape}")
@@ -103,11 +105,11 @@ class MPSZStringMMD:
 
     def model_expvals(self, theta: np.ndarray, strings: np.ndarray) -> np.ndarray:
         """Exact ``<Z_a>`` of the (truncated) MPS for every string."""
-        state = simulate(jnp.asarray(theta), self.n, self.chi, self.entangler)
+        state = simulate(jnp.asarray(theta), self.n, self.chi, self.entangler, self.layout)
         return np.asarray(zstring_expvals(state.tensors, jnp.asarray(strings)))
 
     def _loss(self, theta, strings, data, weights):
-        state = simulate(theta, self.n, self.chi, self.entangler)
+        state = simulate(theta, self.n, self.chi, self.entangler, self.layout)
         model = zstring_expvals(state.tensors, strings)
         return jnp.sum(weights * (model - data) ** 2)
 
@@ -143,12 +145,12 @@ def train_mps_qcbm(
     n, layers, chi = data.n_qubits, int(spec["layers"]), int(spec["bond_dimension"])
     ansatz = make_ansatz("brickwork", n, layers, spec.get("ansatz_options", {}))
     loss = MPSZStringMMD(n, layers, chi, ansatz.entangler, data.samples, estimator_sigmas(spec["loss"], n),
-                         int(spec["training"]["n_ops"]))
-    log.info("mps_qcbm: %d qubits, %d layers, bond dimension %d, %d parameters, %d strings per step, sigmas %s",
-             n, layers, chi, ansatz.n_params, sum(loss.group_sizes), ", ".join(f"{s:.3g}" for s in loss.sigmas))
+                         int(spec["training"]["n_ops"]), ansatz.layout)
+    log.info("mps_qcbm: %d qubits, %d %s layers, bond dimension %d, %d parameters, %d strings per step, sigmas %s",
+             n, layers, ansatz.layout, chi, ansatz.n_params, sum(loss.group_sizes), ", ".join(f"{s:.3g}" for s in loss.sigmas))
     init = ansatz.init_params(make_rng(seed, "model_init"), float(spec["init_scale"]))
     result = fit(loss.step_objective(seed), init, spec["optimizer"], checkpointer)
-    state = simulate(jnp.asarray(result.params), n, chi, ansatz.entangler)
+    state = simulate(jnp.asarray(result.params), n, chi, ansatz.entangler, ansatz.layout)
     tensors = np.asarray(state.tensors)
     probs = mps_probs(tensors) if n <= MAX_DENSE_QUBITS else None
     samples = sample_mps(tensors, int(spec["n_samples"]), make_rng(seed, "model_sample"))

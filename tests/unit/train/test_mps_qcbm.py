@@ -3,7 +3,6 @@ exact sampling, truncation, and training at 64 qubits through the registry, the 
 
 from __future__ import annotations
 
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,6 +12,7 @@ from scipy import stats
 
 from qgenflow.bits import all_bitstrings, bits_to_index, empirical_probs
 from qgenflow.circuits.mps import mps_probs, sample_mps, simulate, zstring_expvals
+from qgenflow.errors import InvalidConfigError
 from qgenflow.io import read_artefact, write_artefact
 from qgenflow.kernels import mmd2_exact
 from qgenflow.metrics.audit import audit_model
@@ -37,20 +37,38 @@ def theta() -> np.ndarray:
     return np.random.default_rng(11).uniform(-np.pi, np.pi, (LAYERS, N, 2))
 
 
-def reference_state(theta: np.ndarray, entangler: str, device: str) -> np.ndarray:
+def reference_state(theta: np.ndarray, entangler: str, device: str, layout: str = "brickwork") -> np.ndarray:
     """The brickwork's statevector from a PennyLane simulator (the independent reference)."""
-    ops = make_ansatz("brickwork", N, LAYERS, {"entangler": entangler}).ops(theta)
+    ops = make_ansatz("brickwork", N, LAYERS, {"entangler": entangler, "layout": layout}).ops(theta)
     return np.asarray(qml.device(device, wires=N).execute(qml.tape.QuantumScript(ops, [qml.state()])))
 
 
+@pytest.mark.parametrize("layout", ["brickwork", "staircase"])
 @pytest.mark.parametrize("entangler", ["cnot", "cz"])
 @pytest.mark.parametrize("device", ["default.qubit", "lightning.qubit"])
-def test_untruncated_mps_probabilities_equal_statevector(theta, entangler, device):
+def test_untruncated_mps_probabilities_equal_statevector(theta, entangler, device, layout):
     """With chi >= 2^layers the MPS probabilities equal the simulator's and nothing is discarded."""
-    state = simulate(theta, N, CHI_EXACT, entangler)
-    np.testing.assert_allclose(mps_probs(state.tensors), np.abs(reference_state(theta, entangler, device)) ** 2,
-                               atol=EXACT)
+    state = simulate(theta, N, CHI_EXACT, entangler, layout)
+    np.testing.assert_allclose(mps_probs(state.tensors),
+                               np.abs(reference_state(theta, entangler, device, layout)) ** 2, atol=EXACT)
     assert state.truncation_error < EXACT
+
+
+def test_a_staircase_layer_correlates_the_ends_of_the_chain_and_a_brickwork_cannot():
+    """RY(pi/2) on qubit 0 and a CNOT staircase make a GHZ state: <Z_0 Z_7> = 1; one brickwork layer: 0."""
+    theta = np.zeros((1, N, 2))
+    theta[0, 0, 0] = np.pi / 2
+    ends = np.zeros((1, N), dtype=bool)
+    ends[0, [0, N - 1]] = True
+    ghz = np.asarray(zstring_expvals(simulate(theta, N, 2, "cnot", "staircase").tensors, ends))
+    brick = np.asarray(zstring_expvals(simulate(theta, N, 2, "cnot", "brickwork").tensors, ends))
+    np.testing.assert_allclose(ghz, [1.0], atol=EXACT)
+    np.testing.assert_allclose(brick, [0.0], atol=EXACT)
+
+
+def test_an_unknown_layout_is_refused_naming_the_key():
+    with pytest.raises(InvalidConfigError, match="ansatz_options.layout.*staircase"):
+        make_ansatz("brickwork", N, LAYERS, {"layout": "ring"})
 
 
 def test_zstring_expvals_equal_statevector(theta):
