@@ -37,8 +37,8 @@ REFERENCE = {4: -44.913933, 6: 4 * -0.678872 * 36, 8: 4 * -0.673487 * 64}
 GOAL = {6: 1e-3, 8: 3e-3}
 SIZE_SPEC = {
     4: {},
-    6: {"alpha": 8, "n_iter": 1500, "diag_shift": [1e-2, 1e-4]},
-    8: {"alpha": 4, "n_iter": 800, "diag_shift": [1e-2, 1e-4]},
+    6: {"alpha": 8, "n_iter": 1500},
+    8: {"alpha": 4, "n_iter": 700, "max_seconds": 1500},
 }
 BASELINE_SPEC = {"model": "rbm", "alpha": 2, "n_samples_train": 2048}
 QUICK_SPEC = {"n_iter": 60, "n_samples_eval": 4096, "burn_in_sweeps": 50}
