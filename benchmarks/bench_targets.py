@@ -37,7 +37,7 @@ REFERENCE = {4: -44.913933, 6: 4 * -0.678872 * 36, 8: 4 * -0.673487 * 64}
 GOAL = {6: 1e-3, 8: 3e-3}
 SIZE_SPEC = {
     4: {},
-    6: {"alpha": 8, "n_iter": 1500},
+    6: {"alpha": 8, "n_iter": 1000, "n_samples_train": 2048, "lr": 0.02, "max_seconds": 1560},
     8: {"alpha": 4, "n_iter": 700, "max_seconds": 1500},
 }
 BASELINE_SPEC = {"model": "rbm", "alpha": 2, "n_samples_train": 2048}
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     length = 4 if args.quick else args.size
     spec = dict(QUICK_SPEC) if args.quick else dict(SIZE_SPEC[length])
     rows = [bench_exact(4)]
-    rows.append(bench_vmc(length, spec, args.seed, args.n_samples, f"{length}x{length} VMC run_vmc (defaults)"))
+    rows.append(bench_vmc(length, spec, args.seed, args.n_samples, f"{length}x{length} VMC run_vmc (SIZE_SPEC)"))
     if not args.no_baseline:
         baseline_spec = {**spec, **BASELINE_SPEC}
         rows.append(

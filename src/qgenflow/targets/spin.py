@@ -213,6 +213,8 @@ def _vmc_branch(spec: Mapping[str, Any], rng: np.random.Generator, ref: float | 
     attrs = {
         "energy": result.energy, "energy_error": result.energy_error, "energy_variance": result.energy_variance,
         "vmc_model": result.model_description, "vmc_n_params": result.n_params,
+        # sample quality of the final chains: autocorrelation times, acceptance, split R-hat, roll-backs
+        **{f"vmc_{key}": float(value) for key, value in result.diagnostics.items()},
     }
     extra = {"zz_correlations": obs["zz_correlations"], **{f"history/{k}": v for k, v in result.history.items()}}
     return {"graph": graph, "energy": result.energy, "probs": None, "samples": result.samples, "obs": obs,

@@ -160,3 +160,17 @@ def test_symmetric_model_needs_graph(ring):
     """rbm_symm without a lattice raises InvalidConfigError, not a NetKet traceback."""
     with pytest.raises(InvalidConfigError, match="graph"):
         run_vmc(ring["ham"], {"n_iter": 1}, 0, 10)
+
+
+def test_target_artefact_records_the_sample_quality():
+    """A VMC target's attributes carry the final chains' autocorrelation, acceptance and R-hat (issue 17)."""
+    from qgenflow.targets import make_target
+
+    quick = {"n_iter": 5, "n_samples_train": 64, "n_chains": 16, "n_samples_eval": 256, "burn_in_sweeps": 5}
+    target = make_target({"kind": "heisenberg", "lattice": [2, 2], "method": "vmc", "n_samples": 200,
+                          "vmc": {"model": "rbm", **quick}}, 0)
+    attrs = target.attrs
+    for key in ("vmc_tau_energy", "vmc_tau_log_prob", "vmc_acceptance", "vmc_r_hat", "vmc_rollbacks"):
+        assert key in attrs and np.isfinite(attrs[key]), key
+    assert 0.0 < attrs["vmc_acceptance"] <= 1.0
+    assert attrs["vmc_r_hat"] > 0.9
