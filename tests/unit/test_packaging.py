@@ -50,7 +50,7 @@ def test_job_resources_grow_with_problem_size():
     """Memory and runtime requests grow with qubits; a 24-qubit job never gets a 1 GB default."""
     from qgenflow.plan import job_resources
 
-    model = {"layers": 6, "optimizer": {"steps": 500}}
+    model = {"kind": "qcbm", "layers": 6, "optimizer": {"steps": 500}}  # a statevector-trained model
     small = job_resources("train", {"kind": "uniform", "n_bits": 8}, model)
     big = job_resources("train", {"kind": "uniform", "n_bits": 24}, model)
     assert big["mem_mb"] > 4000 and big["mem_mb"] > small["mem_mb"] and big["runtime"] > small["runtime"]
