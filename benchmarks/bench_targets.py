@@ -37,7 +37,7 @@ REFERENCE = {4: -44.913933, 6: 4 * -0.678872 * 36, 8: 4 * -0.673487 * 64}
 GOAL = {6: 1e-3, 8: 3e-3}
 SIZE_SPEC = {
     4: {},
-    6: {"alpha": 8, "n_iter": 1000, "n_samples_train": 2048, "lr": 0.02, "max_seconds": 1560},
+    6: {"alpha": 8, "n_iter": 1000, "n_samples_train": 2048, "lr": 0.02, "lr_final": 0.1, "max_seconds": 1560},
     8: {"alpha": 4, "n_iter": 700, "max_seconds": 1500},
 }
 BASELINE_SPEC = {"model": "rbm", "alpha": 2, "n_samples_train": 2048}

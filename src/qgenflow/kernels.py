@@ -18,9 +18,10 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from numba import njit
+from numba import get_num_threads, njit
 
 from .limits import MAX_DENSE_QUBITS
+from .runtime import in_shares
 
 from .bits import bits_to_index, unique_counts
 
@@ -56,9 +57,8 @@ def apply_kernel(vec: np.ndarray, sigmas: Sequence[float]) -> np.ndarray:
     n = int(round(np.log2(vec.size)))
     if 2**n != vec.size:
         raise ValueError(f"vector length {vec.size} is not a power of two")
-    factors = np.asarray([kernel_factor(s) for s in sigmas], dtype=np.float64)
     out = np.zeros_like(vec)
-    _kernel_sum(vec, factors, n, np.empty_like(vec), out)
+    _kernel_sum(vec, [kernel_factor(s) for s in sigmas], n, out)
     return out / len(sigmas)
 
 
@@ -66,6 +66,9 @@ def apply_kernel(vec: np.ndarray, sigmas: Sequence[float]) -> np.ndarray:
 # on tiles of _TILE_COLS contiguous columns times every value of the high bits.
 _LOW_BITS = 13
 _TILE_COLS = 256
+# From this many bits the tiles and chunks are shared among numba.get_num_threads() threads
+# (handing work to a thread costs ~50 us; a 2^18 vector takes ~5 ms per bandwidth).
+_PARALLEL_MIN_BITS = 18
 
 
 @njit(cache=True, inline="always")
@@ -97,43 +100,65 @@ def _low_butterflies(w, e, out):
         out[q + 3] += y3 + e * y2
 
 
-@njit(cache=True)
-def _kernel_sum(vec, factors, n, work, out):
-    """out += sum over e in factors of K_e vec, K_e the n-fold Kronecker power of [[1, e], [e, 1]].
+@njit(cache=True, nogil=True)
+def _high_tiles(vec, e, n, work, t0, t1, buf):
+    """Bits n - 1 down to _LOW_BITS of K_e vec into work, tiles t0..t1.
 
-    Bits are applied from the top (bit n - 1) down, each pair as ``(a + e b, b + e a)``: the
-    same operations in the same order per element as the axis loop of numpy reshapes, so the
-    result is bit-for-bit that of the unblocked version. High bits (>= _LOW_BITS) go tile by tile
-    (a tile: _TILE_COLS contiguous low indices times all high values, kept in cache through all
-    high bits); low bits chunk by chunk.
+    A tile is _TILE_COLS contiguous low indices times every value of the high bits, copied
+    into ``buf`` and kept in cache through all the high bits.
     """
     low = min(n, _LOW_BITS)
     nhigh = 1 << (n - low)
     cols = 1 << low
     tile = min(_TILE_COLS, cols)
-    buf = np.empty(nhigh * tile)
-    for e in factors:
-        for c0 in range(0, cols, tile):
-            for h in range(nhigh):
-                buf[h * tile:(h + 1) * tile] = vec[h * cols + c0:h * cols + c0 + tile]
-            bit = nhigh >> 1
-            while bit >= 1:
-                _butterflies(buf, e, bit * tile)
-                bit >>= 1
-            for h in range(nhigh):
-                work[h * cols + c0:h * cols + c0 + tile] = buf[h * tile:(h + 1) * tile]
+    for c0 in range(t0 * tile, t1 * tile, tile):
         for h in range(nhigh):
-            chunk = work[h * cols:(h + 1) * cols]
-            dst = out[h * cols:(h + 1) * cols]
-            bit = cols >> 1
-            while bit >= 4 or (bit >= 1 and cols < 4):
-                _butterflies(chunk, e, bit)
-                bit >>= 1
-            if cols < 4:
-                for j in range(cols):
-                    dst[j] += chunk[j]
-            else:
-                _low_butterflies(chunk, e, dst)
+            buf[h * tile:(h + 1) * tile] = vec[h * cols + c0:h * cols + c0 + tile]
+        bit = nhigh >> 1
+        while bit >= 1:
+            _butterflies(buf, e, bit * tile)
+            bit >>= 1
+        for h in range(nhigh):
+            work[h * cols + c0:h * cols + c0 + tile] = buf[h * tile:(h + 1) * tile]
+
+
+@njit(cache=True, nogil=True)
+def _low_chunks(work, e, n, out, h0, h1):
+    """Bits below _LOW_BITS of ``work`` (in place), chunks h0..h1 of 2^_LOW_BITS entries, the result added to out."""
+    cols = 1 << min(n, _LOW_BITS)
+    for h in range(h0, h1):
+        chunk = work[h * cols:(h + 1) * cols]
+        dst = out[h * cols:(h + 1) * cols]
+        bit = cols >> 1
+        while bit >= 4 or (bit >= 1 and cols < 4):
+            _butterflies(chunk, e, bit)
+            bit >>= 1
+        if cols < 4:
+            for j in range(cols):
+                dst[j] += chunk[j]
+        else:
+            _low_butterflies(chunk, e, dst)
+
+
+def _kernel_sum(vec: np.ndarray, factors: Sequence[float], n: int, out: np.ndarray) -> None:
+    """out += sum over e in factors of K_e vec, K_e the n-fold Kronecker power of [[1, e], [e, 1]].
+
+    Bits are applied from the top (bit n - 1) down, each pair as ``(a + e b, b + e a)``: the
+    same operations in the same order per element as the axis loop of numpy reshapes, so the
+    result is bit-for-bit that of the unblocked version, with any number of threads. High bits
+    (>= _LOW_BITS) go tile by tile (:func:`_high_tiles`), low bits chunk by chunk
+    (:func:`_low_chunks`); from _PARALLEL_MIN_BITS bits both are shared among threads.
+    """
+    low = min(n, _LOW_BITS)
+    nhigh = 1 << (n - low)
+    tiles = (1 << low) // min(_TILE_COLS, 1 << low)
+    workers = max(1, get_num_threads()) if n >= _PARALLEL_MIN_BITS else 1
+    bufs = np.empty((workers, nhigh * min(_TILE_COLS, 1 << low)))
+    work = np.empty_like(vec)
+    for e in factors:
+        e = float(e)
+        in_shares(lambda lo, hi, w: _high_tiles(vec, e, n, work, lo, hi, bufs[w]), tiles, workers)
+        in_shares(lambda lo, hi, w: _low_chunks(work, e, n, out, lo, hi), nhigh, workers)
 
 
 def mmd2_exact(p: np.ndarray, q: np.ndarray, sigmas: Sequence[float]) -> float:

@@ -5,15 +5,20 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Mapping
 
-__all__ = ["configure_threads", "setup_job"]
+__all__ = ["MAX_WORKERS", "configure_threads", "in_shares", "setup_job"]
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+#: Most threads the numba kernels share work between (see :func:`in_shares`).
+MAX_WORKERS = 8
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
 def configure_threads(threads: int) -> None:
-    """Limit OpenMP (lightning), BLAS and XLA to ``threads``; call before importing them."""
+    """Limit OpenMP (lightning), BLAS, numba (qgenflow's kernels) and XLA to ``threads``; call before importing them."""
     threads = max(1, int(threads))
     for var in _THREAD_VARS:
         os.environ[var] = str(threads)
@@ -21,6 +26,31 @@ def configure_threads(threads: int) -> None:
     xla += ["--xla_cpu_multi_thread_eigen=false", f"intra_op_parallelism_threads={threads}"]
     os.environ["XLA_FLAGS"] = " ".join(xla)
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Worker threads of this process (a forked child gets its own: the parent's threads are not inherited)."""
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=MAX_WORKERS - 1, thread_name_prefix="qgenflow_kernels"))
+    return _POOL[1]
+
+
+def in_shares(work: Callable[[int, int, int], None], total: int, workers: int) -> None:
+    """Run ``work(lo, hi, w)`` on ``workers`` contiguous shares of ``range(total)`` at once.
+
+    For GIL-free (``nogil``) numba kernels: Python threads, not an OpenMP pool whose
+    spinning workers would fight lightning's or BLAS's on a busy machine. The calling
+    thread takes share 0; the call returns when every share is done (and re-raises the
+    first error of any share).
+    """
+    workers = max(1, min(int(workers), int(total), MAX_WORKERS))
+    futures = [_pool().submit(work, w * total // workers, (w + 1) * total // workers, w) for w in range(1, workers)]
+    try:
+        work(0, total // workers, 0)
+    finally:
+        for future in futures:
+            future.result()
 
 
 def setup_job(

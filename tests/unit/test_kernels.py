@@ -45,6 +45,21 @@ def test_apply_kernel_blocked_equals_axis_loop_bit_for_bit(n, rng):
     np.testing.assert_array_equal(apply_kernel(v, SIGMAS), _axis_loop_kernel(v, SIGMAS))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_threaded_kernel_is_bit_for_bit_the_axis_loop(threads, rng):
+    """From 18 bits the tiles and chunks are shared among numba's threads: every element
+    still sees the same operations in the same order, whatever the thread count."""
+    import numba
+
+    v = rng.normal(size=2**18)
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        np.testing.assert_array_equal(apply_kernel(v, SIGMAS), _axis_loop_kernel(v, SIGMAS))
+    finally:
+        numba.set_num_threads(before)
+
+
 def test_mmd_of_identical_distributions_is_zero(rng):
     """MMD(p, p) = 0 and MMD is symmetric and positive otherwise."""
     p, q = rng.dirichlet(np.ones(16)), rng.dirichlet(np.ones(16))

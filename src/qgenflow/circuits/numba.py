@@ -42,13 +42,12 @@ as ``CircuitRunner.diagonal_grad`` with every parameter trainable.
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 import numpy as np
 from numba import get_num_threads, njit, uint64
 
+from ..runtime import MAX_WORKERS, in_shares
 from .exact import samples_from_probs
 
 __all__ = ["FastAdjointRunner", "SUPPORTED_OPS"]
@@ -126,7 +125,6 @@ SUPPORTED_OPS = frozenset(_ONE_QUBIT) | frozenset(_CONTROLLED) | frozenset(_TWO_
 # States with fewer qubits run on one thread: handing work to another thread costs ~50 us
 # on an idle machine, and a scheduler time slice (ms) when the cores are oversubscribed.
 PARALLEL_MIN_QUBITS = 18
-MAX_THREADS = 8
 # Runs of instructions below this bit go through the state in chunks of 2^CACHE_BITS
 # amplitudes (psi and lam: 512 KiB, in L2), all their gates on one chunk at a time.
 CACHE_BITS = 14
@@ -630,17 +628,6 @@ def _run_grads(g0, g1, acc, pkind, ppidx, train, mstart, mkind, mtheta, mfixed, 
             grad[ppidx[g]] += acc[g - g0, 0]
 
 
-_POOL: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _pool() -> ThreadPoolExecutor:
-    """Worker threads of this process (a forked child gets its own: the parent's threads are not inherited)."""
-    global _POOL
-    if _POOL is None or _POOL[0] != os.getpid():
-        _POOL = (os.getpid(), ThreadPoolExecutor(max_workers=MAX_THREADS - 1, thread_name_prefix="fast_adjoint"))
-    return _POOL[1]
-
-
 # ----------------------------------------------------------------------------------
 # Compilation of PennyLane operations
 # ----------------------------------------------------------------------------------
@@ -939,7 +926,7 @@ class FastAdjointRunner:
         threads = max(int(self.threads or get_num_threads()), 1)
         if self.n_qubits < PARALLEL_MIN_QUBITS:
             return 1
-        return 1 << (min(threads, MAX_THREADS).bit_length() - 1)
+        return 1 << (min(threads, MAX_WORKERS).bit_length() - 1)
 
     def _lookup(self, ops: list):
         """The cached entry if ``ops`` are the same operation objects, with the same data, as last time."""
@@ -985,13 +972,8 @@ class FastAdjointRunner:
             size = pr.size // nchunk
             nw = min(threads, nchunk)
             acc = np.zeros((nw, g1 - g0, 8))
-            # Python threads, each through a share of the chunks (no OpenMP pool, whose spinning
-            # workers fight lightning's or BLAS's on a busy machine); this thread takes share 0.
-            futures = [_pool().submit(_run_chunks, pr, pi, lr, li, w * nchunk // nw, (w + 1) * nchunk // nw, size,
-                                      g0, g1, *gates, acc[w]) for w in range(1, nw)]
-            _run_chunks(pr, pi, lr, li, 0, nchunk // nw, size, g0, g1, *gates, acc[0])
-            for future in futures:
-                future.result()
+            # Each thread through a share of the chunks (runtime.in_shares: Python threads, GIL-free kernels).
+            in_shares(lambda lo, hi, w: _run_chunks(pr, pi, lr, li, lo, hi, size, g0, g1, *gates, acc[w]), nchunk, nw)
             if sweep:
                 _run_grads(g0, g1, acc.sum(axis=0), prog.pkind, prog.ppidx, train, prog.mstart, prog.mkind,
                            prog.mtheta, prog.mfixed, prog.mpidx, grad)

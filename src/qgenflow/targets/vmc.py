@@ -28,7 +28,10 @@ key                       default         meaning
 ``n_chains``              256             parallel Markov chains
 ``n_discard_per_chain``   2               sweeps discarded per chain at each step
 ``lr``                    0.01            peak SR step size (linear warm-up over the
-                                          first 10 % of steps, cosine decay to lr / 2)
+                                          first 10 % of steps, then cosine decay)
+``lr_final``              0.5             step size at the end of the decay, as a
+                                          fraction of ``lr`` (a small one averages out
+                                          the sampling noise of the last steps)
 ``diag_shift``            [1e-2, 1e-3]    SR diagonal shift: scalar, or [start, end]
                                           decayed exponentially over ``n_iter``
 ``n_samples_eval``        16384           samples for the final energy estimate (at
@@ -75,6 +78,7 @@ DEFAULTS: dict[str, Any] = {
     "n_chains": 256,
     "n_discard_per_chain": 2,
     "lr": 0.01,
+    "lr_final": 0.5,
     "diag_shift": [1e-2, 1e-3],
     "n_samples_eval": 16384,
     "sample_sweeps": 4,
@@ -87,7 +91,6 @@ MODELS = ("rbm_symm", "rbm")
 SYMMETRIES = ("translation", "space_group", "automorphisms")
 DTYPES = ("real", "complex")
 WARMUP_FRACTION = 0.1
-FINAL_LR_FRACTION = 0.5
 INIT_STDDEV = 0.01
 # A step whose energy lies this far above the best so far (in units of |E_best|,
 # and of its own standard error) has diverged: the state is rolled back.
@@ -188,7 +191,7 @@ def run_vmc(
     description = (
         f"{model_text}, {n_params} real parameters; {sampler_text}; "
         f"VMC_SR (natural gradient), {cfg['n_samples_train']} samples/step, lr {cfg['lr']} "
-        f"(warm-up, cosine), diag_shift {cfg['diag_shift']}"
+        f"(warm-up, cosine to x{cfg['lr_final']:g}), diag_shift {cfg['diag_shift']}"
     )
     log.info("VMC on %d sites: %s", n_sites, description)
 
@@ -244,6 +247,9 @@ def _resolve_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
         cfg[key] = float(cfg[key])
         if cfg[key] <= 0:
             raise InvalidConfigError(f"vmc.{key}", f"must be positive, got {cfg[key]}")
+    cfg["lr_final"] = float(cfg["lr_final"])
+    if not 0.0 < cfg["lr_final"] <= 1.0:
+        raise InvalidConfigError("vmc.lr_final", f"must be in (0, 1] (a fraction of lr), got {cfg['lr_final']}")
     if cfg["max_seconds"] is not None:
         cfg["max_seconds"] = float(cfg["max_seconds"])
     shift = cfg["diag_shift"]
@@ -345,7 +351,7 @@ def _schedules(cfg: Mapping[str, Any]):
     lr_schedule = optax.join_schedules(
         [
             optax.linear_schedule(0.1 * lr, lr, warmup),
-            optax.cosine_decay_schedule(lr, max(1, n_iter - warmup), FINAL_LR_FRACTION),
+            optax.cosine_decay_schedule(lr, max(1, n_iter - warmup), float(cfg["lr_final"])),
         ],
         [warmup],
     )

@@ -36,8 +36,9 @@ Sparsity. String ``a`` only touches generators with odd overlap ``g_j . a``. Two
 
   where ``W`` is shared by all strings and needed only on the batch's rows (the qubits
   some string touches, ~``n_ops E|a|``): for dense pair sets the product
-  ``Theta[rows] @ S`` with a gather-based gradient (:mod:`qgenflow.train.iqp_kernels`;
-  ``Theta`` is never built as an [n, n] matrix), an edge-wise scatter for sparse
+  ``Theta[rows] @ S``, the rows gathered from the parameters and their gradient
+  scattered back by numba on the host (:mod:`qgenflow.train.iqp_kernels`; ``Theta``
+  is never built as an [n, n] matrix and the parameters never enter JAX), an edge-wise scatter for sparse
   patterns such as chains and lattices. The per-string sums run
   over the sparse incidences (string, position of a one) and (string, weight-2
   generator inside ``A``), gathered and reduced with ``segment_sum`` (the first as a
@@ -86,7 +87,7 @@ from ..limits import MAX_EXACT_QUBITS, MAX_DENSE_QUBITS
 from ..models.iqp import IQPAnsatz
 from ..rng import make_rng
 from ..targets.iqp import MAX_SHOT_QUBITS, iqp_phase, iqp_probs, walsh_hadamard
-from .iqp_kernels import dense_pair_parts, pm1_matmul
+from .iqp_kernels import gather_rows, pm1_matmul, scatter_rows
 
 __all__ = [
     "ClassicalSamplingError",
@@ -228,11 +229,14 @@ class ZStringBatch:
         z: [n_z, n] uint8 samples (uniform, or uniform on even weights for spin-flip symmetry).
         strings: one [m_g, n] bool array of Z-strings per bandwidth.
         arrays: the device-side pytree the jitted loss consumes (built by :class:`ZStringMMD`).
+        index: host copies of the parameter indices the dense weight-2 path gathers
+            (``rows``, ``pair_idx``, one ``idx`` per dense block).
     """
 
     z: np.ndarray
     strings: list[np.ndarray]
     arrays: dict[str, Any] = field(default_factory=dict, repr=False)
+    index: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def _sticky(current: int, needed: int) -> int:
@@ -399,15 +403,8 @@ class ZStringMMD:
         table[k, i] = two
         h_tab = np.full(n + 1, n_params, dtype=np.int32)
         h_tab[gens[one, 0]] = one
-        self._struct.update(tab=jnp.asarray(table), h_tab=jnp.asarray(h_tab))
-        del table
-        self._pair_table = np.asarray(self._struct["tab"])  # host view for the per-batch lookups
-        # Weight-1 parameters first, then weight-2, each in generator order: the gradient is a concatenation.
-        self._contiguous = bool(
-            one.size + two.size == n_params
-            and np.array_equal(one, np.arange(one.size))
-            and np.array_equal(two, np.arange(one.size, n_params))
-        )
+        # Host arrays: the rows of Theta are gathered, and their gradient scattered, by numba (iqp_kernels).
+        self._pair_table, self._h_table = table, h_tab
 
     def _pair_lookup(self, q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
         """Parameter index of the weight-2 generator on qubits ``(q1, q2)`` (any order), -1 where none."""
@@ -469,7 +466,10 @@ class ZStringMMD:
         popcount = self._sizes["singles"] > n_ops * self._words
         packed = jnp.asarray(_pack_rows(bits)) if popcount else None
         arrays["host"]["data"] = self._data_jit(self._data, arrays["host"], packed, n_ops=n_ops, popcount=popcount)
-        return ZStringBatch(z=z, strings=strings, arrays=arrays)
+        index = {}
+        if self.path == "pairwise" and self._dense_pairs:
+            index = {"rows": host["rows"], "pair_idx": host["pair_idx"], "blocks": [b["idx"] for b in blocks]}
+        return ZStringBatch(z=z, strings=strings, arrays=arrays, index=index)
 
     def _host_columns(self, strings: list[np.ndarray], bits: np.ndarray) -> tuple[dict[str, Any], list[dict]]:
         """Host arrays of a batch's strings (weights, parities, padded incidences) and its dense pair blocks."""
@@ -600,11 +600,11 @@ class ZStringMMD:
         return (1 - 2 * parity.astype(jnp.int32)).astype(jnp.float64) @ data["weights"]
 
     def _theta_parts(self, theta, st, host, blocks):
-        """What the phases need from theta, computed once for all z chunks."""
+        """What the phases need from theta, computed once for all z chunks (the dense path's come from the host)."""
         if self.path == "incidence":
             return {"th": theta.astype(self.dtype)}
         if self._dense_pairs:
-            return self._dense_parts(theta, st, host, blocks)
+            return theta  # already the parts: see _inputs
         th = theta.astype(self.dtype)
         parts = {"h": jnp.zeros(self.n_qubits + 1, self.dtype).at[st["w1_q"]].add(th[st["w1_idx"]])}
         if self._has_pairs:
@@ -614,15 +614,36 @@ class ZStringMMD:
             parts["blocks"] = [jnp.where(blk["idx"] >= 0, th[jnp.maximum(blk["idx"], 0)], 0.0) for blk in blocks]
         return parts
 
-    def _dense_parts(self, theta, st, host, blocks):
-        """Dense weight-2 path: weight-1 angles and rows of Theta on the batch's rows, listed pairs, blocks."""
-        missing = self.n_params  # reads 0
-        extra = [jnp.where(host["pair_idx"] >= 0, host["pair_idx"], missing)]
-        extra += [jnp.where(blk["idx"] >= 0, blk["idx"], missing) for blk in blocks]
-        ix = {key: st[key] for key in ("tab", "h_tab", "w1_idx", "w1_q", "w2_idx", "w2_i", "w2_k")}
-        ix.update(rows=host["rows"], pos=host["pos"], extra=extra)
-        h_rows, theta_rows, got = dense_pair_parts(theta, ix, self._contiguous, self.dtype.name)
-        return {"h_rows": h_rows, "theta_rows": theta_rows, "pairs": got[0], "blocks": got[1:]}
+    def _inputs(self, theta: np.ndarray, batch: ZStringBatch):
+        """What the jitted loss takes: theta (float64), or on the dense weight-2 path its parts, gathered on the host.
+
+        There the parameter vector (n^2 / 2 entries) stays on the host: weight-1 angles and
+        rows of Theta on the batch's rows, and the angles of the listed pairs and blocks.
+        """
+        theta = np.ascontiguousarray(theta, dtype=np.float64)
+        if not (self.path == "pairwise" and self._dense_pairs):
+            return theta
+        index = batch.index
+        h_rows, theta_rows = gather_rows(theta, self._pair_table, self._h_table, index["rows"], self.dtype)
+
+        def take(idx):  # -1: no such generator, reads 0
+            return np.where(idx >= 0, theta[np.maximum(idx, 0)], 0.0).astype(self.dtype)
+
+        return {"h_rows": h_rows, "theta_rows": theta_rows, "pairs": take(index["pair_idx"]),
+                "blocks": [take(idx) for idx in index["blocks"]]}
+
+    def _gradient(self, grad, batch: ZStringBatch) -> np.ndarray:
+        """The float64 gradient [G] from the jitted one (of theta, or of the dense path's parts: scattered back)."""
+        if not (self.path == "pairwise" and self._dense_pairs):
+            return np.asarray(grad, dtype=np.float64)
+        index = batch.index
+        out = np.zeros(self.n_params, dtype=np.float64)
+        scatter_rows(np.asarray(grad["theta_rows"]), np.asarray(grad["h_rows"]), self._pair_table, self._h_table,
+                     index["rows"], out)
+        for idx, ct in zip([index["pair_idx"], *index["blocks"]], [grad["pairs"], *grad["blocks"]]):
+            keep = idx >= 0
+            np.add.at(out, idx[keep], np.asarray(ct, dtype=np.float64)[keep])
+        return out
 
     def _field_rows(self, parts, st, host, signs, signs_t):
         """``h_i + W_i``, ``W = Theta s``, on the batch's rows: [m, chunk]."""
@@ -697,16 +718,12 @@ class ZStringMMD:
     # ------------------------------------------------------------------ public evaluation
     def loss(self, theta: np.ndarray, batch: ZStringBatch) -> float:
         """MMD^2 estimate for ``theta`` on ``batch``."""
-        return float(self._loss_jit(np.asarray(theta, dtype=np.float64), batch.arrays))
+        return float(self._loss_jit(self._inputs(theta, batch), batch.arrays))
 
     def value_and_grad(self, theta: np.ndarray, batch: ZStringBatch) -> tuple[float, np.ndarray]:
         """MMD^2 estimate and its gradient with respect to ``theta`` (float64, shape (G,))."""
-        value, grad = self._value_and_grad_jit(np.asarray(theta, dtype=np.float64), batch.arrays)
-        return float(value), np.asarray(grad, dtype=np.float64)
-
-    def jax_value_and_grad(self, theta, batch: ZStringBatch):
-        """As :meth:`value_and_grad`, but on and to device arrays (no host copies), for training loops."""
-        return self._value_and_grad_jit(theta, batch.arrays)
+        value, grad = self._value_and_grad_jit(self._inputs(theta, batch), batch.arrays)
+        return float(value), self._gradient(grad, batch)
 
     def step_objective(self, seed: int) -> Callable[[np.ndarray, int], tuple[float, np.ndarray]]:
         """``(params, step) -> (loss, gradient)`` on the batch drawn from :func:`step_rng` ``(seed, step)``.
@@ -722,7 +739,7 @@ class ZStringMMD:
 
     def model_expvals(self, theta: np.ndarray, batch: ZStringBatch) -> list[np.ndarray]:
         """Estimated model ``<Z_a>`` (mean over the batch's ``z``), one array per bandwidth."""
-        out = np.asarray(self._expvals_jit(np.asarray(theta, dtype=np.float64), batch.arrays), dtype=np.float64)
+        out = np.asarray(self._expvals_jit(self._inputs(theta, batch), batch.arrays), dtype=np.float64)
         return np.split(out, np.cumsum([s.shape[0] for s in batch.strings])[:-1])
 
     def data_expvals(self, batch: ZStringBatch) -> list[np.ndarray]:
