@@ -379,3 +379,22 @@ def test_float32_close_to_float64(seed):
     value32, grad32 = f32.value_and_grad(theta, f32.make_batch(batch.strings, batch.z))
     assert value32 == pytest.approx(value, rel=TOL_F32)
     assert np.abs(grad32 - grad).max() < TOL_F32 * np.abs(grad).max()
+
+
+@pytest.mark.parametrize("p", [0.3, 0.004])
+def test_bernoulli_rows_have_independent_bits(p, seed):
+    """Z-string bits are i.i.d. Bernoulli(p) on both draws (uniforms for common ones; a binomial
+    count and distinct uniform positions for rare ones): the row weights have the binomial mean and
+    variance and every position the marginal p, within 5 standard errors."""
+    from qgenflow.train.iqp_estimator import _bernoulli_rows
+
+    rows, n = 20000, 500
+    bits = _bernoulli_rows(np.random.default_rng(seed), rows, n, p)
+    weights = bits.sum(axis=1)
+    mean, var = n * p, n * p * (1 - p)
+    assert abs(weights.mean() - mean) < 5 * np.sqrt(var / rows)
+    assert abs(weights.var() - var) < 5 * var * np.sqrt(2 / rows) + 5 * np.sqrt(var / rows)
+    marginal_se = np.sqrt(p * (1 - p) / rows)
+    assert np.abs(bits.mean(axis=0) - p).max() < 5 * marginal_se
+    # the pair (0, 1) is uncorrelated: P(both) = p^2
+    assert abs((bits[:, 0] & bits[:, 1]).mean() - p * p) < 5 * np.sqrt(p * p / rows) + 1e-4
