@@ -87,7 +87,7 @@ from ..limits import MAX_EXACT_QUBITS, MAX_DENSE_QUBITS
 from ..models.iqp import IQPAnsatz
 from ..rng import make_rng
 from ..targets.iqp import MAX_SHOT_QUBITS, iqp_phase, iqp_probs, walsh_hadamard
-from .iqp_kernels import gather_rows, pm1_matmul, scatter_rows
+from .iqp_kernels import gather_rows, pm1_matmul, scatter_all_pairs, scatter_rows
 
 __all__ = [
     "ClassicalSamplingError",
@@ -437,6 +437,11 @@ class ZStringMMD:
         h_tab[gens[one, 0]] = one
         # Host arrays: the rows of Theta are gathered, and their gradient scattered, by numba (iqp_kernels).
         self._pair_table, self._h_table = table, h_tab
+        # Every pair {i < k}, in order, as one block of parameters: the gradient is written in one pass.
+        self._all_pairs_base = None
+        if two.size == n * (n - 1) // 2 and np.array_equal(two, np.arange(two[0], two[0] + two.size)):
+            if bool((np.diff(i * n + k) > 0).all()):
+                self._all_pairs_base = int(two[0])
 
     def _pair_lookup(self, q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
         """Parameter index of the weight-2 generator on qubits ``(q1, q2)`` (any order), -1 where none."""
@@ -500,7 +505,8 @@ class ZStringMMD:
         arrays["host"]["data"] = self._data_jit(self._data, arrays["host"], packed, n_ops=n_ops, popcount=popcount)
         index = {}
         if self.path == "pairwise" and self._dense_pairs:
-            index = {"rows": host["rows"], "pair_idx": host["pair_idx"], "blocks": [b["idx"] for b in blocks]}
+            index = {"rows": host["rows"], "pos": host["pos"], "pair_idx": host["pair_idx"],
+                     "blocks": [b["idx"] for b in blocks]}
         return ZStringBatch(z=z, strings=strings, arrays=arrays, index=index)
 
     def _host_columns(self, strings: list[np.ndarray], bits: np.ndarray) -> tuple[dict[str, Any], list[dict]]:
@@ -676,9 +682,13 @@ class ZStringMMD:
         if not (self.path == "pairwise" and self._dense_pairs):
             return np.asarray(grad, dtype=np.float64)
         index = batch.index
-        out = np.zeros(self.n_params, dtype=np.float64)
-        scatter_rows(np.asarray(grad["theta_rows"]), np.asarray(grad["h_rows"]), self._pair_table, self._h_table,
-                     index["rows"], out)
+        d_rows, d_h = np.asarray(grad["theta_rows"]), np.asarray(grad["h_rows"])
+        if self._all_pairs_base is not None:
+            out = np.empty(self.n_params, dtype=np.float64)
+            scatter_all_pairs(d_rows, d_h, self._h_table, index["rows"], index["pos"], self._all_pairs_base, out)
+        else:
+            out = np.zeros(self.n_params, dtype=np.float64)
+            scatter_rows(d_rows, d_h, self._pair_table, self._h_table, index["rows"], out)
         for idx, ct in zip([index["pair_idx"], *index["blocks"]], [grad["pairs"], *grad["blocks"]]):
             keep = idx >= 0
             np.add.at(out, idx[keep], np.asarray(ct, dtype=np.float64)[keep])

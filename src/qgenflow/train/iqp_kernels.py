@@ -32,7 +32,7 @@ from numba import get_num_threads, njit
 
 from ..runtime import in_shares
 
-__all__ = ["gather_rows", "pm1_matmul", "scatter_rows"]
+__all__ = ["gather_rows", "pm1_matmul", "scatter_all_pairs", "scatter_rows"]
 
 
 # ---------------------------------------------------------------------- +-1 products
@@ -88,6 +88,40 @@ def _scatter_rows(d_rows, d_h, tab, h_tab, rows, grad, upper, r0, r1):
                 grad[p] += src[k]
 
 
+@njit(cache=True, nogil=True)
+def _transpose_tiles(src, dst, b0, b1, tile):
+    """dst[c, r] = src[r, c] for column tiles b0..b1 (tile x tile blocks stay in cache)."""
+    rows, cols = src.shape[0], dst.shape[0]
+    for b in range(b0, b1):
+        c0 = b * tile
+        c1 = min(c0 + tile, cols)
+        for r0 in range(0, rows, tile):
+            r1 = min(r0 + tile, rows)
+            for c in range(c0, c1):
+                for r in range(r0, r1):
+                    dst[c, r] = src[r, c]
+
+
+@njit(cache=True, nogil=True)
+def _scatter_all_pairs(d_rows, d_cols, rows, pos, base, grad, k0, k1):
+    n, m = d_cols.shape[0], rows.size
+    for k in range(k0, k1):
+        start = base + k * (2 * n - k - 1) // 2  # generator {k, k + 1}
+        r = pos[k]
+        if r < m:
+            src = d_rows[r]
+            for j in range(n - 1 - k):
+                grad[start + j] = src[k + 1 + j]
+        else:
+            for j in range(n - 1 - k):
+                grad[start + j] = 0.0
+        col = d_cols[k]  # D[:, k] over the rows
+        for t in range(m):
+            i = rows[t]
+            if k < i < n:  # padding rows are n
+                grad[start + i - k - 1] += col[t]
+
+
 def _workers(rows: np.ndarray, width: int) -> int:
     """Threads for a pass over ``rows`` x ``width`` entries: one below ~1M (a hand-off costs ~50 us)."""
     return max(1, get_num_threads()) if rows.size * width >= 1 << 20 else 1
@@ -110,6 +144,38 @@ def gather_rows(theta: np.ndarray, tab: np.ndarray, h_tab: np.ndarray, rows: np.
     in_shares(lambda lo, hi, w: _gather_rows(theta, tab, h_tab, rows, out_rows, out_h, lo, hi), rows.size,
               _workers(rows, tab.shape[1]))
     return out_h, out_rows
+
+
+def scatter_all_pairs(d_rows: np.ndarray, d_h: np.ndarray, h_tab: np.ndarray, rows: np.ndarray, pos: np.ndarray,
+                      base: int, grad: np.ndarray) -> None:
+    """As :func:`scatter_rows` when the weight-2 parameters are every pair ``{i < k}``, in order from ``base``.
+
+    One pass writes the pair block in parameter order (no separate zeroing, no scattered
+    writes out of cache): block ``{k, .}`` is row ``k`` of ``D`` right of the diagonal
+    plus column ``k`` of ``D`` (read as a row of ``D^T``, transposed tile by tile) at the
+    batch's rows. The additions are those of :func:`scatter_rows`, in the same order, so
+    the results are bit-identical. Weight-1 parameters are set from ``d_h`` (zero off
+    the rows); ``grad`` may be uninitialised.
+    """
+    n, m = pos.size, rows.size
+    d_rows = np.ascontiguousarray(d_rows)
+    workers = _workers(rows, n)
+    tile = 64
+    d_cols = np.empty((n, m), dtype=d_rows.dtype)
+    in_shares(lambda lo, hi, w: _transpose_tiles(d_rows, d_cols, lo, hi, tile), -(-n // tile), workers)
+    # Shares of equal work: block k costs (n - 1 - k) writes and m reads.
+    cost = np.cumsum(np.arange(n - 1, -1, -1, dtype=np.float64) + m)
+    parts = 64 * workers
+    edges = np.searchsorted(cost, cost[-1] * np.arange(parts + 1) / parts).clip(0, n)
+    edges[0], edges[-1] = 0, n
+    in_shares(lambda lo, hi, w: _scatter_all_pairs(d_rows, d_cols, rows, pos, base, grad, edges[lo], edges[hi]),
+              parts, workers)
+    singles = h_tab[:n][h_tab[:n] < grad.size]
+    grad[singles] = 0.0
+    valid = rows < n
+    hp = h_tab[rows[valid]]
+    keep = hp < grad.size
+    grad[hp[keep]] = np.asarray(d_h, dtype=np.float64)[valid][keep]
 
 
 def scatter_rows(d_rows: np.ndarray, d_h: np.ndarray, tab: np.ndarray, h_tab: np.ndarray, rows: np.ndarray,

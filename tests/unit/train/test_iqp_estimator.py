@@ -357,6 +357,7 @@ def test_dense_rows_any_generator_order(seed):
         ZStringMMD(g, n, samples, SIGMAS, n_ops=60, n_z=50, dtype="float64") for g in (gens, gens[perm])
     )
     assert ordered._dense_pairs and shuffled._dense_pairs
+    assert ordered._all_pairs_base is not None and shuffled._all_pairs_base is None  # one-pass and general scatter
     batch = ordered.draw_batch(rng)
     value, grad = ordered.value_and_grad(theta, batch)
     value_s, grad_s = shuffled.value_and_grad(theta[perm], shuffled.make_batch(batch.strings, batch.z))
@@ -398,3 +399,34 @@ def test_bernoulli_rows_have_independent_bits(p, seed):
     assert np.abs(bits.mean(axis=0) - p).max() < 5 * marginal_se
     # the pair (0, 1) is uncorrelated: P(both) = p^2
     assert abs((bits[:, 0] & bits[:, 1]).mean() - p * p) < 5 * np.sqrt(p * p / rows) + 1e-4
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_all_pairs_scatter_is_the_general_scatter_bit_for_bit(threads, seed):
+    """The one-pass gradient of the all-pairs layout equals the two-pass scatter over the parameter table
+    exactly, with padded rows, qubits off the rows and any thread count (shares of the pair blocks)."""
+    import numba
+
+    from qgenflow.train.iqp_kernels import scatter_all_pairs, scatter_rows
+
+    n = 1200  # rows x n above a million entries: the passes are shared among threads
+    gens = pad_generators(candidate_generators(n, max_weight=2))
+    est = ZStringMMD(gens, n, np.zeros((2, n), dtype=np.uint8), [16.0], n_ops=10, n_z=4)
+    assert est._all_pairs_base is not None
+    rng = np.random.default_rng(seed)
+    qubits = np.sort(rng.choice(n, size=900, replace=False)).astype(np.int32)
+    rows = np.concatenate([qubits, np.full(8, n, dtype=np.int32)])  # padded with n
+    pos = np.full(n, rows.size, dtype=np.int32)
+    pos[qubits] = np.arange(qubits.size)
+    d_rows = rng.normal(size=(rows.size, n + 1)).astype(np.float32)
+    d_h = rng.normal(size=rows.size).astype(np.float32)
+    expected = np.zeros(est.n_params)
+    scatter_rows(d_rows, d_h, est._pair_table, est._h_table, rows, expected)
+    got = np.full(est.n_params, np.nan)  # every entry must be written
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        scatter_all_pairs(d_rows, d_h, est._h_table, rows, pos, est._all_pairs_base, got)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(got, expected)
