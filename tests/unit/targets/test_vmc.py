@@ -174,3 +174,24 @@ def test_target_artefact_records_the_sample_quality():
         assert key in attrs and np.isfinite(attrs[key]), key
     assert 0.0 < attrs["vmc_acceptance"] <= 1.0
     assert attrs["vmc_r_hat"] > 0.9
+
+
+@pytest.mark.parametrize("lr_final", [0.1, 1.0])
+def test_step_size_schedule_ends_at_lr_final(lr_final):
+    """The SR step size warms up to lr, then decays by cosine to lr x lr_final at the last step."""
+    from qgenflow.targets.vmc import _resolve_spec, _schedules
+
+    cfg = _resolve_spec({"n_iter": 100, "lr": 0.02, "lr_final": lr_final})
+    lr, _ = _schedules(cfg)
+    assert float(lr(10)) == pytest.approx(0.02)
+    assert float(lr(100)) == pytest.approx(0.02 * lr_final)
+    assert all(float(lr(s + 1)) <= float(lr(s)) + 1e-15 for s in range(10, 100))
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.5, -0.1])
+def test_lr_final_outside_unit_interval_is_rejected(bad):
+    """lr_final is a fraction of lr: a value outside (0, 1] names the key before any work."""
+    from qgenflow.targets.vmc import _resolve_spec
+
+    with pytest.raises(InvalidConfigError, match="vmc.lr_final"):
+        _resolve_spec({"lr_final": bad})
