@@ -14,7 +14,7 @@ __all__ = ["MAX_WORKERS", "configure_threads", "in_shares", "setup_job"]
 MAX_WORKERS = 8
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 def configure_threads(threads: int) -> None:
@@ -22,6 +22,14 @@ def configure_threads(threads: int) -> None:
     threads = max(1, int(threads))
     for var in _THREAD_VARS:
         os.environ[var] = str(threads)
+    if "numba" in sys.modules:
+        # numba read NUMBA_NUM_THREADS at import; changing it now would make its next config reload fail
+        # ("Cannot set NUMBA_NUM_THREADS to a different value once the threads have been launched").
+        import numba  # heavy: already imported (checked above)
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    else:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
     xla = [f for f in os.environ.get("XLA_FLAGS", "").split() if "multi_thread_eigen" not in f and "intra_op" not in f]
     xla += ["--xla_cpu_multi_thread_eigen=false", f"intra_op_parallelism_threads={threads}"]
     os.environ["XLA_FLAGS"] = " ".join(xla)
