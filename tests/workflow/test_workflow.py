@@ -184,6 +184,7 @@ def _datasets(path: Path) -> dict:
     return out, attrs
 
 
+@pytest.mark.slow  # a second whole study run (~3 min on 2 cores)
 def test_two_clean_runs_give_identical_datasets(study_run, tmp_path):
     """Every dataset of every artefact is bit-identical across two clean runs."""
     other = new_workdir(tmp_path / "study_b")
