@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -146,6 +147,35 @@ def sigmas_for_weights(n_qubits: int, mean_weights: Sequence[float]) -> list[flo
             raise ValueError(f"mean weight must be in (0, n/2), got {w} for n = {n_qubits}")
         out.append(float(1.0 / math.sqrt(-2.0 * math.log1p(-2.0 * p))))
     return out
+
+
+class _Prefetcher:
+    """Computes ``make(key)`` for the next key on a worker thread while the caller works on this one.
+
+    ``take(key)`` returns the prefetched value when ``start(key)`` ran before it, else computes
+    it here (after any outstanding prefetch has finished: ``make`` never runs twice at once).
+    For pure ``make`` only: a prefetched value is exactly what a direct call would give.
+    """
+
+    def __init__(self, make: Callable[[int], Any]):
+        self._make = make
+        self._pending: tuple[int, Any] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    def start(self, key: int) -> None:
+        if self._pending is not None:
+            self._pending[1].result()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qgenflow-prefetch")
+        self._pending = (key, self._executor.submit(self._make, key))
+
+    def take(self, key: int) -> Any:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            value = pending[1].result()
+            if pending[0] == key:
+                return value
+        return self._make(key)
 
 
 def step_rng(seed: int, step: int) -> np.random.Generator:
@@ -781,8 +811,12 @@ class ZStringMMD:
         depend only on ``(seed, step)``, so a resumed run repeats them exactly.
         """
 
+        draws = _Prefetcher(lambda step: self.draw_batch(step_rng(seed, step)))
+
         def value_and_grad(params: np.ndarray, step: int) -> tuple[float, np.ndarray]:
-            return self.value_and_grad(params, self.draw_batch(step_rng(seed, step)))
+            batch = draws.take(step)
+            draws.start(step + 1)  # drawn while this step's products run: the draws depend on (seed, step) only
+            return self.value_and_grad(params, batch)
 
         return value_and_grad
 

@@ -300,6 +300,43 @@ def test_step_objective_drives_fit_reproducibly(seed):
     np.testing.assert_array_equal(runs[0].history["loss"], runs[1].history["loss"])
 
 
+def test_prefetched_steps_equal_direct_draws_in_any_order(seed):
+    """step_objective draws step t + 1 on a worker while step t runs: every step, in order,
+    repeated or out of order, gives the loss and gradient of a direct draw from step_rng(seed, step)."""
+    n = 6
+    gens, theta = build_iqp(spec(n, max_weight=2), seed)
+    samples = (np.random.default_rng(seed).random((100, n)) < 0.5).astype(np.uint8)
+    est = ZStringMMD(gens, n, samples, SIGMAS, n_ops=30, n_z=40)
+    objective = est.step_objective(seed)
+    for step in (0, 1, 2, 2, 7, 3):
+        loss, grad = objective(theta, step)
+        ref_loss, ref_grad = est.value_and_grad(theta, est.draw_batch(iqp_estimator.step_rng(seed, step)))
+        assert loss == ref_loss
+        np.testing.assert_array_equal(grad, ref_grad)
+
+
+def test_prefetcher_computes_each_key_once_and_reraises():
+    """A prefetched key is not computed again; a key not prefetched is computed in the caller; errors surface on take."""
+    from qgenflow.train.iqp_estimator import _Prefetcher
+
+    calls = []
+
+    def make(key):
+        calls.append(key)
+        if key == 9:
+            raise RuntimeError("draw failed")
+        return key * 10
+
+    draws = _Prefetcher(make)
+    draws.start(1)
+    assert draws.take(1) == 10 and calls == [1]
+    draws.start(2)
+    assert draws.take(5) == 50 and sorted(calls) == [1, 2, 5]
+    draws.start(9)
+    with pytest.raises(RuntimeError, match="draw failed"):
+        draws.take(9)
+
+
 def test_train_with_estimator_from_artefact(tmp_path, seed):
     """The estimator trainer runs fit for the configured steps and returns exact probs and samples."""
     tpath = run_target({"kind": "iqp", "n_qubits": 5, "circuit_seed": 3, "n_samples": 500}, 0, tmp_path / "t.h5")
