@@ -10,6 +10,9 @@ Every metric is a dict ``{"value": float, "stderr": float, "source": "exact" | "
   models trained on; tuning scores on ``/samples_validation`` instead): ``mmd2_samples``,
   ``mmd2_samples_sigma{s:g}`` (unbiased U-statistics) and ``tv_samples``, each with a
   bootstrap error that resamples both sides;
+* ``mmd2_samples_validation`` (written by the evaluate stage, :func:`selection_score`): the squared
+  MMD of the same model samples against the validation split, no error; the verdict selects
+  each side's model by it and reports it as no metric;
 * the target holds ``/probs``: ``xeb`` (linear cross-entropy 2^n <q(x)> - 1 over model
   samples), ``coverage`` (share of the target's support the model samples hit),
   ``unseen_valid_rate`` (share of model samples that are valid but absent from the
@@ -61,11 +64,13 @@ from .distances import (
 __all__ = [
     "KL_PSEUDO_COUNT",
     "REFERENCES",
+    "SELECTION_METRIC",
     "TEST_SPLIT",
     "VALIDATION_SPLIT",
     "evaluate",
     "marshall_energy",
     "reference_model",
+    "selection_score",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,8 @@ log = logging.getLogger(__name__)
 TEST_SPLIT = "samples_test"
 #: The target split tuning scores trials on (model selection), never the test split.
 VALIDATION_SPLIT = "samples_validation"
+#: The validation score each side's model is selected by in the verdict (:func:`selection_score`).
+SELECTION_METRIC = "mmd2_samples_validation"
 #: Pseudo-count added to every bitstring of the model histogram in ``kl_samples``.
 KL_PSEUDO_COUNT = 0.5
 #: Bootstrap replicates when the spec gives no ``n_bootstrap``.
@@ -210,6 +217,23 @@ def evaluate(
     metrics.update(_spin_metrics(target, model, x))
     metrics.update(_particle_number_metrics(target, model, x))
     return metrics
+
+
+def selection_score(target: Artefact, model: Artefact, spec: Mapping[str, Any]) -> dict[str, Any] | None:
+    """:data:`SELECTION_METRIC`: the squared MMD (mixture of ``spec``'s bandwidths) of the model's
+    samples against the target's validation split, without bootstrap; None for a model without samples
+    or a target without a validation split (the verdict then says it selected on the test split).
+
+    The verdict picks each side's model by it, so the test split only scores the chosen pair
+    (a model picked as the best on the test split would carry that split's noise as a bias).
+    """
+    if "samples" not in model or VALIDATION_SPLIT not in target:
+        return None
+    _check_pair(target, model, VALIDATION_SPLIT)
+    sigmas, n_samples, _ = _spec_values(spec)
+    x_rows, x_counts = unique_counts(_samples(model, n_samples))
+    y_rows, y_counts = unique_counts(_samples(target, n_samples, VALIDATION_SPLIT))
+    return _metric(float(np.mean(mmd2_from_counts(x_rows, x_counts, y_rows, y_counts, sigmas, per_sigma=True))))
 
 
 def _sample_metrics(

@@ -1,7 +1,13 @@
 """The per-target verdict: best quantum against best classical model, on every reported metric.
 
-For each metric of ``verdict.metrics`` that both sides report, the quantum model with
-the best mean across seeds is compared with the classical model with the best mean,
+Each side's model is chosen before any test score is looked at: the one with the lowest
+mean validation score (:data:`~qgenflow.metrics.evaluate.SELECTION_METRIC`, the squared MMD
+of its samples against the target's validation split) across seeds. A model chosen as
+the best on the test split would carry that split's noise into the comparison, more so on
+the side with more models. Records without validation scores (models without samples)
+fall back to the best test mean per metric, and the verdict says so.
+
+For each metric of ``verdict.metrics`` that both chosen models report, the two are compared,
 paired by seed (the same seed means the same target draws): a paired t-test on the
 per-seed differences when both have two or more common seeds, else a z-test on the
 bootstrap errors of the one seed (exact metrics of one seed cannot be tested). The
@@ -29,6 +35,7 @@ import numpy as np
 from scipy import stats
 
 from ..catalog import DATA_REFERENCE
+from .evaluate import SELECTION_METRIC
 from .tables import HIGHER_IS_BETTER, MetricsRecord, model_role
 
 __all__ = [
@@ -86,6 +93,7 @@ class Verdict:
     skipped: tuple[str, ...]
     conditions: tuple[str, ...]
     noise_floor: str = ""
+    selection: str = ""
 
 
 def _by_model(records: Sequence[MetricsRecord]) -> dict[str, dict[int, MetricsRecord]]:
@@ -108,6 +116,15 @@ def _best(groups: Mapping[str, Mapping[int, MetricsRecord]], metric: str) -> str
         return None
     pick = max if metric in HIGHER_IS_BETTER else min
     return pick(means, key=means.__getitem__)
+
+
+def _selected(groups: Mapping[str, Mapping[int, MetricsRecord]]) -> str | None:
+    """The model with the lowest mean validation score over seeds, or None when one of them has no score."""
+    scores = {model: _values(g, SELECTION_METRIC) for model, g in groups.items()}
+    if not scores or any(len(v) != len(groups[m]) for m, v in scores.items()):
+        return None
+    means = {model: float(np.mean(list(v.values()))) for model, v in scores.items()}
+    return min(means, key=means.__getitem__)
 
 
 def compare(
@@ -177,9 +194,14 @@ def decide(
     groups = _by_model(records)
     roles = {model: model_role(next(iter(g.values())).model_kind) for model, g in groups.items()}
     side = {role: {m: g for m, g in groups.items() if roles[m] == role} for role in ("quantum", "classical")}
+    chosen = {role: _selected(side[role]) for role in side}
+    by_validation = all(chosen.values())
     tested, skipped = [], []
     for metric in dict.fromkeys([primary, *metrics]):
-        q, c = _best(side["quantum"], metric), _best(side["classical"], metric)
+        if by_validation:
+            q, c = (m if _values(groups[m], metric) else None for m in (chosen["quantum"], chosen["classical"]))
+        else:
+            q, c = _best(side["quantum"], metric), _best(side["classical"], metric)
         if q is None or c is None:
             skipped.append(metric)
             continue
@@ -190,8 +212,14 @@ def decide(
         for c, a in zip(tested, adjusted)
     ]
     outcome = _outcome(tested, primary) if tested else "no comparison"
+    selection = (
+        f"one model per side, the lowest mean {SELECTION_METRIC} (its samples against the validation split; "
+        "the test split scores only the chosen pair)"
+        if by_validation
+        else "the best mean on the test split per metric (no validation scores: selection shares the test noise)"
+    )
     return Verdict(outcome, primary, alpha, tuple(tested), tuple(skipped), _conditions(groups, roles, tested),
-                   _noise_floor(groups.get(DATA_REFERENCE, {}), primary))
+                   _noise_floor(groups.get(DATA_REFERENCE, {}), primary), selection)
 
 
 def _conditions(groups, roles, tested: Sequence[Comparison]) -> tuple[str, ...]:
@@ -283,7 +311,7 @@ def format_verdict(v: Verdict, n_samples: int | None = None) -> str:
     lines = [
         _headline(v),
         f"primary metric: {v.primary}; tests: paired across seeds, Holm-corrected at family-wise alpha = {v.alpha:g}; "
-        f"best model per side = best mean on the test split, at {budget}",
+        f"best model per side = {v.selection or 'the best mean on the test split per metric'}, at {budget}",
     ]
     if v.noise_floor:
         lines.append(f"noise floor ({v.primary} of the training data on test): {v.noise_floor}")

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..catalog import REFERENCES
 from ..io import read_artefact, write_artefact
-from ..metrics.evaluate import TEST_SPLIT, evaluate, reference_model
+from ..metrics.evaluate import SELECTION_METRIC, TEST_SPLIT, evaluate, reference_model, selection_score
 from ..schema import with_defaults
 
 __all__ = ["run_evaluation"]
@@ -60,6 +60,9 @@ def run_evaluation(
         model = read_artefact(model_path, kind="model")
         inputs = [target_path, model_path]
     metrics = evaluate(target, model, complete, seed)
+    selection = selection_score(target, model, complete)
+    if selection is not None:
+        metrics[SELECTION_METRIC] = selection
     attrs: dict[str, Any] = {"n_qubits": int(target.attrs["n_qubits"])}
     for key in _MODEL_ATTRS:
         if key in model.attrs:

@@ -49,12 +49,16 @@ def write_target(tmp_path: Path) -> Callable[..., Path]:
         name: str = "target.h5",
         n_qubits: int | None = None,
         test: np.ndarray | None = None,
+        validation: np.ndarray | None = None,
     ) -> Path:
-        """``samples`` train models; ``test`` (default: ``samples`` too) is what they are scored on."""
+        """``samples`` train models; ``test`` (default: ``samples`` too) is what they are scored on;
+        ``validation`` (default: none) what the verdict selects them by."""
         datasets = {
             "samples": np.asarray(samples, dtype=np.uint8),
             "samples_test": np.asarray(samples if test is None else test, dtype=np.uint8),
         }
+        if validation is not None:
+            datasets["samples_validation"] = np.asarray(validation, dtype=np.uint8)
         if probs is not None:
             datasets["probs"] = np.asarray(probs, dtype=np.float64)
         n = samples.shape[1] if n_qubits is None else n_qubits

@@ -11,6 +11,7 @@ from qgenflow.bits import all_bitstrings
 from qgenflow.errors import ArtefactError, InvalidConfigError
 from qgenflow.io import read_artefact
 from qgenflow.metrics import evaluate, kl_smoothed_samples, mmd2_samples
+from qgenflow.metrics.evaluate import SELECTION_METRIC, VALIDATION_SPLIT, selection_score
 from qgenflow.stages.evaluate import run_evaluation
 
 EXACT_ATOL = 1e-12
@@ -43,7 +44,7 @@ def pair(rng, draw, write_target, write_model):
     p /= p.sum()
     q = 0.8 * p + 0.2 * rng.dirichlet(np.ones(32))
     return (
-        write_target(draw(p, 500, rng), p, test=draw(p, 450, rng)),
+        write_target(draw(p, 500, rng), p, test=draw(p, 450, rng), validation=draw(p, 350, rng)),
         write_model(draw(q, 600, rng), q),
     )
 
@@ -132,6 +133,19 @@ def test_evaluate_is_deterministic_in_seed(pair, seed):
     assert one["mmd2_samples"]["stderr"] != other["mmd2_samples"]["stderr"]
 
 
+def test_selection_score_is_the_validation_mmd(pair, seed, rng, draw, write_target):
+    """The verdict's selection score is the mixture MMD^2 of the model samples against the validation
+    split (the U-statistic evaluate reports there), not the test split's; None without a validation split."""
+    target, model = read_artefact(pair[0]), read_artefact(pair[1])
+    score = selection_score(target, model, SPEC)
+    on_validation = evaluate(target, model, {**SPEC, "n_bootstrap": 0}, seed, split=VALIDATION_SPLIT)
+    assert score["value"] == pytest.approx(on_validation["mmd2_samples"]["value"], rel=1e-12, abs=1e-15)
+    assert score["value"] != evaluate(target, model, SPEC, seed)["mmd2_samples"]["value"]
+    assert math.isnan(score["stderr"]) and score["source"] == "samples"
+    bare = read_artefact(write_target(np.asarray(target["samples"]), name="bare.h5"))
+    assert selection_score(bare, model, SPEC) is None
+
+
 def test_run_evaluation_round_trip(pair, seed, tmp_path):
     """metrics.h5 holds each metric as a scalar with stderr/source, plus names and provenance."""
     spec = dict(SPEC)
@@ -139,6 +153,7 @@ def test_run_evaluation_round_trip(pair, seed, tmp_path):
     out = run_evaluation(pair[0], pair[1], spec, seed, output, model_name="qcbm", target_name="toy5")
     art = read_artefact(out, kind="metrics")
     expected = evaluate(read_artefact(pair[0]), read_artefact(pair[1]), spec, seed)
+    expected[SELECTION_METRIC] = selection_score(read_artefact(pair[0]), read_artefact(pair[1]), spec)
     assert set(art.datasets) == set(expected)
     for name, metric in expected.items():
         assert art[name].dtype == np.float64 and art[name].shape == ()

@@ -147,3 +147,26 @@ def test_verdict_without_both_sides_says_so():
     v = decide(records, "mmd2_samples", ["kl_exact"])
     assert v.outcome == "no comparison" and set(v.skipped) == {"mmd2_samples", "kl_exact"}
     assert "no comparison" in format_verdict(v)
+
+
+def test_each_side_is_chosen_on_validation_and_compared_on_every_metric():
+    """Two quantum models: q_lucky has the best test MMD but the worse validation score, so q_steady is
+    chosen, and that one pair is compared on every metric; the text says how the models were chosen."""
+    records = []
+    for seed in range(3):
+        records += [
+            _record("q_lucky", "qcbm", seed, {"mmd2_samples": 0.010, "tv_samples": 0.30, "mmd2_samples_validation": 0.05}),
+            _record("q_steady", "qcbm", seed, {"mmd2_samples": 0.020 + 0.001 * seed, "tv_samples": 0.10,
+                                               "mmd2_samples_validation": 0.02}),
+            _record("c", "rbm", seed, {"mmd2_samples": 0.030 + 0.002 * seed, "tv_samples": 0.20,
+                                       "mmd2_samples_validation": 0.03}),
+        ]
+    v = decide(records, "mmd2_samples", ["tv_samples"])
+    assert {(c.quantum, c.classical) for c in v.comparisons} == {("q_steady", "c")}
+    assert "mmd2_samples_validation" in v.selection and "validation split" in format_verdict(v)
+    # Without validation scores: the best test mean per metric, and the text says that selection shares the test noise.
+    bare = [_record(r.model, r.model_kind, r.seed, {k: x for k, x in r.values.items() if k != "mmd2_samples_validation"})
+            for r in records]
+    v = decide(bare, "mmd2_samples", ["tv_samples"])
+    assert [c.quantum for c in v.comparisons] == ["q_lucky", "q_steady"]
+    assert "test split per metric" in format_verdict(v)
