@@ -38,12 +38,17 @@ def _mean(values: Sequence[Any]) -> float:
     return float(np.mean(finite)) if finite else math.nan
 
 
-def _primary_gap(model: str, records: Sequence[MetricsRecord], primary: str) -> tuple[float, float, float]:
-    """(gap to the best classical model, favouring the quantum one when positive; its stderr; samples)."""
+def _primary_gap(
+    model: str, records: Sequence[MetricsRecord], primary: str, rival: str | None = None
+) -> tuple[float, float, float]:
+    """(gap to the classical model ``rival``, favouring the quantum one when positive; its stderr; samples).
+
+    ``rival`` is the verdict's chosen classical model; without one, the best classical mean.
+    """
     own = [r for r in records if r.model == model and primary in r.values]
     classical: dict[str, list[float]] = {}
     for r in records:
-        if model_role(r.model_kind) == "classical" and primary in r.values:
+        if model_role(r.model_kind) == "classical" and primary in r.values and rival in (None, r.model):
             classical.setdefault(r.model, []).append(r.values[primary])
     if not own or not classical:
         return math.nan, math.nan, math.nan
@@ -55,12 +60,17 @@ def _primary_gap(model: str, records: Sequence[MetricsRecord], primary: str) -> 
 
 
 def summarise(
-    model: str, audits: Sequence[Mapping[str, Any]], records: Sequence[MetricsRecord], primary: str
+    model: str,
+    audits: Sequence[Mapping[str, Any]],
+    records: Sequence[MetricsRecord],
+    primary: str,
+    rival: str | None = None,
 ) -> dict[str, Any]:
     """One model's audit row (:data:`AUDIT_COLUMNS`) from its per-seed :func:`~qgenflow.metrics.audit.audit_model`
-    records: means over seeds, except the Clifford flag (every seed) and the bond dimension (largest)."""
+    records: means over seeds, except the Clifford flag (every seed) and the bond dimension (largest).
+    The primary-metric gap is taken to ``rival`` (the verdict's classical model) when given."""
     n = int(audits[0]["n_qubits"])
-    gap, stderr, n_samples = _primary_gap(model, records, primary)
+    gap, stderr, n_samples = _primary_gap(model, records, primary, rival)
     bond = [int(a["max_bond_dimension"]) for a in audits if int(a["max_bond_dimension"]) > 0]
     row = {
         "model": model,

@@ -93,7 +93,9 @@ def run_audit(
         datasets.update({f"target/{key}": np.asarray(value) for key, value in profile.items()})
     records = [metrics_record(read_artefact(path, kind="metrics")) for path in metrics]
     verdict = decide(records, verdict_spec["primary_metric"], verdict_spec["metrics"], float(verdict_spec["alpha"]))
-    summaries = [summarise(m, audits, records, verdict_spec["primary_metric"]) for m, audits in per_model.items()]
+    primary = next((c for c in verdict.comparisons if c.metric == verdict.primary), None)
+    rival = primary.classical if primary is not None else None  # the classical model the verdict chose
+    summaries = [summarise(m, audits, records, verdict.primary, rival) for m, audits in per_model.items()]
     columns = _add_deployed(summaries, deploy, deploy_metric)
     _write_table(outputs["table"], summaries, columns)
     name = name or str(first.attrs.get("target_name", first.attrs.get("target_kind", "target")))

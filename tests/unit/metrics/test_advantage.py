@@ -117,3 +117,20 @@ def test_audit_figure_draws(study, tmp_path):
     png = tmp_path / "audit.png"
     draw_figure("audit", [png], audit=study["audit"], options={"title": "bas2x2", "dpi": 80})
     assert png.stat().st_size > 5_000
+
+
+def test_primary_gap_is_taken_to_the_verdicts_classical_model():
+    """The audit's gap is to the classical model the verdict chose; without one, to the best classical mean."""
+    from pathlib import Path
+
+    from qgenflow.metrics.advantage import _primary_gap
+    from qgenflow.metrics.tables import MetricsRecord
+
+    def record(model, kind, value):
+        return MetricsRecord(path=Path(model), target="t", model=model, seed=0, n_params=1.0, train_seconds=1.0,
+                             values={"mmd2_samples": value}, stderrs={"mmd2_samples": 0.001},
+                             sources={"mmd2_samples": "samples"}, model_kind=kind, n_samples=1000)
+
+    records = [record("q", "qcbm", 0.02), record("c_best", "rbm", 0.01), record("c_chosen", "rbm", 0.03)]
+    assert _primary_gap("q", records, "mmd2_samples")[0] == pytest.approx(-0.01)
+    assert _primary_gap("q", records, "mmd2_samples", "c_chosen")[0] == pytest.approx(0.01)
