@@ -311,7 +311,7 @@ def format_verdict(v: Verdict, n_samples: int | None = None) -> str:
     lines = [
         _headline(v),
         f"primary metric: {v.primary}; tests: paired across seeds, Holm-corrected at family-wise alpha = {v.alpha:g}; "
-        f"best model per side = {v.selection or 'the best mean on the test split per metric'}, at {budget}",
+        f"compared models: {v.selection or 'the best mean on the test split per metric'}, at {budget}",
     ]
     if v.noise_floor:
         lines.append(f"noise floor ({v.primary} of the training data on test): {v.noise_floor}")
