@@ -118,9 +118,21 @@ def _low_butterflies(w, e, out):
         out[q + 3] += y3 + e * y2
 
 
+@njit(cache=True, inline="always")
+def _wht_butterflies(w, half):
+    """(a, b) <- (a + b, a - b) for the pairs (i, i + half) of w, i with bit ``half`` clear."""
+    for b0 in range(0, w.size, 2 * half):
+        for j in range(b0, b0 + half):
+            a = w[j]
+            b = w[j + half]
+            w[j] = a + b
+            w[j + half] = a - b
+
+
 @njit(cache=True, nogil=True)
-def _high_tiles(vec, e, n, work, t0, t1, buf):
-    """Bits n - 1 down to _LOW_BITS of K_e vec into work, tiles t0..t1.
+def _high_tiles(vec, e, n, work, t0, t1, buf, transform=False):
+    """Bits n - 1 down to _LOW_BITS of K_e vec (or, with ``transform``, of the Walsh-Hadamard
+    transform of vec) into work, tiles t0..t1.
 
     A tile is _TILE_COLS contiguous low indices times every value of the high bits, copied
     into ``buf`` and kept in cache through all the high bits.
@@ -134,7 +146,10 @@ def _high_tiles(vec, e, n, work, t0, t1, buf):
             buf[h * tile:(h + 1) * tile] = vec[h * cols + c0:h * cols + c0 + tile]
         bit = nhigh >> 1
         while bit >= 1:
-            _butterflies(buf, e, bit * tile)
+            if transform:
+                _wht_butterflies(buf, bit * tile)
+            else:
+                _butterflies(buf, e, bit * tile)
             bit >>= 1
         for h in range(nhigh):
             work[h * cols + c0:h * cols + c0 + tile] = buf[h * tile:(h + 1) * tile]
@@ -156,35 +171,6 @@ def _low_chunks(work, e, n, out, h0, h1):
                 dst[j] += chunk[j]
         else:
             _low_butterflies(chunk, e, dst)
-
-
-@njit(cache=True, inline="always")
-def _wht_butterflies(w, half):
-    """(a, b) <- (a + b, a - b) for the pairs (i, i + half) of w, i with bit ``half`` clear."""
-    for b0 in range(0, w.size, 2 * half):
-        for j in range(b0, b0 + half):
-            a = w[j]
-            b = w[j + half]
-            w[j] = a + b
-            w[j + half] = a - b
-
-
-@njit(cache=True, nogil=True)
-def _wht_high_tiles(vec, n, work, t0, t1, buf):
-    """Bits n - 1 down to _LOW_BITS of the Walsh-Hadamard transform of vec into work, tiles t0..t1 (as _high_tiles)."""
-    low = min(n, _LOW_BITS)
-    nhigh = 1 << (n - low)
-    cols = 1 << low
-    tile = min(_TILE_COLS, cols)
-    for c0 in range(t0 * tile, t1 * tile, tile):
-        for h in range(nhigh):
-            buf[h * tile:(h + 1) * tile] = vec[h * cols + c0:h * cols + c0 + tile]
-        bit = nhigh >> 1
-        while bit >= 1:
-            _wht_butterflies(buf, bit * tile)
-            bit >>= 1
-        for h in range(nhigh):
-            work[h * cols + c0:h * cols + c0 + tile] = buf[h * tile:(h + 1) * tile]
 
 
 @njit(cache=True, nogil=True)
@@ -223,17 +209,22 @@ def _kernel_spectrum(factors: Sequence[float], n: int, scale: float) -> np.ndarr
     return total * (scale / 2.0**n)
 
 
-def _kernel_by_transform(vec: np.ndarray, factors: Sequence[float], n: int, scale: float) -> np.ndarray:
-    """``scale * sum_e K_e vec`` through the Walsh-Hadamard basis (four passes over the vector)."""
+def _passes_layout(n: int) -> tuple[int, int, int, np.ndarray]:
+    """Chunks of the low pass, tiles of the high pass, threads and one tile buffer per thread, for 2^n entries."""
     low = min(n, _LOW_BITS)
     nhigh = 1 << (n - low)
     tiles = (1 << low) // min(_TILE_COLS, 1 << low)
     workers = max(1, get_num_threads()) if n >= _PARALLEL_MIN_BITS else 1
-    bufs = np.empty((workers, nhigh * min(_TILE_COLS, 1 << low)))
+    return nhigh, tiles, workers, np.empty((workers, nhigh * min(_TILE_COLS, 1 << low)))
+
+
+def _kernel_by_transform(vec: np.ndarray, factors: Sequence[float], n: int, scale: float) -> np.ndarray:
+    """``scale * sum_e K_e vec`` through the Walsh-Hadamard basis (four passes over the vector)."""
+    nhigh, tiles, workers, bufs = _passes_layout(n)
     work = np.empty_like(vec)
     out = np.empty_like(vec)
     for source, weights in ((vec, _kernel_spectrum(factors, n, scale)), (out, np.ones(n + 1))):
-        in_shares(lambda lo, hi, w: _wht_high_tiles(source, n, work, lo, hi, bufs[w]), tiles, workers)
+        in_shares(lambda lo, hi, w: _high_tiles(source, 0.0, n, work, lo, hi, bufs[w], True), tiles, workers)
         in_shares(lambda lo, hi, w: _wht_low_chunks(work, n, weights, out, lo, hi), nhigh, workers)
     return out
 
@@ -247,11 +238,7 @@ def _kernel_sum(vec: np.ndarray, factors: Sequence[float], n: int, out: np.ndarr
     (>= _LOW_BITS) go tile by tile (:func:`_high_tiles`), low bits chunk by chunk
     (:func:`_low_chunks`); from _PARALLEL_MIN_BITS bits both are shared among threads.
     """
-    low = min(n, _LOW_BITS)
-    nhigh = 1 << (n - low)
-    tiles = (1 << low) // min(_TILE_COLS, 1 << low)
-    workers = max(1, get_num_threads()) if n >= _PARALLEL_MIN_BITS else 1
-    bufs = np.empty((workers, nhigh * min(_TILE_COLS, 1 << low)))
+    nhigh, tiles, workers, bufs = _passes_layout(n)
     work = np.empty_like(vec)
     for e in factors:
         e = float(e)
