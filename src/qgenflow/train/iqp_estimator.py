@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
@@ -369,6 +370,7 @@ class ZStringMMD:
         self.spin_flip_symmetric = bool(spin_flip_symmetric)
         self.path = _resolve_path(path, int(weights.max()))
         self.dtype = np.dtype(dtype)
+        self._batch_lock = threading.Lock()
         self.unbiased_data = bool(unbiased_data)
         self._set_data(samples)
         self._set_padding(block_min_weight)
@@ -510,8 +512,14 @@ class ZStringMMD:
     def make_batch(self, strings: Sequence[np.ndarray], z: np.ndarray) -> ZStringBatch:
         """A batch from given Z-strings (one [m_g, n] bit array per bandwidth) and ``z`` [n_z, n] bits.
 
-        For fixed randomness (tests, finite differences) or exact sums over all ``z``.
+        For fixed randomness (tests, finite differences) or exact sums over all ``z``. One batch
+        is built at a time (``step_objective`` builds the next one on a worker thread): the
+        padded sizes it grows are shared.
         """
+        with self._batch_lock:
+            return self._build_batch(strings, z)
+
+    def _build_batch(self, strings: Sequence[np.ndarray], z: np.ndarray) -> ZStringBatch:
         if len(strings) != len(self.sigmas):
             raise ValueError(f"need one string array per bandwidth ({len(self.sigmas)}), got {len(strings)}")
         strings = [np.asarray(s, dtype=bool).reshape(-1, self.n_qubits) for s in strings]
