@@ -158,6 +158,7 @@ def test_gbs_sampler_passes_chisquare_and_is_reproducible(one_numba_thread):
     assert pooled_chisquare(counts_of(first), gbs_click_probs(cov)) > ALPHA
 
 
+@pytest.mark.slow  # ~75 s from a fresh clone: thewalrus compiles its sampler path on first use
 def test_gbs_sampler_method_stores_no_probs(one_numba_thread):
     """method: sampler gives seeded samples and the sampler settings, no probability vector."""
     spec = {"kind": "gbs", "n_modes": 3, "r": 0.3, "method": "sampler", "n_samples": 20}
